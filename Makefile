@@ -1,0 +1,39 @@
+# sofs-warehouse: the only entry points a newcomer needs (README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: venv demo test ui manifest bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	@# lifelines (test reference only) pins pandas<3 in its metadata but runs on pandas 3
+	$(BIN)/pip install -q --no-deps -c requirements.lock lifelines autograd autograd-gamma formulaic interface-meta
+	@touch $(STAMP)
+
+manifest: $(STAMP)
+	$(BIN)/sofs-warehouse prepare
+
+demo: $(STAMP)
+	$(BIN)/sofs-warehouse demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+ui: $(STAMP)
+	$(BIN)/sofs-warehouse prepare
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
+
+clean:
+	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,306 @@
+"""Instrument definitions: load ``data/instruments/<instrument>.yaml`` into typed objects (SPEC 3.3).
+
+An instrument lists its answer schemes, constructs and items. Each item has a stable id across waves
+and a ``source``: the export column that holds it, or a map ``{wave: column}`` when the column moved
+(the item crosswalk). Column names are matched on a normalised key so that ``L2[SQ001]`` (LimeSurvey
+CSV), ``L2_SQ001`` (SPSS / R exports) and ``L2.SQ001.`` (R-mangled) are the same column.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from orchestration import settings
+
+POPULATIONS = ("staff", "client", "child")
+ROLES = ("item", "attribute")
+_INSTRUMENT_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+class InstrumentError(ValueError):
+    """An instrument definition is missing or invalid; the message names the file and the entry."""
+
+
+def normalise_column(name: str) -> str:
+    """Normalise an export column name to one key (SPEC 3.1).
+
+    ``Q[SQ]``, ``Q_SQ``, ``Q.SQ.`` and ``Q.SQ`` all become ``Q_SQ``; matching is case-insensitive, so
+    the result is upper case. Leading/trailing blanks and a UTF-8 BOM are removed.
+    """
+    text = name.strip().lstrip("\ufeff")
+    text = re.sub(r"\[([^\]]*)\]", r"_\1", text)
+    text = re.sub(r"\.([^.]+)\.?$", r"_\1", text)
+    return text.upper()
+
+
+@dataclass(frozen=True)
+class AnswerScheme:
+    """How export codes of one question type become values (SPEC 3.3).
+
+    Attributes:
+        name: scheme id in the instrument file.
+        codes: export code -> numeric value; empty when the codes are the values themselves.
+        labels: numeric value -> label text (value labels).
+        missing: export code -> missing reason (declared missing codes, e.g. ``-9: weet niet``).
+        min, max: the value range; from ``min``/``max`` or else from ``codes``/``labels``.
+        nominal: values are categories without order (no mean, no scale).
+        text: open answer; stored only in ``restricted`` (SPEC 6).
+    """
+
+    name: str
+    codes: dict[str, float] = field(default_factory=dict)
+    labels: dict[float, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    min: float | None = None
+    max: float | None = None
+    nominal: bool = False
+    text: bool = False
+
+    def values(self) -> list[float]:
+        """Every valid value of the scheme in order (codes, labels, or the whole range min..max)."""
+        if self.text:
+            return []
+        found = set(self.codes.values()) | set(self.labels)
+        if not found and self.min is not None and self.max is not None:
+            found = {float(v) for v in range(int(self.min), int(self.max) + 1)}
+        return sorted(found)
+
+    def recode(self, raw: str) -> tuple[float | None, str | None, bool]:
+        """Map one non-empty export code to ``(value, missing_reason, valid)``.
+
+        A declared missing code gives ``(None, reason, True)``; a code outside the scheme gives
+        ``(None, None, False)``. Codes are compared after stripping blanks; numeric codes also match
+        in their float spelling (``"3"``, ``"3.0"``).
+        """
+        code = raw.strip()
+        if code in self.missing:
+            return None, self.missing[code], True
+        number = _as_number(code)
+        if number is not None:
+            for declared, reason in self.missing.items():
+                if _as_number(declared) == number:
+                    return None, reason, True
+        if self.codes:
+            if code in self.codes:
+                return self.codes[code], None, True
+            return None, None, False
+        if number is None:
+            return None, None, False
+        if self.labels and number not in self.labels:
+            return None, None, False
+        if self.min is not None and number < self.min:
+            return None, None, False
+        if self.max is not None and number > self.max:
+            return None, None, False
+        return number, None, True
+
+    def signature(self) -> str:
+        """A stable text of what a value means; two waves are comparable only when it is equal (SPEC 5)."""
+        if self.text:
+            return "text"
+        parts = [f"values={','.join(_fmt(v) for v in self.values())}"]
+        if self.labels:
+            parts.append("labels=" + "|".join(f"{_fmt(v)}:{t}" for v, t in sorted(self.labels.items())))
+        if self.nominal:
+            parts.append("nominal")
+        return ";".join(parts)
+
+
+@dataclass(frozen=True)
+class Construct:
+    """A scale made of items (SPEC 3.3, 5): id, label and the share of items needed for a score."""
+
+    name: str
+    label: str
+    min_valid_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question (or sub-question) with a stable id across waves (SPEC 3.3)."""
+
+    item: str
+    scheme: AnswerScheme
+    source: str | dict[str, str]
+    text: str = ""
+    construct: str | None = None
+    reverse: bool = False
+    role: str = "item"
+
+    def source_for(self, wave: str) -> str | None:
+        """The export column of this item in ``wave`` (None when the item was not asked that wave)."""
+        if isinstance(self.source, str):
+            return self.source
+        if wave in self.source:
+            return self.source[wave]
+        return self.source.get("default")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A survey instrument: schemes, constructs and items (SPEC 3.3)."""
+
+    instrument: str
+    title: str
+    population: str
+    items: tuple[Item, ...]
+    constructs: dict[str, Construct]
+    schemes: dict[str, AnswerScheme]
+    respondent_key: str | None = None
+    dossier_key: str | None = None
+    version: str = "1"
+    path: Path | None = None
+
+    def columns_for(self, wave: str) -> dict[str, Item]:
+        """Normalised source column -> item for one wave."""
+        mapping: dict[str, Item] = {}
+        for item in self.items:
+            source = item.source_for(wave)
+            if source:
+                mapping[normalise_column(source)] = item
+        return mapping
+
+    def item(self, name: str) -> Item:
+        """The item with id ``name``. Raises KeyError."""
+        for it in self.items:
+            if it.item == name:
+                return it
+        raise KeyError(name)
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text.replace(",", "."))
+    except (ValueError, AttributeError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _scheme(name: str, spec: dict, where: str) -> AnswerScheme:
+    if not isinstance(spec, dict):
+        raise InstrumentError(f"{where}: answer scheme {name!r} must be a mapping")
+    unknown = set(spec) - {"codes", "labels", "missing", "min", "max", "nominal", "text"}
+    if unknown:
+        raise InstrumentError(f"{where}: answer scheme {name!r} has unknown keys {sorted(unknown)}")
+    try:
+        codes = {str(k): float(v) for k, v in (spec.get("codes") or {}).items()}
+        labels = {float(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+    except (TypeError, ValueError) as exc:
+        raise InstrumentError(f"{where}: answer scheme {name!r}: codes and label keys must be numbers ({exc})") from exc
+    missing = {str(k): str(v) for k, v in (spec.get("missing") or {}).items()}
+    values = set(codes.values()) | set(labels)
+    lo = spec.get("min", min(values) if values else None)
+    hi = spec.get("max", max(values) if values else None)
+    text = bool(spec.get("text", False))
+    if not text and (lo is None or hi is None) and not values:
+        raise InstrumentError(f"{where}: answer scheme {name!r} needs codes, labels, or min and max")
+    return AnswerScheme(
+        name=name, codes=codes, labels=labels, missing=missing,
+        min=None if lo is None else float(lo), max=None if hi is None else float(hi),
+        nominal=bool(spec.get("nominal", False)), text=text,
+    )
+
+
+def load_instrument(path: Path) -> Instrument:
+    """Read and validate one instrument file.
+
+    Raises:
+        InstrumentError: unreadable YAML, unknown scheme or construct, duplicate item id or source,
+            bad population or role. The message names the file and the offending entry.
+    """
+    where = str(path)
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InstrumentError(f"{where}: cannot read instrument definition: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InstrumentError(f"{where}: expected a mapping at the top level")
+    name = doc.get("instrument")
+    if not isinstance(name, str) or not _INSTRUMENT_NAME.match(name):
+        raise InstrumentError(f"{where}: 'instrument' must match [a-z0-9_]+, got {name!r}")
+    if Path(path).stem != name:
+        raise InstrumentError(f"{where}: file name must be {name}.yaml")
+    population = doc.get("population", "staff")
+    if population not in POPULATIONS:
+        raise InstrumentError(f"{where}: population must be one of {POPULATIONS}, got {population!r}")
+    schemes = {k: _scheme(k, v, where) for k, v in (doc.get("answer_schemes") or {}).items()}
+    constructs = {}
+    for cname, spec in (doc.get("constructs") or {}).items():
+        spec = spec or {}
+        share = float(spec.get("min_valid_share", 0.5))
+        if not 0 < share <= 1:
+            raise InstrumentError(f"{where}: construct {cname!r}: min_valid_share must be in (0, 1]")
+        constructs[cname] = Construct(cname, str(spec.get("label", cname)), share)
+    items: list[Item] = []
+    seen: set[str] = set()
+    for n, spec in enumerate(doc.get("items") or [], start=1):
+        if not isinstance(spec, dict) or "item" not in spec:
+            raise InstrumentError(f"{where}: items entry {n} has no 'item' id")
+        iid = str(spec["item"])
+        if iid in seen:
+            raise InstrumentError(f"{where}: item {iid!r} is defined twice")
+        seen.add(iid)
+        if spec.get("scheme") not in schemes:
+            raise InstrumentError(f"{where}: item {iid!r} uses unknown answer scheme {spec.get('scheme')!r}")
+        construct = spec.get("construct")
+        if construct is not None and construct not in constructs:
+            raise InstrumentError(f"{where}: item {iid!r} names unknown construct {construct!r}")
+        role = spec.get("role", "item")
+        if role not in ROLES:
+            raise InstrumentError(f"{where}: item {iid!r}: role must be one of {ROLES}")
+        source = spec.get("source")
+        if isinstance(source, dict):
+            source = {str(k): str(v) for k, v in source.items()}
+        elif not isinstance(source, str) or not source:
+            raise InstrumentError(f"{where}: item {iid!r} needs a source column (or a map wave -> column)")
+        items.append(Item(
+            item=iid, scheme=schemes[spec["scheme"]], source=source, text=str(spec.get("text", "")),
+            construct=construct, reverse=bool(spec.get("reverse", False)), role=role,
+        ))
+    instrument = Instrument(
+        instrument=name, title=str(doc.get("title", name)), population=population,
+        items=tuple(items), constructs=constructs, schemes=schemes,
+        respondent_key=doc.get("respondent_key"), dossier_key=doc.get("dossier_key"),
+        version=str(doc.get("version", "1")), path=Path(path),
+    )
+    _check_sources(instrument, where)
+    return instrument
+
+
+def _check_sources(instrument: Instrument, where: str) -> None:
+    waves = {w for it in instrument.items if isinstance(it.source, dict) for w in it.source} | {"*"}
+    for wave in waves:
+        seen: dict[str, str] = {}
+        for it in instrument.items:
+            src = it.source_for(wave)
+            if not src:
+                continue
+            key = normalise_column(src)
+            if key in seen:
+                raise InstrumentError(
+                    f"{where}: items {seen[key]!r} and {it.item!r} both read column {src!r}"
+                    + ("" if wave == "*" else f" in wave {wave!r}"))
+            seen[key] = it.item
+
+
+def load_all(folder: Path | None = None) -> dict[str, Instrument]:
+    """Every ``*.yaml`` instrument in ``folder`` (default :func:`settings.instruments_dir`), by name."""
+    folder = folder or settings.instruments_dir()
+    return {p.stem: load_instrument(p) for p in sorted(Path(folder).glob("*.yaml"))}
+
+
+def get_instrument(name: str, folder: Path | None = None) -> Instrument:
+    """The instrument ``name``. Raises InstrumentError when no definition file exists."""
+    folder = folder or settings.instruments_dir()
+    path = Path(folder) / f"{name}.yaml"
+    if not path.exists():
+        raise InstrumentError(f"no instrument definition {path} for landing folder surveys/{name}/")
+    return load_instrument(path)

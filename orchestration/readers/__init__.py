@@ -1,0 +1,1 @@
+"""Readers: pure functions from a landing file to DataFrames plus a load report. No Dagster here."""

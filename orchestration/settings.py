@@ -1,0 +1,86 @@
+"""Paths and environment variables in one place (SPEC 1, 2, 3, 4, 6).
+
+Every other module asks this one; nothing else reads ``os.environ`` for these settings.
+Values are read at call time so tests can point a run at a temporary landing zone and warehouse
+with ``monkeypatch.setenv``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+#: Key used by ``make demo`` only; printed when used. Never use it for real data.
+DEMO_PSEUDONYM_KEY = "sofs-demo-key-not-secret-do-not-use-for-real-data"
+MIN_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or invalid; the CLI exits with code 2 (SPEC 8)."""
+
+
+def _path(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def landing_dir() -> Path:
+    """Root of the landing zone: env ``SOFS_LANDING_DIR``, default ``data/landing`` (SPEC 3)."""
+    return _path("SOFS_LANDING_DIR", PROJECT_ROOT / "data" / "landing")
+
+
+def instruments_dir() -> Path:
+    """Folder of instrument definitions: env ``SOFS_INSTRUMENTS_DIR``, default ``data/instruments`` (SPEC 3.3)."""
+    return _path("SOFS_INSTRUMENTS_DIR", PROJECT_ROOT / "data" / "instruments")
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file: env ``SOFS_WAREHOUSE_PATH``, default ``data/warehouse.duckdb`` (SPEC 4)."""
+    return _path("SOFS_WAREHOUSE_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")
+
+
+def dagster_home() -> Path:
+    """The Dagster instance folder: env ``DAGSTER_HOME``, default ``.dagster_home`` in the project (SPEC 8)."""
+    return _path("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")
+
+
+def min_cell() -> int:
+    """Smallest count shown in ``reporting`` (SPEC 6): env ``SOFS_MIN_CELL``, default 5."""
+    raw = os.environ.get("SOFS_MIN_CELL", "5")
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"SOFS_MIN_CELL must be a whole number, got {raw!r}") from exc
+    if value < 1:
+        raise ConfigurationError(f"SOFS_MIN_CELL must be at least 1, got {value}")
+    return value
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key from env ``SOFS_PSEUDONYM_KEY`` (SPEC 6).
+
+    Raises:
+        ConfigurationError: the variable is unset or shorter than 32 characters.
+    """
+    key = os.environ.get("SOFS_PSEUDONYM_KEY", "")
+    if not key:
+        raise ConfigurationError(
+            "SOFS_PSEUDONYM_KEY is not set. Raw identifiers are replaced by HMAC-SHA256 keyed "
+            "pseudonyms at ingest and the key must come from the environment (at least 32 "
+            "characters; keep it in your secret store and use the same key for every wave). "
+            "For the synthetic demo only, `sofs-warehouse demo` sets a demo key."
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SOFS_PSEUDONYM_KEY is {len(key)} characters long; at least {MIN_KEY_LENGTH} are required."
+        )
+    return key.encode("utf-8")
+
+
+def export_environment() -> None:
+    """Put the resolved paths in the environment so dbt (a subprocess) sees the same warehouse."""
+    os.environ["SOFS_WAREHOUSE_PATH"] = str(warehouse_path())
+    os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
