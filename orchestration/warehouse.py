@@ -1,0 +1,251 @@
+"""DuckDB connection handling and the layout of the ``raw``, ``audit`` and ``restricted`` schemas (SPEC 4).
+
+DuckDB takes one read-write process at a time. Writers open a short-lived connection through
+:func:`write_connection` (which also takes the project's writer lock, so a second writer gets a clear
+"warehouse busy" message instead of a lock error deep in DuckDB); readers use :func:`read_connection`
+(``read_only=True``). dbt runs as its own process and needs the file free: never hold a connection
+open across a dbt call.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from orchestration import settings
+
+RAW_DDL = """
+create schema if not exists raw;
+create schema if not exists audit;
+create schema if not exists restricted;
+
+-- one row per survey response of a loaded partition (instrument x wave)
+create table if not exists raw.survey_responses (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    response_key varchar not null,           -- HMAC of instrument|wave|response id
+    respondent_key varchar,                  -- HMAC of the token (domain respondent); null when not linkable
+    dossier_key varchar,                     -- HMAC of the dossier id (domain dossier), client/child instruments
+    is_complete boolean not null, lastpage integer, submitted_at timestamp, started_at timestamp,
+    startlanguage varchar, is_superseded boolean not null default false,
+    source_line bigint not null, load_id varchar not null
+);
+-- one row per response x item (non-text items)
+create table if not exists raw.survey_answers (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    response_key varchar not null, item varchar not null, source_column varchar not null,
+    raw_code varchar, value double, missing_reason varchar,
+    source_line bigint not null, load_id varchar not null
+);
+-- the instrument definition as it applied to this wave (the crosswalk and the answer schemes)
+create table if not exists raw.survey_items (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    item varchar not null, item_text varchar, role varchar not null, construct varchar,
+    reverse boolean not null, scheme varchar not null, scheme_signature varchar not null,
+    scheme_min double, scheme_max double, is_nominal boolean not null, is_text boolean not null,
+    source_column varchar, instrument_version varchar, load_id varchar not null
+);
+create table if not exists raw.survey_value_labels (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    item varchar not null, value double not null, label varchar not null, load_id varchar not null
+);
+create table if not exists raw.survey_constructs (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    construct varchar not null, label varchar, min_valid_share double not null, load_id varchar not null
+);
+create table if not exists raw.survey_waves (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    population varchar not null, title varchar, fieldwork_start date, fieldwork_end date,
+    anonymised boolean, source_file varchar not null, load_id varchar not null
+);
+
+-- dossier extracts: one partition per extract date, full snapshot each time, history kept
+create table if not exists raw.dossiers (
+    partition_key varchar not null, extract_date date not null,
+    dossier_key varchar not null, child_key varchar not null, service varchar not null,
+    region varchar not null, team varchar, registration_date date not null, closure_date date,
+    closure_reason varchar, birth_year integer, sex varchar,
+    source_line bigint not null, load_id varchar not null
+);
+create table if not exists raw.placements (
+    partition_key varchar not null, extract_date date not null,
+    placement_key varchar not null, dossier_key varchar not null, start_date date not null,
+    end_date date, placement_type varchar not null,
+    source_line bigint not null, load_id varchar not null
+);
+create table if not exists raw.practice_events (
+    partition_key varchar not null, extract_date date not null,
+    event_key varchar not null, dossier_key varchar not null, event_date date not null,
+    event_type varchar not null, value double, rated_by varchar,
+    source_line bigint not null, load_id varchar not null
+);
+
+-- open answers: masked, restricted access (SPEC 6)
+create table if not exists restricted.open_answers (
+    partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    response_key varchar not null, item varchar not null, answer_masked varchar,
+    load_id varchar not null
+);
+
+create table if not exists audit.loads (
+    load_id varchar not null, partition_kind varchar not null, partition_key varchar not null,
+    source_file varchar not null, sha256 varchar not null, status varchar not null,
+    rows bigint, started_at timestamp not null, finished_at timestamp, message varchar,
+    encoding varchar
+);
+create table if not exists audit.check_results (
+    load_id varchar not null, partition_key varchar not null, stage integer not null,
+    "check" varchar not null, severity varchar not null, passed boolean not null,
+    failing_rows bigint not null, sample_lines varchar, source_file varchar, columns varchar,
+    message varchar, checked_at timestamp not null
+);
+create table if not exists audit.load_notes (
+    load_id varchar not null, partition_key varchar not null, source_file varchar,
+    note varchar not null
+);
+"""
+
+#: raw tables per partition kind; a reload deletes and inserts all of them in one transaction.
+RAW_TABLES = {
+    "survey": ["raw.survey_responses", "raw.survey_answers", "raw.survey_items",
+               "raw.survey_value_labels", "raw.survey_constructs", "raw.survey_waves",
+               "restricted.open_answers"],
+    "dossier": ["raw.dossiers", "raw.placements", "raw.practice_events"],
+}
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process is writing the warehouse (SPEC 7: one writer at a time)."""
+
+
+def _lock_path(db: Path) -> Path:
+    return db.with_name(db.name + ".writer.lock")
+
+
+@contextlib.contextmanager
+def writer_lock(wait_seconds: float = 0.0, db: Path | None = None) -> Iterator[None]:
+    """Hold the project's single-writer lock on the warehouse (an ``flock`` beside the file).
+
+    The lock is released by the operating system when the process dies, so a killed run never leaves
+    a stale lock. Raises :class:`WarehouseBusy` when another process holds it after ``wait_seconds``.
+    Re-entrant within a process.
+    """
+    db = Path(db or settings.warehouse_path())
+    key = str(db)
+    if _HELD.get(key, 0):
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(_lock_path(db), "a+")
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                fh.close()
+                raise WarehouseBusy(
+                    f"warehouse busy: another sofs-warehouse process is writing {db}. "
+                    "Wait for it to finish (see `sofs-warehouse status`) and run again.") from None
+            time.sleep(0.5)
+    _HELD[key] = 1
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        _HELD[key] = 0
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+_HELD: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def write_connection(db: Path | None = None, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-write connection under the writer lock, with the raw/audit layout created.
+
+    Raises:
+        WarehouseBusy: another process writes the warehouse.
+        OSError / duckdb.IOException: the file cannot be created or written (read-only or full disk).
+    """
+    db = Path(db or settings.warehouse_path())
+    with writer_lock(wait_seconds, db):
+        try:
+            con = duckdb.connect(str(db))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseBusy(f"warehouse busy: {db} is open for writing by another process ({exc})") from exc
+            raise
+        try:
+            con.execute(RAW_DDL)
+            yield con
+        finally:
+            con.close()
+
+
+@contextlib.contextmanager
+def read_connection(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection (researchers, status, tests). Writes through it fail in DuckDB.
+
+    Raises:
+        FileNotFoundError: no warehouse yet (run ``sofs-warehouse run`` first).
+        WarehouseBusy: a writer holds the file.
+    """
+    db = Path(db or settings.warehouse_path())
+    if not db.exists():
+        raise FileNotFoundError(f"no warehouse at {db}: run `sofs-warehouse run` (or `make demo`) first")
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"warehouse busy: {db} is being written; try again when the run ends") from exc
+        raise
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def replace_partition(con: duckdb.DuckDBPyConnection, kind: str, partition_key: str,
+                      frames: dict[str, "object"]) -> dict[str, int]:
+    """Delete a partition's rows from every raw table of ``kind`` and insert ``frames``, in one transaction.
+
+    ``frames`` maps table name (e.g. ``raw.dossiers``) to a pandas DataFrame whose columns are a subset
+    of the table's, by name. Tables of the kind not in ``frames`` are emptied for the partition.
+    Returns rows inserted per table. On any error the transaction is rolled back and the earlier
+    version of the partition stays.
+    """
+    counts: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        for table in RAW_TABLES[kind]:
+            con.execute(f"delete from {table} where partition_key = ?", [partition_key])
+        for table, frame in frames.items():
+            if table not in RAW_TABLES[kind]:
+                raise ValueError(f"{table} is not a raw table of {kind} partitions")
+            if len(frame) == 0:
+                counts[table] = 0
+                continue
+            con.register("_incoming", frame)
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
+            con.unregister("_incoming")
+            counts[table] = len(frame)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return counts

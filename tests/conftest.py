@@ -1,0 +1,62 @@
+"""Shared fixtures: a temporary project environment and one dbt manifest per test session."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = ROOT / "dbt_project"
+DBT_BIN = str(Path(sys.executable).with_name("dbt"))
+TEST_KEY = "test-key-0123456789-0123456789-0123456789"
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def dbt_env(warehouse: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SOFS_WAREHOUSE_PATH"] = str(warehouse)
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    return env
+
+
+@pytest.fixture(scope="session")
+def dbt_target(tmp_path_factory) -> Path:
+    """A dbt target folder with a parsed manifest, made once per test session (`dbt parse`, ~20 s)."""
+    target = tmp_path_factory.mktemp("dbt_target")
+    wh = tmp_path_factory.mktemp("parse") / "parse.duckdb"
+    subprocess.run([DBT_BIN, "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                    "--target-path", str(target), "--quiet"], check=True, env=dbt_env(wh), cwd=DBT_DIR)
+    return target
+
+
+def run_dbt(args: list[str], warehouse: Path, target: Path) -> subprocess.CompletedProcess:
+    """Run dbt with ``args`` against ``warehouse`` reusing the session's parsed ``target`` folder.
+
+    Raises AssertionError with dbt's output when dbt fails.
+    """
+    local_target = Path(str(target) + "_" + warehouse.stem)
+    if not local_target.exists():
+        shutil.copytree(target, local_target)
+    proc = subprocess.run([DBT_BIN, *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                           "--target-path", str(local_target)], env=dbt_env(warehouse), cwd=DBT_DIR,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture
+def project_env(tmp_path, monkeypatch):
+    """Point landing zone, warehouse, Dagster home and key at a temporary folder; returns the folder."""
+    monkeypatch.setenv("SOFS_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("SOFS_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("SOFS_PSEUDONYM_KEY", TEST_KEY)
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "dagster_home").mkdir()
+    return tmp_path
