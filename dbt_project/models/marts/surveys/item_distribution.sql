@@ -1,0 +1,64 @@
+-- marts.item_distribution: instrument x wave x item x value with n, n_valid and pct (SPEC 4, 5).
+-- Every non-text item, attribute items included. Every category of the answer scheme has a row, also
+-- when nobody chose it (n = 0). n_valid counts valid values only (missing reasons and skipped items
+-- are out); pct = 100 * n / n_valid, unrounded, null when n_valid = 0.
+with items as (
+    select instrument, wave, item, item_text, construct, role, scheme, scheme_min, scheme_max
+    from {{ ref('stg_surveys__items') }}
+    where not is_text
+),
+
+labels as (
+    select instrument, wave, item, value from {{ ref('stg_surveys__value_labels') }}
+),
+
+digits as (
+    {% for d in range(10) %}select {{ d }} as d{% if not loop.last %} union all {% endif %}{% endfor %}
+),
+
+whole_numbers as (
+    select a.d * 100 + b.d * 10 + c.d as n from digits as a cross join digits as b cross join digits as c
+),
+
+observed as (
+    select instrument, wave, item, value, count(*) as n
+    from {{ ref('int_survey_answers_scored') }}
+    where value is not null
+    group by instrument, wave, item, value
+),
+
+domain as (
+    select instrument, wave, item, value from labels
+    union
+    select i.instrument, i.wave, i.item, cast(w.n as double) as value
+    from items as i
+    inner join whole_numbers as w on w.n between i.scheme_min and i.scheme_max
+    where not exists (
+        select 1 from labels as l where l.instrument = i.instrument and l.wave = i.wave and l.item = i.item
+    )
+    union
+    select instrument, wave, item, value from observed
+),
+
+totals as (
+    select instrument, wave, item, sum(n) as n_valid from observed group by instrument, wave, item
+)
+
+select
+    i.instrument,
+    i.wave,
+    i.item,
+    i.item_text,
+    i.construct,
+    i.role,
+    d.value,
+    l.value_label,
+    coalesce(o.n, 0) as n,
+    coalesce(t.n_valid, 0) as n_valid,
+    case when coalesce(t.n_valid, 0) > 0 then 100.0 * coalesce(o.n, 0) / t.n_valid end as pct
+from items as i
+inner join domain as d on d.instrument = i.instrument and d.wave = i.wave and d.item = i.item
+left join {{ ref('stg_surveys__value_labels') }} as l
+    on l.instrument = d.instrument and l.wave = d.wave and l.item = d.item and l.value = d.value
+left join observed as o on o.instrument = d.instrument and o.wave = d.wave and o.item = d.item and o.value = d.value
+left join totals as t on t.instrument = i.instrument and t.wave = i.wave and t.item = i.item

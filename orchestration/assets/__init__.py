@@ -1,0 +1,1 @@
+"""Thin Dagster assets: each calls plain, tested Python (ingest, readers, quality) or dbt."""

@@ -1,0 +1,46 @@
+"""dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration import settings, warehouse
+from orchestration.assets.ingestion import DOSSIER_KEY, SURVEY_KEY
+from orchestration.project import dbt_project
+
+#: dbt source name -> the ingestion asset that writes its tables
+SOURCE_ASSETS = {"raw_surveys": SURVEY_KEY, "raw_dossiers": DOSSIER_KEY}
+
+
+class SofsTranslator(DagsterDbtTranslator):
+    """Sources map to the ingestion assets (lineage); models are keyed ``<schema>/<model>``."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            source = dbt_resource_props["source_name"]
+            if source in SOURCE_ASSETS:
+                return SOURCE_ASSETS[source]
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
+            return dg.AssetKey([schema, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        schema = dbt_resource_props.get("config", {}).get("schema")
+        return schema or "dbt"
+
+
+TRANSLATOR = SofsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
+            pool="duckdb")
+def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """``dbt build`` of the selected models (staging -> intermediate -> marts -> reporting), under the
+    warehouse writer lock so no other process writes the DuckDB file meanwhile."""
+    settings.export_environment()
+    with warehouse.writer_lock(wait_seconds=600):
+        yield from dbt.cli(["build"], context=context).stream()

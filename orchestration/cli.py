@@ -1,0 +1,335 @@
+"""``sofs-warehouse``: the command line of the warehouse (SPEC 8).
+
+Exit codes: 0 everything loaded (or nothing to do); 1 at least one partition quarantined (the rest
+still loaded) or the dbt build failed; 2 usage or configuration error (missing key, bad argument,
+warehouse busy, no warehouse yet, a write statement in ``query``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from orchestration import settings
+
+EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE = 0, 1, 2
+
+
+def _print(*args) -> None:
+    print(*args, flush=True)
+
+
+# ------------------------------------------------------------------------------------ plumbing
+
+def ensure_instance() -> Path:
+    """Create ``DAGSTER_HOME`` with the project's ``dagster.yaml`` when missing; return the folder."""
+    home = settings.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    src = settings.PROJECT_ROOT / "dagster.yaml"
+    dst = home / "dagster.yaml"
+    if not dst.exists() or dst.read_bytes() != src.read_bytes():
+        shutil.copyfile(src, dst)
+    return home
+
+
+def manifest_is_stale() -> bool:
+    """True when ``dbt_project/target/manifest.json`` is missing or older than any dbt source file."""
+    from orchestration.project import dbt_project
+
+    manifest = Path(dbt_project.manifest_path)
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    root = settings.DBT_PROJECT_DIR
+    sources = [root / "dbt_project.yml", root / "profiles.yml",
+               *(p for d in ("models", "macros", "tests") for p in (root / d).rglob("*") if p.is_file())]
+    return any(p.stat().st_mtime > built for p in sources if p.exists())
+
+
+def prepare_manifest(force: bool = False) -> None:
+    """Build the dbt manifest (``dbt parse``) when it is missing or stale: the Dagster definitions need it."""
+    settings.export_environment()
+    if force or manifest_is_stale():
+        from orchestration.project import dbt_project
+
+        _print("preparing the dbt manifest (dbt parse) ...")
+        dbt_project.preparer.prepare(dbt_project)
+
+
+def _quiet_run_config() -> dict:
+    return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+# --------------------------------------------------------------------------------------- run
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Ingest every new or changed partition through the Dagster jobs, build the marts, summarise."""
+    from orchestration import warehouse
+
+    settings.export_environment()
+    settings.pseudonym_key()  # fail early, with the clear message, before any work
+    ensure_instance()
+    prepare_manifest()
+    import dagster as dg
+
+    from orchestration.assets.ingestion import DOSSIER_EXTRACTS, SURVEY_WAVES
+    from orchestration.definitions import defs
+    from orchestration.jobs import INGEST_JOBS, MART_JOBS, build_all_marts
+    from orchestration.sensors import pending_partitions
+
+    instance = dg.DagsterInstance.get()
+    partitions_def = {"survey": SURVEY_WAVES, "dossier": DOSSIER_EXTRACTS}
+    started = time.monotonic()
+    outcomes: list[tuple[str, str, str, int, str]] = []
+    with warehouse.writer_lock(wait_seconds=args.wait):
+        pending, unchanged = pending_partitions()
+        _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
+               f"{unchanged} unchanged (skipped)")
+        for n, (partition, _fp) in enumerate(pending, start=1):
+            name = partitions_def[partition.kind].name
+            if not instance.has_dynamic_partition(name, partition.key):
+                instance.add_dynamic_partitions(name, [partition.key])
+            t0 = time.monotonic()
+            _print(f"[{n}/{len(pending)}] {partition.kind} {partition.key} ...")
+            result = defs.resolve_job_def(INGEST_JOBS[partition.kind].name).execute_in_process(
+                instance=instance, partition_key=partition.key, raise_on_error=False,
+                run_config=_quiet_run_config())
+            status, rows, message = _ingest_status(result)
+            outcomes.append((partition.kind, partition.key, status, rows, message))
+            _print(f"      {status}: {rows} rows ({time.monotonic() - t0:.1f} s)"
+                   + (f"\n      {message}" if status != "loaded" else ""))
+        kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})
+        dbt_ok = True
+        if kinds or args.rebuild:
+            job = build_all_marts if (len(kinds) == 2 or args.rebuild or _marts_missing()) else MART_JOBS[kinds[0]]
+            t0 = time.monotonic()
+            _print(f"building dbt models ({job.name}) ...")
+            result = defs.resolve_job_def(job.name).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_quiet_run_config())
+            dbt_ok = result.success
+            _print(f"      {'done' if dbt_ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)")
+            if not dbt_ok:
+                for event in result.all_events:
+                    if event.is_failure and event.event_specific_data is not None:
+                        err = getattr(event.event_specific_data, "error", None)
+                        if err is not None:
+                            _print("      " + err.message.strip()[:3000])
+    loaded = [o for o in outcomes if o[2] == "loaded"]
+    quarantined = [o for o in outcomes if o[2] == "quarantined"]
+    _print(f"\nloaded {len(loaded)}, quarantined {len(quarantined)}, unchanged {unchanged} "
+           f"in {time.monotonic() - started:.1f} s")
+    for kind, key, _s, _r, message in quarantined:
+        _print(f"  QUARANTINED {kind} {key}: {message}")
+    if loaded or args.rebuild:
+        print_headlines()
+    if quarantined or not dbt_ok:
+        return EXIT_QUARANTINED
+    return EXIT_OK
+
+
+def _ingest_status(result) -> tuple[str, int, str]:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            md = event.event_specific_data.materialization.metadata
+            return (md["status"].value, int(md["rows"].value), md["message"].value)
+    for event in result.all_events:
+        if event.is_failure and getattr(event.event_specific_data, "error", None) is not None:
+            return "failed", 0, event.event_specific_data.error.message.strip()
+    return "failed", 0, "the ingestion run ended without a result"
+
+
+def _marts_missing() -> bool:
+    from orchestration import warehouse
+
+    try:
+        with warehouse.read_connection() as con:
+            n = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'").fetchone()[0]
+    except FileNotFoundError:
+        return True
+    return n == 0
+
+
+def print_headlines() -> None:
+    """Headline figures from the marts (whatever exists): responses per wave, hard outcomes per region."""
+    from orchestration import warehouse
+
+    with warehouse.read_connection() as con:
+        tables = {r[0] for r in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+        _print("\nheadline figures")
+        if "marts.fct_survey_response" in tables:
+            df = con.execute("""
+                select instrument, wave, count(*) as responses, sum(case when is_complete then 1 else 0 end) as complete,
+                       count(distinct respondent_key) as respondents
+                from marts.fct_survey_response group by 1, 2 order by 1, min(wave_order)""").df()
+            _print("survey responses per wave:\n" + df.to_string(index=False))
+        if "marts.region_period_outcomes" in tables:
+            df = con.execute("select * from marts.region_period_outcomes order by 1, 2").df()
+            _print("\nper region, latest year:\n" + df.to_string(index=False, max_rows=40))
+        elif "marts.outcome_time_to_closure" in tables:
+            df = con.execute("""
+                select t.region, t.n_dossiers, t.km_median_days, t.km_closed_within_365d,
+                       p.placement_rate, r.reopening_rate
+                from marts.outcome_time_to_closure t
+                left join marts.outcome_placement p using (registration_year, service, region)
+                left join (select service, region, sum(n_reopened_365d) * 1.0 / nullif(sum(n_observable), 0) as reopening_rate
+                           from marts.outcome_reopening where closure_year <> 'all' group by 1, 2) r using (service, region)
+                where t.registration_year = 'all' and t.service = 'all' order by t.region""").df()
+            _print("\nhard outcomes per region (all registration years):\n" + df.to_string(index=False))
+
+
+# ------------------------------------------------------------------------------------ status
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Every landing file with its latest audit status (``pending`` when never attempted)."""
+    from orchestration import landing, warehouse
+
+    settings.export_environment()
+    partitions = landing.discover()
+    latest: dict[str, tuple] = {}
+    checks: dict[str, list[tuple]] = {}
+    try:
+        with warehouse.read_connection() as con:
+            for row in con.execute("""
+                select source_file, sha256, status, rows, finished_at, message, load_id, partition_key from (
+                    select *, row_number() over (partition by source_file order by started_at desc) rn
+                    from audit.loads) where rn = 1""").fetchall():
+                latest[row[0]] = row
+            for row in con.execute("""
+                select load_id, "check", severity, failing_rows, sample_lines, columns
+                from audit.check_results where not passed order by stage, "check" """).fetchall():
+                checks.setdefault(row[0], []).append(row[1:])
+    except FileNotFoundError:
+        pass
+    _print(f"landing zone: {settings.landing_dir()}\nwarehouse:    {settings.warehouse_path()}\n")
+    _print(f"{'status':<12} {'rows':>8}  {'when':<19}  file")
+    for p in partitions:
+        fp = p.fingerprint() or {p.relative(p.folder): ""}
+        for f, sha in sorted(fp.items()):
+            row = latest.get(f)
+            if row is None or (row[1] != sha):
+                state, rows, when = "pending", "", ""
+            else:
+                state, rows, when = row[2], "" if row[3] is None else str(row[3]), str(row[4])[:19]
+            _print(f"{state:<12} {rows:>8}  {when:<19}  {f}")
+            if row is not None and row[1] == sha and row[2] == "quarantined":
+                for code, sev, n, lines, cols in checks.get(row[6], []):
+                    _print(f"{'':<12} {'':>8}  rule {code} ({sev}): {n} row(s), column(s) {cols or '-'}, "
+                           f"line(s) {lines or '-'}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------- query
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Run one SQL statement on a read-only connection and print the result."""
+    import duckdb
+
+    from orchestration import warehouse
+
+    try:
+        with warehouse.read_connection() as con:
+            try:
+                rel = con.sql(args.sql)
+            except duckdb.InvalidInputException as exc:
+                if "read-only" in str(exc):
+                    _print(f"refused: the warehouse is opened read-only for queries; write statements are not "
+                           f"allowed ({exc})")
+                    return EXIT_USAGE
+                raise
+            except duckdb.Error as exc:
+                _print(f"query failed: {exc}")
+                return EXIT_USAGE
+            if rel is None:
+                return EXIT_OK
+            df = rel.df()
+            if args.csv:
+                df.to_csv(sys.stdout, index=False)
+            else:
+                import pandas as pd
+
+                with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50,
+                                       "display.width", 200):
+                    _print(df.to_string(index=False, max_rows=args.max_rows))
+                    _print(f"({len(df)} rows)")
+    except FileNotFoundError as exc:
+        _print(str(exc))
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------- demo
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """Write the synthetic demo landing data (deterministic)."""
+    from orchestration.demo import write_demo_landing
+
+    root = Path(args.landing).resolve() if args.landing else settings.landing_dir()
+    files = write_demo_landing(root)
+    _print(f"wrote {len(files)} demo files under {root}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``make demo``: demo key, demo landing data, the whole pipeline, the summary."""
+    if not os.environ.get("SOFS_PSEUDONYM_KEY"):
+        os.environ["SOFS_PSEUDONYM_KEY"] = settings.DEMO_PSEUDONYM_KEY
+        _print("NOTE: using the built-in DEMO pseudonymisation key (synthetic data only). "
+               "Real runs need SOFS_PSEUDONYM_KEY from your secret store.")
+    cmd_demo_data(argparse.Namespace(landing=None))
+    args.rebuild = False
+    return cmd_run(args)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Build the dbt manifest Dagster needs (also done automatically by ``run``)."""
+    prepare_manifest(force=True)
+    ensure_instance()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------- main
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sofs-warehouse", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="ingest new or changed landing partitions, run the checks, build the marts")
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer (default: stop at once)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild every dbt model even when nothing new loaded")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("status", help="every landing file with its load status")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("query", help="run one read-only SQL statement")
+    p.add_argument("sql")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    p.add_argument("--max-rows", type=int, default=200)
+    p.set_defaults(func=cmd_query)
+    p = sub.add_parser("demo-data", help="write the synthetic demo landing data")
+    p.add_argument("--landing", help="landing root (default: SOFS_LANDING_DIR or data/landing)")
+    p.set_defaults(func=cmd_demo_data)
+    p = sub.add_parser("demo", help="demo key + demo data + run (what `make demo` calls)")
+    p.add_argument("--wait", type=float, default=60.0)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("prepare", help="build the dbt manifest and the Dagster instance folder")
+    p.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from orchestration.instruments import InstrumentError
+    from orchestration.warehouse import WarehouseBusy
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (settings.ConfigurationError, WarehouseBusy, InstrumentError) as exc:
+        _print(f"error: {exc}")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Synthetic demo data (seeded, deterministic): survey waves and dossier extracts in the landing format."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestration import settings
+
+
+def write_demo_landing(root: Path) -> list[Path]:
+    """Write every demo landing file under ``root`` (SPEC 3 layout); returns the files written.
+
+    Same input, same bytes: re-running overwrites the files with identical content, so the landing
+    zone's SHA-256 fingerprints do not change and a second run loads nothing.
+    """
+    from orchestration.demo.dossiers import write_demo_dossiers
+    from orchestration.demo.surveys import write_demo_surveys
+
+    root = Path(root)
+    files = list(write_demo_surveys(root, settings.instruments_dir() / "staff_survey.yaml"))
+    files += list(write_demo_dossiers(root))
+    return files

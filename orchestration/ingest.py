@@ -1,0 +1,323 @@
+"""Load one landing partition into ``raw``: read, check, pseudonymise, write (SPEC 3, 4, 6, 7).
+
+Plain Python called by the Dagster ingestion assets (and nothing else), so the same code path serves
+the sensor, the UI and ``sofs-warehouse run``. A partition is loaded as a unit: all its rows are
+replaced in one transaction together with its ``audit`` rows, so a run killed mid-load leaves the
+warehouse as it was and the next run loads the partition again. A partition with an error-severity
+rule failure is quarantined: nothing of it reaches ``raw`` and the earlier version stays.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from orchestration import instruments as instruments_mod
+from orchestration import privacy, settings, warehouse
+from orchestration.landing import Partition
+from orchestration.quality.results import ERROR, RuleResult, from_reader_error
+from orchestration.readers.base import ReaderError, SurveyRead
+
+LOADED, QUARANTINED, UNCHANGED = "loaded", "quarantined", "unchanged"
+
+
+@dataclass
+class LoadOutcome:
+    """What happened to one partition: status, rows promoted to raw, every rule's result and notes."""
+
+    kind: str
+    partition_key: str
+    status: str
+    load_id: str
+    rows: int = 0
+    message: str = ""
+    results: list[RuleResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def last_loads(con) -> dict[str, tuple[str, str]]:
+    """Landing-relative file -> (sha256, status) of its latest ``loaded``/``quarantined`` attempt."""
+    rows = con.execute("""
+        select source_file, sha256, status from (
+            select *, row_number() over (partition by source_file order by started_at desc, finished_at desc) as rn
+            from audit.loads where status in ('loaded', 'quarantined')) where rn = 1
+    """).fetchall()
+    return {f: (sha, status) for f, sha, status in rows}
+
+
+def is_unchanged(partition: Partition, fingerprint: dict[str, str], previous: dict[str, tuple[str, str]]) -> bool:
+    """True when every file of the partition was attempted before with the same SHA-256 (and no file went
+    away since): such a partition is never loaded twice (SPEC 3)."""
+    if not fingerprint:
+        return False
+    if any(previous.get(f, ("", ""))[0] != sha for f, sha in fingerprint.items()):
+        return False
+    prefix = partition.relative(partition.folder) + "/"
+    earlier = {f for f in previous if f.startswith(prefix)}
+    return earlier <= set(fingerprint)
+
+
+def load_partition(partition: Partition, *, key: bytes | None = None, force: bool = False,
+                   wait_seconds: float = 0.0) -> LoadOutcome:
+    """Load one partition, or record it as unchanged.
+
+    Args:
+        partition: from :func:`orchestration.landing.discover`.
+        key: the pseudonymisation key (default :func:`settings.pseudonym_key`).
+        force: reload even when every file's SHA-256 equals the last attempt's.
+        wait_seconds: how long to wait for another writer before :class:`warehouse.WarehouseBusy`.
+
+    Raises:
+        settings.ConfigurationError: no or short pseudonymisation key.
+        warehouse.WarehouseBusy: another process writes the warehouse.
+    """
+    key = key or settings.pseudonym_key()
+    load_id = uuid.uuid4().hex
+    started = datetime.now()
+    fingerprint = partition.fingerprint()
+    with warehouse.write_connection(wait_seconds=wait_seconds) as con:
+        if not force and is_unchanged(partition, fingerprint, last_loads(con)):
+            outcome = LoadOutcome(partition.kind, partition.key, UNCHANGED, load_id, files=fingerprint,
+                                  message="every file has the SHA-256 of its last load attempt; nothing to do")
+            with _transaction(con):
+                _write_audit(con, outcome, started)
+            return outcome
+        if partition.kind == "survey":
+            outcome, frames = _prepare_survey(partition, key, load_id)
+        else:
+            outcome, frames = _prepare_dossiers(partition, key, load_id, con)
+        outcome.files = fingerprint or {partition.relative(partition.folder): ""}
+        blocking = [r for r in outcome.results if r.blocks]
+        with _transaction(con):
+            if blocking:
+                outcome.status = QUARANTINED
+                outcome.message = " | ".join(r.describe() for r in blocking)
+            else:
+                for frame in frames.values():
+                    frame["load_id"] = load_id
+                counts = warehouse.replace_partition(con, partition.kind, partition.key, frames)
+                outcome.status = LOADED
+                outcome.rows = counts.get(_MAIN_TABLE[partition.kind], 0)
+                warned = [r for r in outcome.results if not r.passed]
+                outcome.message = f"{outcome.rows} rows" + (
+                    "; warnings: " + " | ".join(r.describe() for r in warned) if warned else "")
+            _write_audit(con, outcome, started)
+    return outcome
+
+
+_MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
+
+
+class _transaction:
+    def __init__(self, con):
+        self.con = con
+
+    def __enter__(self):
+        self.con.execute("begin transaction")
+
+    def __exit__(self, exc_type, exc, tb):
+        self.con.execute("rollback" if exc_type else "commit")
+        return False
+
+
+def _write_audit(con, outcome: LoadOutcome, started: datetime) -> None:
+    finished = datetime.now()
+    for source_file, sha in sorted(outcome.files.items()):
+        con.execute("insert into audit.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            outcome.load_id, outcome.kind, outcome.partition_key, source_file, sha, outcome.status,
+            outcome.rows, started, finished, outcome.message, None])
+    for r in outcome.results:
+        con.execute("insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            outcome.load_id, outcome.partition_key, r.stage, r.code, r.severity, r.passed, r.failing_rows,
+            ",".join(str(n) for n in r.sample_lines), r.source_file, ",".join(r.columns), r.message, finished])
+    for note in outcome.notes:
+        con.execute("insert into audit.load_notes values (?, ?, ?, ?)", [
+            outcome.load_id, outcome.partition_key, None, note])
+
+
+def _layout_failure(partition: Partition, code: str, message: str) -> RuleResult:
+    return RuleResult(code=code, stage=1, severity=ERROR, message=message, columns=[], passed=False,
+                      failing_rows=1, source_file=partition.relative(partition.folder))
+
+
+# ----------------------------------------------------------------------------------------- surveys
+
+def read_wave_yaml(path: Path) -> dict:
+    """``wave.yaml`` (SPEC 3): fieldwork_start, fieldwork_end (ISO dates), anonymised (bool); all optional.
+
+    Raises:
+        ReaderError: not YAML, unknown keys, or dates that are not ISO dates.
+    """
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ReaderError(path, f"cannot read wave.yaml: {exc}", code="S_WAVE_YAML") from exc
+    if not isinstance(doc, dict):
+        raise ReaderError(path, "wave.yaml must be a mapping", code="S_WAVE_YAML")
+    unknown = set(doc) - {"fieldwork_start", "fieldwork_end", "anonymised"}
+    if unknown:
+        raise ReaderError(path, f"unknown keys {sorted(unknown)}", code="S_WAVE_YAML")
+    out = {"fieldwork_start": None, "fieldwork_end": None, "anonymised": doc.get("anonymised")}
+    for k in ("fieldwork_start", "fieldwork_end"):
+        v = doc.get(k)
+        if v is None:
+            continue
+        if isinstance(v, datetime):
+            v = v.date()
+        if not isinstance(v, date):
+            try:
+                v = date.fromisoformat(str(v))
+            except ValueError as exc:
+                raise ReaderError(path, f"{k} {v!r} is not an ISO date (YYYY-MM-DD)", column=k,
+                                  code="S_WAVE_YAML") from exc
+        out[k] = v
+    if out["fieldwork_start"] and out["fieldwork_end"] and out["fieldwork_end"] < out["fieldwork_start"]:
+        raise ReaderError(path, "fieldwork_end is before fieldwork_start", column="fieldwork_end", code="S_WAVE_YAML")
+    return out
+
+
+def read_survey_partition(partition: Partition) -> tuple[instruments_mod.Instrument, SurveyRead, dict]:
+    """Read a survey partition's data file with the reader its extension asks for.
+
+    Returns ``(instrument, read, wave_meta)``. Raises ReaderError or InstrumentError.
+    """
+    instrument = instruments_mod.get_instrument(partition.instrument)
+    folder = partition.folder
+    meta = read_wave_yaml(folder / "wave.yaml") if (folder / "wave.yaml").is_file() else \
+        {"fieldwork_start": None, "fieldwork_end": None, "anonymised": None}
+    if (folder / "responses.sav").is_file():
+        from orchestration.readers.spss import read_spss
+        read = read_spss(folder / "responses.sav", instrument, partition.wave)
+    else:
+        from orchestration.readers.limesurvey import read_limesurvey_csv
+        read = read_limesurvey_csv(folder / "responses.csv", instrument, partition.wave)
+    if (folder / "survey.lss").is_file():
+        from orchestration.readers.lss import compare_labels, read_lss
+        read.report.notes.extend(compare_labels(read_lss(folder / "survey.lss"), instrument, partition.wave))
+    return instrument, read, meta
+
+
+def _prepare_survey(partition: Partition, key: bytes, load_id: str) -> tuple[LoadOutcome, dict]:
+    from orchestration.quality.survey import check_survey
+    from orchestration.responses import mark_superseded
+
+    outcome = LoadOutcome("survey", partition.key, QUARANTINED, load_id)
+    if partition.problem:
+        outcome.results = [_layout_failure(partition, "S_LAYOUT", partition.problem)]
+        return outcome, {}
+    data_file = next(f for f in partition.files if f.name.startswith("responses."))
+    rel = partition.relative(data_file)
+    try:
+        instrument, read, meta = read_survey_partition(partition)
+    except ReaderError as exc:
+        outcome.results = [from_reader_error(exc, partition.relative(exc.path))]
+        return outcome, {}
+    except instruments_mod.InstrumentError as exc:
+        outcome.results = [_layout_failure(partition, "S_INSTRUMENT", str(exc))]
+        return outcome, {}
+    outcome.notes.extend(read.report.notes)
+    if read.report.encoding == "cp1252":
+        outcome.notes.append(f"{rel}: encoding cp1252")
+    outcome.results = check_survey(read, instrument, partition.wave, rel)
+    if any(r.blocks for r in outcome.results):
+        return outcome, {}
+    superseded, decisions = mark_superseded(read.responses, rel)
+    outcome.notes.extend(decisions)
+    return outcome, survey_frames(partition, instrument, read, meta, superseded, key, rel)
+
+
+def survey_frames(partition: Partition, instrument, read: SurveyRead, meta: dict, superseded: pd.Series,
+                  key: bytes, source_file: str) -> dict[str, pd.DataFrame]:
+    """The raw tables of a survey partition, pseudonymised (no token, no raw id left). SPEC 4, 6."""
+    inst, wave, pk = instrument.instrument, partition.wave, partition.key
+    common = {"partition_key": pk, "instrument": inst, "wave": wave}
+    resp = read.responses
+    response_key = privacy.pseudonymise_series(inst + "|" + wave + "|" + resp["response_id"].astype(str),
+                                               "response", key)
+    rkey_of = dict(zip(resp["response_id"], response_key))
+    responses = pd.DataFrame({
+        **common, "response_key": response_key.values,
+        "respondent_key": privacy.pseudonymise_series(resp["respondent_id"], "respondent", key).values,
+        "dossier_key": privacy.pseudonymise_series(resp["dossier_id"], "dossier", key).values,
+        "is_complete": resp["is_complete"].values, "lastpage": resp["lastpage"].values,
+        "submitted_at": resp["submitted_at"].values, "started_at": resp["started_at"].values,
+        "startlanguage": resp["startlanguage"].values, "is_superseded": superseded.values,
+        "source_line": resp["source_line"].values,
+    })
+    ans = read.answers
+    answers = pd.DataFrame({
+        **common, "response_key": ans["response_id"].map(rkey_of).values, "item": ans["item"].values,
+        "source_column": ans["source_column"].values, "raw_code": ans["raw_code"].values,
+        "value": ans["value"].values, "missing_reason": ans["missing_reason"].values,
+        "source_line": ans["source_line"].values,
+    })
+    oa = read.open_answers
+    open_answers = pd.DataFrame({
+        **common, "response_key": oa["response_id"].map(rkey_of).values, "item": oa["item"].values,
+        "answer_masked": [privacy.mask_open_answer(t) for t in oa["answer"]],
+    })
+    items, labels = [], []
+    for it in instrument.items:
+        s = it.scheme
+        items.append({**common, "item": it.item, "item_text": it.text, "role": it.role, "construct": it.construct,
+                      "reverse": it.reverse, "scheme": s.name, "scheme_signature": s.signature(),
+                      "scheme_min": s.min, "scheme_max": s.max, "is_nominal": s.nominal, "is_text": s.text,
+                      "source_column": it.source_for(wave), "instrument_version": instrument.version})
+        for value, label in sorted(s.labels.items()):
+            labels.append({**common, "item": it.item, "value": value, "label": label})
+    constructs = [{**common, "construct": c.name, "label": c.label, "min_valid_share": c.min_valid_share}
+                  for c in instrument.constructs.values()]
+    waves = pd.DataFrame([{**common, "population": instrument.population, "title": instrument.title,
+                           "fieldwork_start": meta["fieldwork_start"], "fieldwork_end": meta["fieldwork_end"],
+                           "anonymised": meta["anonymised"], "source_file": source_file}])
+    for col in ("fieldwork_start", "fieldwork_end"):
+        waves[col] = pd.to_datetime(waves[col]).dt.date
+    return {
+        "raw.survey_responses": responses, "raw.survey_answers": answers,
+        "raw.survey_items": pd.DataFrame(items), "raw.survey_value_labels": pd.DataFrame(labels),
+        "raw.survey_constructs": pd.DataFrame(constructs), "raw.survey_waves": waves,
+        "restricted.open_answers": open_answers,
+    }
+
+
+# ---------------------------------------------------------------------------------------- dossiers
+
+def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tuple[LoadOutcome, dict]:
+    from orchestration.quality.dossiers import check_dossier_extract
+    from orchestration.readers.dossiers import pseudonymise_extract, read_dossier_extract
+
+    outcome = LoadOutcome("dossier", partition.key, QUARANTINED, load_id)
+    if partition.problem:
+        outcome.results = [_layout_failure(partition, "D_LAYOUT", partition.problem)]
+        return outcome, {}
+    extract_date = date.fromisoformat(partition.key)
+    try:
+        read = read_dossier_extract(partition.folder, extract_date)
+    except ReaderError as exc:
+        outcome.results = [from_reader_error(exc, partition.relative(exc.path))]
+        return outcome, {}
+    for rep in _reports(read):
+        outcome.notes.extend(rep.notes)
+    frames = pseudonymise_extract(read, key)
+    previous = con.execute("""
+        select dossier_key, child_key, registration_date from raw.dossiers
+        where extract_date = (select max(extract_date) from raw.dossiers where extract_date < ?)
+    """, [extract_date]).df()
+    source_files = {t: partition.relative(partition.folder / f"{t.split('.', 1)[1]}.csv") for t in frames}
+    outcome.results = check_dossier_extract(frames, extract_date, previous if len(previous) else None, source_files)
+    return outcome, frames
+
+
+def _reports(read) -> list:
+    reports = getattr(read, "reports", None)
+    if isinstance(reports, dict):
+        return list(reports.values())
+    if isinstance(reports, list):
+        return reports
+    rep = getattr(read, "report", None)
+    return [rep] if rep is not None else []

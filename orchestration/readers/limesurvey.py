@@ -1,0 +1,222 @@
+"""LimeSurvey response export (CSV) reader, driven by an instrument definition (SPEC 3.1, 3.3).
+
+Reads the file exactly as LimeSurvey's "Export responses" or RemoteControl ``export_responses``
+writes it with question-code headings and answer codes: UTF-8 with or without BOM (cp1252 when UTF-8
+fails), ``,`` or ``;`` sniffed from the header, quoted fields, CRLF or LF. The result is a
+:class:`~orchestration.readers.base.SurveyRead` in the long shape shared with the SPSS reader.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.instruments import Instrument, normalise_column
+from orchestration.readers.base import (
+    ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
+    decode_text, sniff_separator,
+)
+
+METADATA = {"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"}
+DROPPED = {"IPADDR", "REFURL"}  # never read, never stored (SPEC 3.1, 6)
+_TIMING = re.compile(r"^(INTERVIEWTIME|GROUPTIME.*|.*TIME)$")
+ANONYMISED_SUBMITDATE = "1980-01-01 00:00:00"
+
+# Headings LimeSurvey writes when "Headings: question text" (or abbreviated text) is chosen.
+_TEXT_HEADINGS = {"RESPONSE ID", "DATE SUBMITTED", "LAST PAGE", "START LANGUAGE", "DATE STARTED",
+                  "DATE LAST ACTION", "IP ADDRESS", "REFERRER URL", "ANTWOORD ID", "DATUM INGEDIEND",
+                  "LAATSTE PAGINA", "STARTTAAL", "TOTAL TIME"}
+_FIX_HEADINGS = ("export it again with Headings set to 'Question code' (LimeSurvey: Responses > "
+                 "Export > Headings: Question code; RemoteControl: export_responses with sHeadingType='code')")
+_FIX_ANSWERS = ("export it again with Responses set to 'Answer codes' (LimeSurvey: Responses > Export > "
+                "Responses: Answer codes; RemoteControl: export_responses with sResponseType='short')")
+
+
+def read_limesurvey_csv(path: Path, instrument: Instrument, wave: str) -> SurveyRead:
+    """Read one LimeSurvey CSV response export for ``wave`` of ``instrument``.
+
+    Returns a :class:`SurveyRead` (shapes documented there): one ``responses`` row per record, one
+    ``answers`` row per record x non-text item whose source column is in the file, non-empty open
+    answers separately. Incomplete responses (empty ``submitdate``) are kept with
+    ``is_complete = False``; the anonymised submit date ``1980-01-01 00:00:00`` becomes NaT and is
+    noted. Answer codes are recoded through the item's answer scheme; a code outside the scheme keeps
+    ``raw_code`` and gets ``code_valid = False`` (the quality gate reports it with its line).
+    Columns no item names are listed in ``report.unmapped_columns``; ``ipaddr``/``refurl`` are dropped.
+
+    Raises:
+        ReaderError: not text / binary (``FILE_NOT_TEXT``); no header (``S_EMPTY``); duplicate column
+            names (``S_DUPLICATE_COLUMN``); text headings (``S_TEXT_HEADINGS``) or full answer texts
+            (``S_FULL_ANSWERS``) with the export option to change; an unterminated quote or a record
+            with the wrong number of fields (``S_RECORD_SHAPE``, e.g. a file cut off mid-line);
+            a required metadata column missing (``S_REQUIRED_COLUMN``); an unreadable date
+            (``S_DATE``). Each names file, line and (where it applies) column.
+    """
+    path = Path(path)
+    text, encoding = decode_text(path)
+    header_line = text.split("\n", 1)[0]
+    if not header_line.strip():
+        raise ReaderError(path, "empty file: no header line", line=1, code="S_EMPTY")
+    sep = sniff_separator(header_line)
+    report = LoadReport(source_file=str(path), encoding=encoding, separator=sep)
+    if encoding == "cp1252":
+        report.notes.append(f"{path.name}: not valid UTF-8, read as cp1252")
+
+    header, records = _parse(path, text, sep)
+    keys = [normalise_column(h) for h in header]
+    _check_header(path, header, keys)
+
+    col_of = {k: i for i, k in enumerate(keys)}
+    items = instrument.columns_for(wave)
+    item_cols = [(col_of[k], k, it) for k, it in items.items() if k in col_of]
+    missing_items = sorted(it.item for k, it in items.items() if k not in col_of)
+    if missing_items:
+        report.notes.append(f"{path.name}: items of the instrument not in this export: {', '.join(missing_items)}")
+    used = set(METADATA) | {k for _, k, _ in item_cols}
+    for extra in (instrument.respondent_key, instrument.dossier_key):
+        if extra:
+            used.add(normalise_column(extra))
+    report.unmapped_columns = [h for h, k in zip(header, keys)
+                               if k not in used and k not in DROPPED and not _TIMING.match(k)]
+    if report.unmapped_columns:
+        report.notes.append(f"{path.name}: columns no item names (not loaded): {', '.join(report.unmapped_columns)}")
+
+    _refuse_full_answers(path, records, item_cols, header)
+
+    token_col = col_of.get(normalise_column(instrument.respondent_key)) if instrument.respondent_key else None
+    dossier_col = col_of.get(normalise_column(instrument.dossier_key)) if instrument.dossier_key else None
+    responses, answers, open_answers = [], [], []
+    n_anonymised = 0
+    for line, row in records:
+        rid = row[col_of["ID"]].strip()
+        if not rid:
+            raise ReaderError(path, "empty response id", line=line, column=header[col_of["ID"]], code="S_REQUIRED_VALUE")
+        submit_raw = row[col_of["SUBMITDATE"]].strip()
+        submitted = None
+        if submit_raw.startswith("1980-01-01"):
+            n_anonymised += 1
+        elif submit_raw:
+            submitted = _timestamp(path, submit_raw, line, header[col_of["SUBMITDATE"]])
+        started = None
+        if "STARTDATE" in col_of and row[col_of["STARTDATE"]].strip() and not row[col_of["STARTDATE"]].startswith("1980-01-01"):
+            started = _timestamp(path, row[col_of["STARTDATE"]].strip(), line, header[col_of["STARTDATE"]])
+        lastpage = row[col_of["LASTPAGE"]].strip()
+        if lastpage and not re.fullmatch(r"-?\d+", lastpage):
+            raise ReaderError(path, f"lastpage {lastpage!r} is not a whole number", line=line,
+                              column=header[col_of["LASTPAGE"]], code="S_TYPE")
+        responses.append({
+            "source_line": line, "response_id": rid,
+            "respondent_id": (row[token_col].strip() or None) if token_col is not None else None,
+            "dossier_id": (row[dossier_col].strip() or None) if dossier_col is not None else None,
+            "is_complete": bool(submit_raw), "lastpage": int(lastpage) if lastpage else None,
+            "submitted_at": submitted, "started_at": started,
+            "startlanguage": (row[col_of["STARTLANGUAGE"]].strip() or None) if "STARTLANGUAGE" in col_of else None,
+        })
+        for idx, _key, item in item_cols:
+            cell = row[idx]
+            if item.scheme.text:
+                if cell.strip():
+                    open_answers.append({"source_line": line, "response_id": rid, "item": item.item,
+                                         "source_column": header[idx], "answer": cell})
+                continue
+            raw = cell.strip()
+            if not raw:
+                value, reason, valid = None, None, True
+            else:
+                value, reason, valid = item.scheme.recode(raw)
+            answers.append({"source_line": line, "response_id": rid, "item": item.item,
+                            "source_column": header[idx], "raw_code": raw or None,
+                            "value": value, "missing_reason": reason, "code_valid": valid})
+    if n_anonymised:
+        report.notes.append(f"{path.name}: {n_anonymised} responses carry the anonymised submit date "
+                            f"{ANONYMISED_SUBMITDATE}: response date unknown, the wave's fieldwork dates apply")
+    report.n_rows = len(responses)
+    resp = pd.DataFrame(responses, columns=RESPONSE_COLUMNS)
+    resp["submitted_at"] = pd.to_datetime(resp["submitted_at"])
+    resp["started_at"] = pd.to_datetime(resp["started_at"])
+    resp["lastpage"] = resp["lastpage"].astype("Int64")
+    resp["is_complete"] = resp["is_complete"].astype(bool)
+    ans = pd.DataFrame(answers, columns=ANSWER_COLUMNS)
+    ans["value"] = ans["value"].astype("float64")
+    ans["code_valid"] = ans["code_valid"].astype(bool)
+    return SurveyRead(responses=resp, answers=ans, open_answers=pd.DataFrame(open_answers, columns=OPEN_ANSWER_COLUMNS),
+                      report=report)
+
+
+def _parse(path: Path, text: str, sep: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and ``(physical line of the record's start, fields)`` pairs; strict about quotes and shape."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=True)
+    records: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    prev_end = 0
+    try:
+        for row in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if header is None:
+                header = row
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line (e.g. trailing)
+            if len(row) != len(header):
+                raise ReaderError(path, f"record has {len(row)} fields, the header has {len(header)}"
+                                  " (file cut off, or an unquoted separator inside a field?)",
+                                  line=start, code="S_RECORD_SHAPE")
+            records.append((start, row))
+    except csv.Error as exc:
+        raise ReaderError(path, f"malformed CSV ({exc}); the file may be cut off in the middle of a record",
+                          line=prev_end + 1, code="S_RECORD_SHAPE") from exc
+    if header is None:
+        raise ReaderError(path, "empty file: no header line", line=1, code="S_EMPTY")
+    return header, records
+
+
+def _check_header(path: Path, header: list[str], keys: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise ReaderError(path, f"duplicate column name (columns {seen[k] + 1} and {i + 1})", line=1,
+                              column=header[i], code="S_DUPLICATE_COLUMN")
+        seen[k] = i
+    if "ID" not in seen or "SUBMITDATE" not in seen:
+        if any(k in _TEXT_HEADINGS for k in keys) or sum(" " in h.strip() for h in header) > len(header) / 3:
+            raise ReaderError(path, "the export has question-text headings instead of question codes: "
+                              + _FIX_HEADINGS, line=1, code="S_TEXT_HEADINGS")
+    for required in ("ID", "SUBMITDATE", "LASTPAGE"):
+        if required not in seen:
+            raise ReaderError(path, f"required LimeSurvey column {required.lower()!r} is missing", line=1,
+                              column=required.lower(), code="S_REQUIRED_COLUMN")
+
+
+def _refuse_full_answers(path: Path, records, item_cols, header) -> None:
+    """Refuse an export made with full answer texts: a coded item holding one of its scheme's labels."""
+    for idx, _key, item in item_cols:
+        scheme = item.scheme
+        if scheme.text or not scheme.labels:
+            continue
+        labels = {_fold(t) for t in scheme.labels.values()} | {_fold(t) for t in scheme.missing.values()}
+        for line, row in records:
+            raw = row[idx].strip()
+            if raw and scheme.recode(raw)[2] is False and _fold(raw) in labels:
+                raise ReaderError(path, f"answer {raw!r} is an answer text, not a code: the export has full "
+                                  "answer texts; " + _FIX_ANSWERS, line=line, column=header[idx],
+                                  code="S_FULL_ANSWERS")
+
+
+def _fold(text: str) -> str:
+    return " ".join(str(text).lower().split())
+
+
+_TS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+
+
+def _timestamp(path: Path, raw: str, line: int, column: str) -> pd.Timestamp:
+    for fmt in _TS_FORMATS:
+        try:
+            return pd.to_datetime(raw, format=fmt)
+        except ValueError:
+            continue
+    raise ReaderError(path, f"{raw!r} is not a date-time (expected YYYY-MM-DD HH:MM:SS)", line=line,
+                      column=column, code="S_DATE")
