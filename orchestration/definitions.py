@@ -1,6 +1,9 @@
 """The one Dagster ``Definitions`` object: assets, checks, jobs, sensors, schedule, resources (SPEC 7)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -18,5 +21,6 @@ defs = dg.Definitions(
     jobs=[*INGEST_JOBS.values(), *MART_JOBS.values(), build_all_marts],
     sensors=[landing_zone_sensor, rebuild_marts_after_ingest],
     schedules=[nightly_marts],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    resources={"dbt": DbtCliResource(project_dir=dbt_project,
+                                      dbt_executable=str(Path(sys.executable).with_name("dbt")))},
 )

@@ -3,23 +3,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.ingestion import DOSSIER_EXTRACTS, DOSSIER_KEY, SURVEY_KEY, SURVEY_WAVES
+from orchestration.assets.ingestion import DOSSIER_EXTRACTS, DOSSIER_KEYS, SURVEY_KEYS, SURVEY_WAVES
 
 ingest_survey_wave = dg.define_asset_job(
-    "ingest_survey_wave", selection=dg.AssetSelection.assets(SURVEY_KEY), partitions_def=SURVEY_WAVES,
+    "ingest_survey_wave", selection=dg.AssetSelection.assets(*SURVEY_KEYS), partitions_def=SURVEY_WAVES,
     description="Read, check and load one survey wave (partition = <instrument>/<wave>).")
 ingest_dossier_extract = dg.define_asset_job(
-    "ingest_dossier_extract", selection=dg.AssetSelection.assets(DOSSIER_KEY), partitions_def=DOSSIER_EXTRACTS,
+    "ingest_dossier_extract", selection=dg.AssetSelection.assets(*DOSSIER_KEYS), partitions_def=DOSSIER_EXTRACTS,
     description="Read, check and load one dossier extract (partition = extract date).")
 
 _DBT = dg.AssetSelection.groups("staging", "intermediate", "marts", "reporting")
 build_survey_marts = dg.define_asset_job(
     "build_survey_marts",
-    selection=dg.AssetSelection.assets(SURVEY_KEY).downstream() - dg.AssetSelection.assets(SURVEY_KEY),
+    selection=dg.AssetSelection.assets(*SURVEY_KEYS).downstream() - dg.AssetSelection.assets(*SURVEY_KEYS),
     description="dbt build of every model downstream of the survey waves (not the dossier-only marts).")
 build_dossier_marts = dg.define_asset_job(
     "build_dossier_marts",
-    selection=dg.AssetSelection.assets(DOSSIER_KEY).downstream() - dg.AssetSelection.assets(DOSSIER_KEY),
+    selection=dg.AssetSelection.assets(*DOSSIER_KEYS).downstream() - dg.AssetSelection.assets(*DOSSIER_KEYS),
     description="dbt build of every model downstream of the dossier extracts.")
 build_all_marts = dg.define_asset_job("build_all_marts", selection=_DBT,
                                       description="dbt build of every model.")

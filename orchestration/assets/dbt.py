@@ -1,5 +1,4 @@
 """dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
@@ -8,21 +7,19 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration import settings, warehouse
-from orchestration.assets.ingestion import DOSSIER_KEY, SURVEY_KEY
 from orchestration.project import dbt_project
 
-#: dbt source name -> the ingestion asset that writes its tables
-SOURCE_ASSETS = {"raw_surveys": SURVEY_KEY, "raw_dossiers": DOSSIER_KEY}
+#: dbt sources whose tables are written by the ingestion assets (asset key raw/<table>)
+INGESTED_SOURCES = {"raw_surveys", "raw_dossiers"}
 
 
 class SofsTranslator(DagsterDbtTranslator):
-    """Sources map to the ingestion assets (lineage); models are keyed ``<schema>/<model>``."""
+    """Sources map to the ingestion assets' keys ``raw/<table>`` (lineage); models are ``<schema>/<model>``."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            source = dbt_resource_props["source_name"]
-            if source in SOURCE_ASSETS:
-                return SOURCE_ASSETS[source]
+            if dbt_resource_props["source_name"] in INGESTED_SOURCES:
+                return dg.AssetKey(["raw", dbt_resource_props["name"]])
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
             return dg.AssetKey([schema, dbt_resource_props["name"]])

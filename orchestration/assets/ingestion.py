@@ -1,11 +1,12 @@
-"""Ingestion assets: one dynamically partitioned asset per kind of landing partition (SPEC 7).
+"""Ingestion assets: one dynamically partitioned multi-asset per kind of landing partition (SPEC 7).
 
-``raw/survey_wave`` has one partition per instrument x wave (key ``<instrument>/<wave>``);
-``raw/dossier_extract`` one per extract date. Both call :func:`orchestration.ingest.load_partition`
-and report its rule results as two blocking asset checks (stage 1: record and format rules; stage 2:
-relational and temporal rules). A failed check means the partition was quarantined.
+``survey_wave`` writes the ``raw/survey_*`` tables, one partition per instrument x wave (key
+``<instrument>/<wave>``); ``dossier_extract`` writes ``raw/dossiers``, ``raw/placements`` and
+``raw/practice_events``, one partition per extract date. Each raw table is its own asset key, so the
+dbt sources connect to them one to one (lineage). Both call :func:`orchestration.ingest.load_partition`
+and report its rule results as two blocking asset checks on the kind's main table (stage 1: record and
+format rules; stage 2: relational and temporal rules). A failed check means the partition was quarantined.
 """
-from __future__ import annotations
 
 import dagster as dg
 
@@ -14,8 +15,12 @@ from orchestration.quality.results import ERROR, RuleResult
 
 SURVEY_WAVES = dg.DynamicPartitionsDefinition(name="survey_waves")
 DOSSIER_EXTRACTS = dg.DynamicPartitionsDefinition(name="dossier_extracts")
-SURVEY_KEY = dg.AssetKey(["raw", "survey_wave"])
-DOSSIER_KEY = dg.AssetKey(["raw", "dossier_extract"])
+SURVEY_TABLES = ["survey_responses", "survey_answers", "survey_items", "survey_value_labels",
+                 "survey_constructs", "survey_waves"]
+DOSSIER_TABLES = ["dossiers", "placements", "practice_events"]
+SURVEY_KEYS = [dg.AssetKey(["raw", t]) for t in SURVEY_TABLES]
+DOSSIER_KEYS = [dg.AssetKey(["raw", t]) for t in DOSSIER_TABLES]
+SURVEY_KEY, DOSSIER_KEY = SURVEY_KEYS[0], DOSSIER_KEYS[0]  # the tables that carry the checks
 STAGES = {1: "stage1_record_and_format", 2: "stage2_relational_and_temporal"}
 FORCE_TAG = "sofs/force"
 
@@ -50,32 +55,38 @@ def check_results(key: dg.AssetKey, results: list[RuleResult]) -> list[dg.AssetC
     return out
 
 
-def _materialize(context: dg.AssetExecutionContext, kind: str, key: dg.AssetKey):
+def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.AssetKey]):
     partition = landing.find(kind, context.partition_key)
     outcome = ingest.load_partition(partition, force=context.run.tags.get(FORCE_TAG) == "true",
                                     wait_seconds=600)
     context.log.info(f"{kind} {partition.key}: {outcome.status}, {outcome.rows} rows. {outcome.message}")
     for note in outcome.notes:
         context.log.info(note)
-    yield dg.MaterializeResult(
-        asset_key=key,
-        metadata={"status": outcome.status, "rows": outcome.rows, "load_id": outcome.load_id,
-                  "message": outcome.message[:4000], "files": ", ".join(sorted(outcome.files))},
-        check_results=check_results(key, outcome.results),
-    )
+    metadata = {"status": outcome.status, "rows": outcome.rows, "load_id": outcome.load_id,
+                "message": outcome.message[:4000], "files": ", ".join(sorted(outcome.files))}
+    yield dg.MaterializeResult(asset_key=keys[0], metadata=metadata,
+                               check_results=check_results(keys[0], outcome.results))
+    for key in keys[1:]:
+        yield dg.MaterializeResult(asset_key=key, metadata={"status": outcome.status, "load_id": outcome.load_id})
 
 
-@dg.asset(key=SURVEY_KEY, partitions_def=SURVEY_WAVES, pool="duckdb", group_name="ingestion",
-          check_specs=_check_specs(SURVEY_KEY), kinds={"python", "duckdb"},
-          description="Survey wave (LimeSurvey CSV or SPSS .sav) read through its instrument definition, "
-                      "checked, pseudonymised, and written to raw.survey_* (delete + insert of the partition).")
+def _specs(keys: list[dg.AssetKey], what: str) -> list[dg.AssetSpec]:
+    return [dg.AssetSpec(k, group_name="raw", kinds={"duckdb"},
+                         description=f"raw.{k.path[-1]}: {what}, pseudonymised, one partition per load unit.")
+            for k in keys]
+
+
+@dg.multi_asset(name="survey_wave", specs=_specs(SURVEY_KEYS, "survey wave rows"), partitions_def=SURVEY_WAVES,
+                pool="duckdb", check_specs=_check_specs(SURVEY_KEY),
+                description="Survey wave (LimeSurvey CSV or SPSS .sav) read through its instrument definition, "
+                            "checked, pseudonymised, and written to raw.survey_* (delete + insert of the partition).")
 def survey_wave(context: dg.AssetExecutionContext):
-    yield from _materialize(context, "survey", SURVEY_KEY)
+    yield from _materialize(context, "survey", SURVEY_KEYS)
 
 
-@dg.asset(key=DOSSIER_KEY, partitions_def=DOSSIER_EXTRACTS, pool="duckdb", group_name="ingestion",
-          check_specs=_check_specs(DOSSIER_KEY), kinds={"python", "duckdb"},
-          description="Dossier extract (dossiers, placements, practice events as of the extract date), "
-                      "checked, pseudonymised, and written to raw.dossiers / raw.placements / raw.practice_events.")
+@dg.multi_asset(name="dossier_extract", specs=_specs(DOSSIER_KEYS, "dossier extract rows"),
+                partitions_def=DOSSIER_EXTRACTS, pool="duckdb", check_specs=_check_specs(DOSSIER_KEY),
+                description="Dossier extract (dossiers, placements, practice events as of the extract date), "
+                            "checked, pseudonymised, and written to raw.dossiers / raw.placements / raw.practice_events.")
 def dossier_extract(context: dg.AssetExecutionContext):
-    yield from _materialize(context, "dossier", DOSSIER_KEY)
+    yield from _materialize(context, "dossier", DOSSIER_KEYS)

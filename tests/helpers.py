@@ -1,0 +1,76 @@
+"""Small builders shared by tests: instruments and exports written by hand in the test."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestration.instruments import Instrument, load_instrument
+
+MINI_INSTRUMENT = """
+instrument: mini_survey
+title: Kleine testbevraging
+population: staff
+respondent_key: token
+answer_schemes:
+  agree5:
+    codes: {A1: 1, A2: 2, A3: 3, A4: 4, A5: 5}
+    labels: {1: helemaal niet akkoord, 2: eerder niet akkoord, 3: neutraal, 4: eerder akkoord, 5: helemaal akkoord}
+    missing: {"-9": weet niet}
+  score1_10: {min: 1, max: 10}
+  function: {nominal: true, labels: {1: Consulent OCJ, 2: Consulent SDJ}}
+  text: {text: true}
+constructs:
+  leadership: {label: Leiderschap, min_valid_share: 0.5}
+items:
+  - item: plan_known
+    text: Ik ken het implementatieplan
+    scheme: agree5
+    construct: leadership
+    source: "L2[SQ001]"
+  - item: manager_support
+    text: Mijn leidinggevende steunt mij
+    scheme: agree5
+    construct: leadership
+    reverse: true
+    source: "L2[SQ002]"
+  - item: attitude
+    text: Houding 1-10
+    scheme: score1_10
+    source: ATT
+  - item: function
+    role: attribute
+    scheme: function
+    source: FUNCTIE
+  - item: remarks
+    scheme: text
+    source: OPM
+"""
+
+
+def mini_instrument(tmp_path: Path, text: str = MINI_INSTRUMENT) -> Instrument:
+    """Write the mini instrument to ``tmp_path/instruments/mini_survey.yaml`` and load it."""
+    folder = tmp_path / "instruments"
+    folder.mkdir(exist_ok=True)
+    path = folder / "mini_survey.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_instrument(path)
+
+
+def write_export(path: Path, rows: list[list[str]], *, sep: str = ";", bom: bool = True, crlf: bool = True,
+                 quote_all: bool = True, encoding: str = "utf-8") -> Path:
+    """Write a LimeSurvey-like CSV by hand (no csv module, so the bytes are exactly what the test says)."""
+    def cell(v: str) -> str:
+        if quote_all or sep in v or '"' in v or "\n" in v:
+            return '"' + v.replace('"', '""') + '"'
+        return v
+    eol = "\r\n" if crlf else "\n"
+    text = eol.join(sep.join(cell(v) for v in row) for row in rows) + eol
+    data = text.encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+HEADER = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token", "L2[SQ001]", "L2[SQ002]", "ATT",
+          "FUNCTIE", "OPM", "interviewtime"]
