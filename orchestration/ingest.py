@@ -84,7 +84,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
         if not force and is_unchanged(partition, fingerprint, last_loads(con)):
             outcome = LoadOutcome(partition.kind, partition.key, UNCHANGED, load_id, files=fingerprint,
                                   message="every file has the SHA-256 of its last load attempt; nothing to do")
-            with _transaction(con):
+            with warehouse.transaction(con):
                 _write_audit(con, outcome, started)
             return outcome
         if partition.kind == "survey":
@@ -93,7 +93,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
             outcome, frames = _prepare_dossiers(partition, key, load_id, con)
         outcome.files = fingerprint or {partition.relative(partition.folder): ""}
         blocking = [r for r in outcome.results if r.blocks]
-        with _transaction(con):
+        with warehouse.transaction(con):
             if blocking:
                 outcome.status = QUARANTINED
                 outcome.message = " | ".join(r.describe() for r in blocking)
@@ -111,18 +111,6 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
 
 
 _MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
-
-
-class _transaction:
-    def __init__(self, con):
-        self.con = con
-
-    def __enter__(self):
-        self.con.execute("begin transaction")
-
-    def __exit__(self, exc_type, exc, tb):
-        self.con.execute("rollback" if exc_type else "commit")
-        return False
 
 
 def _write_audit(con, outcome: LoadOutcome, started: datetime) -> None:

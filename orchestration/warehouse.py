@@ -219,33 +219,45 @@ def read_connection(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnectio
         con.close()
 
 
-def replace_partition(con: duckdb.DuckDBPyConnection, kind: str, partition_key: str,
-                      frames: dict[str, "object"]) -> dict[str, int]:
-    """Delete a partition's rows from every raw table of ``kind`` and insert ``frames``, in one transaction.
-
-    ``frames`` maps table name (e.g. ``raw.dossiers``) to a pandas DataFrame whose columns are a subset
-    of the table's, by name. Tables of the kind not in ``frames`` are emptied for the partition.
-    Returns rows inserted per table. On any error the transaction is rolled back and the earlier
-    version of the partition stays.
-    """
-    counts: dict[str, int] = {}
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block wrote, or roll all of it back on any error (also KeyboardInterrupt)."""
     con.execute("begin transaction")
     try:
-        for table in RAW_TABLES[kind]:
-            con.execute(f"delete from {table} where partition_key = ?", [partition_key])
-        for table, frame in frames.items():
-            if table not in RAW_TABLES[kind]:
-                raise ValueError(f"{table} is not a raw table of {kind} partitions")
-            if len(frame) == 0:
-                counts[table] = 0
-                continue
-            con.register("_incoming", frame)
-            cols = ", ".join(f'"{c}"' for c in frame.columns)
-            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
-            con.unregister("_incoming")
-            counts[table] = len(frame)
-        con.execute("commit")
+        yield
     except BaseException:
         con.execute("rollback")
         raise
+    con.execute("commit")
+
+
+def replace_partition(con: duckdb.DuckDBPyConnection, kind: str, partition_key: str,
+                      frames: dict[str, "object"]) -> dict[str, int]:
+    """Delete a partition's rows from every raw table of ``kind`` and insert ``frames``.
+
+    Call it inside :func:`transaction` together with the partition's audit rows, so that either all of
+    it is committed or none (a killed run leaves the earlier version of the partition).
+    ``frames`` maps table name (e.g. ``raw.dossiers``) to a pandas DataFrame whose columns are a subset
+    of the table's, by name. Tables of the kind not in ``frames`` are emptied for the partition.
+    Returns rows inserted per table.
+
+    Raises:
+        ValueError: a table that does not belong to ``kind``.
+    """
+    counts: dict[str, int] = {}
+    for table in RAW_TABLES[kind]:
+        con.execute(f"delete from {table} where partition_key = ?", [partition_key])
+    for table, frame in frames.items():
+        if table not in RAW_TABLES[kind]:
+            raise ValueError(f"{table} is not a raw table of {kind} partitions")
+        if len(frame) == 0:
+            counts[table] = 0
+            continue
+        con.register("_incoming", frame)
+        try:
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
+        finally:
+            con.unregister("_incoming")
+        counts[table] = len(frame)
     return counts

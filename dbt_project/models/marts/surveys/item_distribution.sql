@@ -41,7 +41,7 @@ domain as (
 ),
 
 totals as (
-    select instrument, wave, item, sum(n) as n_valid from observed group by instrument, wave, item
+    select instrument, wave, item, cast(sum(n) as bigint) as n_valid from observed group by instrument, wave, item
 )
 
 select
