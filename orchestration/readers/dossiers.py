@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.privacy import DOMAINS
 from orchestration.readers.base import LoadReport, ReaderError, decode_text, sniff_separator
@@ -92,11 +93,19 @@ RAW_COLUMNS: dict[str, list[str]] = {
                             "event_type", "value", "rated_by", "source_line"],
 }
 
-# Python's str.strip() removes these (privacy.pseudonymise strips with it); trim the same set in SQL
-# so that the pseudonyms made in DuckDB equal privacy.pseudonymise() byte for byte.
-_WS = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]"
 _DATE_ISO = r"\d{4}-\d{2}-\d{2}"
 _DATE_DMY = r"\d{2}/\d{2}/\d{4}"
+_NUMBER = r"[+-]?\d+([.,]\d+)?"
+#: the characters Python's str.strip() removes (used only when a value does not start and end in
+#: printable ASCII, so the common case stays a cheap comparison)
+_STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() or chr(c) in "\x1c\x1d\x1e\x1f")
+
+
+def _trim_sql(column: str) -> str:
+    """SQL: ``column`` stripped as Python ``str.strip()`` does; None when empty."""
+    chars = _STRIP_CHARS.replace("'", "''")
+    return (f"case when ord({column}[1]) between 33 and 126 and ord({column}[-1]) between 33 and 126 "
+            f"then {column} else nullif(trim({column}, '{chars}'), '') end")
 
 
 @dataclass
@@ -163,7 +172,7 @@ def read_dossier_extract(folder: Path, extract_date: date) -> DossierRead:
     folder = Path(folder)
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, LoadReport] = {}
-    con = duckdb.connect()
+    con = _connect()
     try:
         for table, spec in _SPECS.items():
             path = folder / spec["file"]
@@ -204,33 +213,68 @@ def pseudonymise_extract(read: DossierRead, key: bytes) -> dict[str, pd.DataFram
     if not key:
         raise ValueError("an empty pseudonymisation key is not allowed (SPEC 6)")
     hmac_sql = _HmacSql(key)
-    con = duckdb.connect()
+    con = _connect()
     out: dict[str, pd.DataFrame] = {}
     try:
-        ids = {"dossiers": [("dossier_id", "dossier_key", "dossier"), ("child_id", "child_key", "child")],
-               "placements": [("placement_id", "placement_key", "placement"),
-                              ("dossier_id", "dossier_key", "dossier")],
-               "practice_events": [("event_id", "event_key", "event"), ("dossier_id", "dossier_key", "dossier")]}
         for table, frame in read.frames().items():
+            con.register(f"_in_{table}", frame)
+        # every dossier id once (the events table repeats each dossier many times)
+        con.execute(
+            "create temp table _dossier_keys as select dossier_id, "
+            f"{hmac_sql.expr('dossier_id', 'dossier')} as dossier_key from ("
+            "select dossier_id from _in_dossiers union select dossier_id from _in_placements "
+            "union select dossier_id from _in_practice_events) where dossier_id is not null")
+        own_key = {"dossiers": ("child_id", "child_key", "child"),
+                   "placements": ("placement_id", "placement_key", "placement"),
+                   "practice_events": ("event_id", "event_key", "event")}
+        own_id = {"dossiers": "dossier_id"}
+        for table in read.frames():
             raw_name = f"raw.{table}"
-            con.register("_frame", frame)
-            replaced = {src: f"{hmac_sql.expr(f'_frame.{src}', kind)} as {dst}" for src, dst, kind in ids[table]}
+            src, dst, kind = own_key[table]
             select = []
             for col in RAW_COLUMNS[raw_name]:
                 if col == "partition_key":
                     select.append(f"'{read.partition_key}'::varchar as partition_key")
                 elif col == "extract_date":
-                    select.append(f"date '{read.extract_date.isoformat()}' as extract_date")
+                    select.append(f"timestamp '{read.extract_date.isoformat()}' as extract_date")
+                elif col == "dossier_key":
+                    select.append("k.dossier_key")
+                elif col == dst:
+                    select.append(f"{hmac_sql.expr(f'f.{src}', kind)} as {dst}")
                 else:
-                    src = next((s for s, d, _ in ids[table] if d == col), col)
-                    select.append(replaced.get(src, f"_frame.{col}"))
-            result = con.execute(f"select {', '.join(select)} from _frame").df()
-            con.unregister("_frame")
-            result["source_line"] = result["source_line"].astype("int64")
-            out[raw_name] = result
+                    select.append(f"f.{col}")
+            query = (f"select {', '.join(select)} from _in_{table} f "
+                     f"left join _dossier_keys k on k.dossier_id = f.{own_id.get(table, 'dossier_id')} "
+                     f"order by f.source_line")
+            out[raw_name] = _fetch(con, query)
+        for table in read.frames():
+            con.unregister(f"_in_{table}")
     finally:
         con.close()
     return out
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    """Run ``query`` and return a DataFrame through Arrow (5x faster than ``.df()`` on strings).
+
+    Strings become pandas' ``str`` dtype (Arrow-backed, missing = NaN); timestamps datetime64[us].
+    """
+    table = con.sql(query).to_arrow_table()
+    mapping = {pa.string(): _STR, pa.large_string(): _STR, pa.string_view(): _STR}
+    frame = table.to_pandas(types_mapper=mapping.get)
+    for name, dtype in zip(table.column_names, table.schema.types):
+        if pa.types.is_timestamp(dtype):
+            frame[name] = frame[name].astype("datetime64[us]")
+    return frame
+
+
+_STR = pd.StringDtype("pyarrow", na_value=float("nan"))
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 class _HmacSql:
@@ -248,10 +292,10 @@ class _HmacSql:
 
     def expr(self, column: str, kind: str) -> str:
         domain = DOMAINS[kind].replace("'", "''")
-        value = f"regexp_replace({column}, '^{_WS}+|{_WS}+$', '', 'g')"
+        # privacy.pseudonymise strips with str.strip(): _trim_sql strips the same characters
+        value = _trim_sql(column)
         inner = f"sha256(unhex('{self.ipad}') || encode('{domain}' || chr(31) || {value}))"
-        return (f"case when {column} is null or {value} = '' then null "
-                f"else sha256(unhex('{self.opad}') || unhex({inner})) end")
+        return f"case when {value} is null then null else sha256(unhex('{self.opad}') || unhex({inner})) end"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -262,7 +306,7 @@ def _empty_frame(table: str) -> pd.DataFrame:
     data = {}
     for col in READ_COLUMNS[table]:
         kind = kinds.get(col, "line")
-        dtype = {"date": "datetime64[us]", "int": "Int64", "float": "float64", "line": "int64"}.get(kind, "object")
+        dtype = {"date": "datetime64[us]", "int": "Int64", "float": "float64", "line": "int64"}.get(kind, "str")
         data[col] = pd.Series([], dtype=dtype)
     return pd.DataFrame(data)
 
@@ -366,19 +410,22 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
                 report.notes.append(f"{path.name}: optional column {col!r} absent, read as empty")
 
         columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
+        index = {n: i for i, n in enumerate(names)}
+        # pass 1: the file, trimmed, in record order (_s.rowid = record number from 0)
+        trimmed = ", ".join(f"{_trim_sql(f'c{index[col]}')} as {col}" if col in index else f"null::varchar as {col}"
+                            for col, *_ in spec["columns"])
         try:
-            con.execute("drop table if exists _f")
             con.execute(
-                "create temp table _f as select * from read_csv(?, delim=?, header=true, auto_detect=false, "
-                "quote='\"', escape='\"', columns=?, strict_mode=true)",
+                f"create or replace temp table _s as select {trimmed} from read_csv(?, delim=?, header=true, "
+                "auto_detect=false, quote='\"', escape='\"', columns=?, strict_mode=true)",
                 [str(csv_path), sep, columns])
         except duckdb.Error as exc:
             raise _csv_error(path, exc, sep, text) from exc
-        n_rows = con.execute("select count(*) from _f").fetchone()[0]
+        n_rows = con.execute("select count(*) from _s").fetchall()[0][0]
         report.n_rows = n_rows
         # physical line of each record: rowid + 2 unless quoted newlines or blank lines shift them
         if n_rows == n_lines - 1 - _trailing_blank_lines(tail):
-            line_expr = "(rowid + 2)"
+            line_expr = "(_s.rowid + 2)"
             join = ""
         else:
             if text is None:
@@ -387,55 +434,61 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
             if len(starts) != n_rows:
                 raise ReaderError(path, f"cannot align records with lines ({n_rows} records read by DuckDB, "
                                   f"{len(starts)} by the csv module): check quoting", code=D_CSV_STRUCTURE)
-            con.execute("drop table if exists _lines")
             con.register("_starts", pd.DataFrame({"rec": range(n_rows), "line": starts}))
-            con.execute("create temp table _lines as select rec::bigint as rec, line::bigint as line from _starts")
+            con.execute("create or replace temp table _lines as "
+                        "select rec::bigint as rec, line::bigint as line from _starts")
             con.unregister("_starts")
             line_expr = "_lines.line"
-            join = " join _lines on _lines.rec = _f.rowid"
-        index = {n: i for i, n in enumerate(names)}
-        exprs = [f"{line_expr} as source_line"]
-        checks = []  # (sql condition over _v, column, code, message)
-        for col, kind, _col_required, value_required in spec["columns"]:
-            if col not in index:
-                exprs.append(f"null::varchar as {col}")
-                continue
-            raw = f"_f.c{index[col]}"
-            exprs.append(f"nullif(regexp_replace({raw}, '^{_WS}+|{_WS}+$', '', 'g'), '') as {col}")
-        con.execute(f"create or replace temp view _v as select {', '.join(exprs)} from _f{join}")
-        select = []
+            join = " join _lines on _lines.rec = _s.rowid"
+        # pass 2: typed values and one boolean column per check
+        select_t = ["_s.rowid as _rec", f"{line_expr} as source_line"]
+        checks = []  # (flag column, column, code, message)
         for col, kind, _col_required, value_required in spec["columns"]:
             if value_required:
-                checks.append((f"{col} is null", col, D_REQUIRED_VALUE, "is empty; it is required"))
+                checks.append((f"_empty_{col}", col, D_REQUIRED_VALUE, "is empty; it is required"))
+                select_t.append(f"_s.{col} is null as _empty_{col}")
+            x = f"_s.{col}"
             if kind == "date":
-                parsed = (f"case when regexp_full_match({col}, '{_DATE_ISO}') then try_strptime({col}, '%Y-%m-%d')::date "
-                          f"when regexp_full_match({col}, '{_DATE_DMY}') then try_strptime({col}, '%d/%m/%Y')::date end")
-                checks.append((f"{col} is not null and ({parsed}) is null", col, D_DATE_FORMAT,
-                               "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY, a real calendar day)"))
-                select.append(f"{parsed} as {col}")
+                # the shape check (length, separators) then DuckDB's strict parser: 2023-02-30 -> null
+                typed = (f"case when length({x}) = 10 and {x}[5] = '-' and {x}[8] = '-' "
+                         f"and regexp_full_match({x}, '{_DATE_ISO}') then try_cast({x} as date) "
+                         f"when length({x}) = 10 and {x}[3] = '/' and {x}[6] = '/' "
+                         f"and regexp_full_match({x}, '{_DATE_DMY}') then try_strptime({x}, '%d/%m/%Y')::date end")
+                message = "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY, a real calendar day)"
             elif kind == "int":
-                checks.append((f"{col} is not null and not regexp_full_match({col}, '\\d{{4}}')", col, D_NUMBER,
-                               "is not a year (four digits)"))
-                select.append(f"try_cast({col} as integer) as {col}")
+                typed = f"case when regexp_full_match({x}, '\\d{{4}}') then {x}::integer end"
+                message = "is not a year (four digits)"
             elif kind == "float":
-                num = r"[+-]?\d+([.,]\d+)?"
-                checks.append((f"{col} is not null and not regexp_full_match({col}, '{num}')", col, D_NUMBER,
-                               "is not a number"))
-                select.append(f"try_cast(replace({col}, ',', '.') as double) as {col}")
+                typed = f"case when regexp_full_match({x}, '{_NUMBER}') then replace({x}, ',', '.')::double end"
+                message = "is not a number"
             else:
-                select.append(col)
-        select.append("source_line")
-        for condition, col, code, message in checks:
-            row = con.execute(f"select min(source_line), count(*) from _v where {condition}").fetchone()
-            if row[1]:
-                value = con.execute(f"select {col} from _v where source_line = ?", [row[0]]).fetchone()[0]
-                shown = "empty" if value is None else repr(value)
-                more = f" ({row[1]} records fail the same way)" if row[1] > 1 else ""
-                raise ReaderError(path, f"{col} {shown} {message}{more}", line=int(row[0]), column=col, code=code)
-        frame = con.execute(f"select {', '.join(select)} from _v order by source_line").df()
-        con.execute("drop view if exists _v")
-        con.execute("drop table if exists _f")
-        con.execute("drop table if exists _lines")
+                select_t.append(f"{x} as {col}")
+                continue
+            select_t.append(f"{typed} as {col}")
+            select_t.append(f"{x} is not null and ({typed}) is null as _bad_{col}")
+            checks.append((f"_bad_{col}", col, D_DATE_FORMAT if kind == "date" else D_NUMBER, message))
+        con.execute(f"create or replace temp table _t as select {', '.join(select_t)} from _s{join}")
+        if checks:
+            aggregates = ", ".join(f"min(case when {flag} then source_line end), count_if({flag})"
+                                   for flag, *_ in checks)
+            found = con.execute(f"select {aggregates} from _t").fetchall()[0]
+            for i, (_flag, col, code, message) in enumerate(checks):
+                first_line, n_bad = found[2 * i], found[2 * i + 1]
+                if not n_bad:
+                    continue
+                rec = con.execute("select _rec from _t where source_line = ?", [first_line]).fetchall()[0][0]
+                value = con.execute(f"select {col} from _s where rowid = ?", [rec]).fetchall()[0][0]
+                shown = "empty" if value is None or not str(value).strip() else repr(value)
+                more = f" ({n_bad} records fail the same way)" if n_bad > 1 else ""
+                raise ReaderError(path, f"{col} {shown} {message}{more}", line=int(first_line), column=col,
+                                  code=code)
+        order = " order by source_line" if join else ""
+        kinds = {c[0]: c[1] for c in spec["columns"]}
+        columns_out = ", ".join(f"{c}::timestamp as {c}" if kinds.get(c) == "date" else c
+                                for c in READ_COLUMNS[table])
+        frame = _fetch(con, f"select {columns_out} from _t{order}")
+        for name in ("_t", "_s", "_lines"):
+            con.execute(f"drop table if exists {name}")
     finally:
         if tmp_dir is not None:
             tmp_dir.cleanup()
@@ -464,7 +517,7 @@ def _typed(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
         elif kind == "float":
             frame[col] = frame[col].astype("float64")
         else:
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+            frame[col] = frame[col].astype("str")
     frame["source_line"] = frame["source_line"].astype("int64")
     return frame.reset_index(drop=True)
 
