@@ -1,0 +1,33 @@
+-- Placement spells of the latest extract per dossier in start order (SPEC 5): every spell after the
+-- first is a move. placement_days = (end_date, or as_of_date while ongoing) - start_date, in days.
+with latest as (
+    select max(extract_date) as as_of_date
+    from {{ ref('stg_dossiers__dossiers') }}
+),
+
+placements as (
+    select
+        p.placement_key,
+        p.dossier_key,
+        p.start_date,
+        p.end_date,
+        p.placement_type,
+        latest.as_of_date
+    from {{ ref('stg_dossiers__placements') }} as p
+    inner join latest
+        on p.extract_date = latest.as_of_date
+)
+
+select
+    placement_key,
+    dossier_key,
+    start_date,
+    end_date,
+    placement_type,
+    as_of_date,
+    row_number() over (
+        partition by dossier_key order by start_date, placement_key
+    ) as placement_seq,
+    end_date is null as is_ongoing,
+    {{ dbt.datediff('start_date', 'coalesce(end_date, as_of_date)', 'day') }} as placement_days
+from placements

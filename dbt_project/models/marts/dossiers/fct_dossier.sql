@@ -1,0 +1,87 @@
+-- One row per dossier of the latest extract (SPEC 4, marts.fct_dossier), with the per-dossier
+-- definitions of SPEC 5. All durations are calendar days (dbt.datediff: later date minus earlier).
+-- 365-day outcomes are null while not observable: the window has not fully passed by as_of_date and
+-- the event has not happened.
+with dossiers as (
+    select * from {{ ref('int_dossiers_per_child_ordered') }}
+),
+
+placements as (
+    select
+        p.dossier_key,
+        cast(count(*) as {{ dbt.type_bigint() }}) as n_placements,
+        min(p.start_date) as first_placement_start,
+        cast(sum(case when p.placement_seq > 1 then 1 else 0 end) as {{ dbt.type_bigint() }}) as placement_moves,
+        cast(sum(p.placement_days) as {{ dbt.type_bigint() }}) as placement_days,
+        sum(case when {{ dbt.datediff('d.registration_date', 'p.start_date', 'day') }} between 0 and 365
+                 then 1 else 0 end) as n_started_within_365d
+    from {{ ref('int_placements_per_dossier_ordered') }} as p
+    inner join dossiers as d
+        on d.dossier_key = p.dossier_key
+    group by p.dossier_key
+),
+
+practice as (
+    select * from {{ ref('int_practice_events_per_dossier') }}
+),
+
+measured as (
+    select
+        d.*,
+        {{ dbt.datediff('d.registration_date', 'd.closure_date', 'day') }} as days_to_closure_raw,
+        {{ dbt.datediff('d.registration_date', 'coalesce(d.closure_date, d.as_of_date)', 'day') }} as follow_up_days,
+        {{ dbt.datediff('d.registration_date', 'd.as_of_date', 'day') }} as days_registration_to_as_of,
+        {{ dbt.datediff('d.closure_date', 'd.as_of_date', 'day') }} as days_closure_to_as_of
+    from dossiers as d
+)
+
+select
+    m.dossier_key,
+    m.child_key,
+    m.service,
+    m.region,
+    m.team,
+    m.registration_date,
+    m.closure_date,
+    m.as_of_date,
+    m.closure_date is not null as is_closed,
+    m.days_to_closure_raw as days_to_closure,
+    m.follow_up_days,
+    cast(extract(year from m.registration_date) as {{ dbt.type_int() }}) as registration_year,
+    coalesce(m.days_since_previous_closure <= 365, false) as is_reentry,
+    coalesce(p.n_placements, 0) as n_placements,
+    case
+        when p.n_started_within_365d > 0 then true
+        when m.days_registration_to_as_of >= 365 then false
+    end as placed_within_365d,
+    {{ dbt.datediff('m.registration_date', 'p.first_placement_start', 'day') }} as days_to_first_placement,
+    case
+        when m.closure_date is null then null
+        when m.days_closure_to_next_registration <= 365 then true
+        when m.days_closure_to_as_of >= 365 then false
+    end as reopened_within_365d,
+    coalesce(e.has_mapping, false) as has_mapping,
+    coalesce(e.has_safety_plan, false) as has_safety_plan,
+    coalesce(e.has_network_meeting, false) as has_network_meeting,
+    coalesce(e.has_three_houses, false) as has_three_houses,
+    coalesce(e.has_words_and_pictures, false) as has_words_and_pictures,
+    e.first_scaling_score,
+    e.last_scaling_score,
+    -- additions beyond the SPEC 4 list (columns may be added, never renamed)
+    cast(extract(year from m.closure_date) as {{ dbt.type_int() }}) as closure_year,
+    m.closure_reason,
+    m.birth_year,
+    m.sex,
+    m.child_dossier_seq,
+    m.child_n_dossiers,
+    m.days_since_previous_closure,
+    m.days_closure_to_next_registration,
+    coalesce(p.placement_moves, 0) as placement_moves,
+    coalesce(p.placement_days, 0) as placement_days,
+    coalesce(e.n_practice_events, 0) as n_practice_events,
+    coalesce(e.n_worker_scaling_scores, 0) as n_worker_scaling_scores
+from measured as m
+left join placements as p
+    on p.dossier_key = m.dossier_key
+left join practice as e
+    on e.dossier_key = m.dossier_key

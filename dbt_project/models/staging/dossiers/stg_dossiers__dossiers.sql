@@ -1,0 +1,17 @@
+-- raw.dossiers as typed columns: one row per dossier per loaded extract (SPEC 3.4, 4). Rename and cast only.
+select
+    cast(partition_key as {{ dbt.type_string() }}) as partition_key,
+    cast(extract_date as date) as extract_date,
+    cast(dossier_key as {{ dbt.type_string() }}) as dossier_key,
+    cast(child_key as {{ dbt.type_string() }}) as child_key,
+    cast(service as {{ dbt.type_string() }}) as service,
+    cast(region as {{ dbt.type_string() }}) as region,
+    cast(team as {{ dbt.type_string() }}) as team,
+    cast(registration_date as date) as registration_date,
+    cast(closure_date as date) as closure_date,
+    cast(closure_reason as {{ dbt.type_string() }}) as closure_reason,
+    cast(birth_year as {{ dbt.type_int() }}) as birth_year,
+    cast(sex as {{ dbt.type_string() }}) as sex,
+    cast(source_line as {{ dbt.type_bigint() }}) as source_line,
+    cast(load_id as {{ dbt.type_string() }}) as load_id
+from {{ source('raw_dossiers', 'dossiers') }}
