@@ -6,14 +6,13 @@ optionally, ``practice_events.csv``: a full snapshot of the case-management syst
 What this module does (structure, types):
 - decodes each file as UTF-8 (BOM allowed) or cp1252 (the report records which),
 - sniffs the separator (``,`` or ``;``) from the header line,
-- checks that every required column is present (:data:`D_REQUIRED_COLUMN`) and that required fields
-  are not empty (:data:`D_REQUIRED_VALUE`),
+- checks that every required column is present (:data:`D_REQUIRED_COLUMN`),
 - parses dates written ``YYYY-MM-DD`` or ``DD/MM/YYYY`` (:data:`D_DATE_FORMAT` for any other form and
   for impossible dates such as ``13/25/2023`` or ``2023-02-30``) and numbers (:data:`D_NUMBER`),
 - numbers every record with its physical line in the file (header = line 1).
 
-What it does not do: value rules (duplicate ids, closure before registration, unknown dossier, dates
-after the extract date, codes outside the lists of SPEC 3.4). Those are checked by the quality suite
+What it does not do: value rules (empty required fields, duplicate ids, closure before registration,
+unknown dossier, dates after the extract date, codes outside the lists of SPEC 3.4). Those are checked by the quality suite
 on the frames returned here, so that every failing row can be reported, not only the first.
 
 Everything is vectorised in DuckDB (``read_csv`` with ``all_varchar``); the benchmark extract holds
@@ -42,7 +41,6 @@ from orchestration.readers.base import LoadReport, ReaderError, decode_text, sni
 #: Quality-rule codes under which reader failures are reported (``ReaderError.code``).
 D_FILE_MISSING = "D_FILE_MISSING"
 D_REQUIRED_COLUMN = "D_REQUIRED_COLUMN"
-D_REQUIRED_VALUE = "D_REQUIRED_VALUE"
 D_DATE_FORMAT = "D_DATE_FORMAT"
 D_NUMBER = "D_NUMBER"
 D_CSV_STRUCTURE = "D_CSV_STRUCTURE"
@@ -51,7 +49,7 @@ D_CSV_STRUCTURE = "D_CSV_STRUCTURE"
 _SPECS: dict[str, dict] = {
     "dossiers": {
         "file": "dossiers.csv", "optional_file": False,
-        "columns": [  # (name, kind, column required, value required)
+        "columns": [  # (name, kind, column required, value required: checked by the quality gate)
             ("dossier_id", "id", True, True), ("child_id", "id", True, True),
             ("service", "text", True, True), ("region", "text", True, True),
             ("team", "text", False, False), ("registration_date", "date", True, True),
@@ -112,22 +110,25 @@ def _trim_sql(column: str) -> str:
 class DossierRead:
     """One dossier extract as read, before pseudonymisation (SPEC 3.4).
 
-    Frames (one row per CSV record, in file order; column order as in :data:`READ_COLUMNS`):
+    Frames (one row per CSV record, in file order; column order as in :data:`READ_COLUMNS`).
+    ``str`` is pandas' string dtype (Arrow-backed); a missing value is NaN / NaT / <NA>.
 
-    ``dossiers``: dossier_id str, child_id str (raw source ids), service str, region str, team str|None,
-        registration_date datetime64 (a date at midnight), closure_date datetime64|NaT (open dossier),
-        closure_reason str|None, birth_year Int64|<NA>, sex str|None, source_line int64.
-    ``placements``: placement_id str, dossier_id str, start_date datetime64, end_date datetime64|NaT
-        (ongoing), placement_type str, source_line int64.
-    ``practice_events``: event_id str, dossier_id str, event_date datetime64, event_type str,
-        value float64|NaN (scaling questions, 0-10), rated_by str|None, source_line int64.
-        Empty (0 rows, same columns) when ``practice_events.csv`` is absent.
+    ``dossiers``: dossier_id str, child_id str (raw source ids), service str, region str, team str,
+        registration_date datetime64[us] (a date at midnight), closure_date datetime64[us] (NaT while
+        open), closure_reason str, birth_year Int64, sex str, source_line int64.
+    ``placements``: placement_id str, dossier_id str, start_date datetime64[us], end_date
+        datetime64[us] (NaT while ongoing), placement_type str, source_line int64.
+    ``practice_events``: event_id str, dossier_id str, event_date datetime64[us], event_type str,
+        value float64 (scaling questions, 0-10; a decimal comma is accepted), rated_by str,
+        source_line int64. Empty (0 rows, same columns) when ``practice_events.csv`` is absent.
 
-    Strings are trimmed; empty fields are None. Codes (service, region, placement_type, event_type,
-    rated_by, sex) are returned as written: the quality suite checks them against SPEC 3.4.
-    ``source_line`` is the physical line of the record's first line in the file (header = line 1).
+    Strings are trimmed; empty fields are missing, required ones included: empty required fields are
+    a rule of the quality gate, which reports every failing line. Codes (service, region,
+    placement_type, event_type, rated_by, sex) are returned as written: the quality gate checks them
+    against SPEC 3.4. ``source_line`` is the physical line where the record starts (header = line 1).
     ``reports`` maps file name (``dossiers.csv`` ...) to its :class:`LoadReport` (encoding,
-    separator, rows, unmapped columns, notes); a missing optional file has a report with a note.
+    separator, rows, unmapped columns, notes); a missing optional file has a report with a note and
+    an empty ``encoding``.
     """
 
     extract_date: date
@@ -164,7 +165,7 @@ def read_dossier_extract(folder: Path, extract_date: date) -> DossierRead:
         ReaderError: ``code`` one of :data:`D_FILE_MISSING` (``dossiers.csv`` or ``placements.csv``
             absent), ``FILE_NOT_TEXT`` (neither UTF-8 nor cp1252, or binary), :data:`D_CSV_STRUCTURE`
             (a record with a wrong number of fields, an empty file), :data:`D_REQUIRED_COLUMN`,
-            :data:`D_REQUIRED_VALUE` (an empty required field), :data:`D_DATE_FORMAT` (a date not
+            :data:`D_DATE_FORMAT` (a date not
             ``YYYY-MM-DD`` / ``DD/MM/YYYY`` or impossible), :data:`D_NUMBER` (``birth_year`` not a
             4-digit year, ``value`` not a number). The error names file, physical line and column of
             the first offending record; the message also says how many records fail the same way.
@@ -246,7 +247,10 @@ def pseudonymise_extract(read: DossierRead, key: bytes) -> dict[str, pd.DataFram
             query = (f"select {', '.join(select)} from _in_{table} f "
                      f"left join _dossier_keys k on k.dossier_id = f.{own_id.get(table, 'dossier_id')} "
                      f"order by f.source_line")
-            out[raw_name] = _fetch(con, query)
+            frame = _fetch(con, query)
+            if "birth_year" in frame:
+                frame["birth_year"] = frame["birth_year"].astype("Int64")
+            out[raw_name] = frame
         for table in read.frames():
             con.unregister(f"_in_{table}")
     finally:
@@ -443,10 +447,7 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
         # pass 2: typed values and one boolean column per check
         select_t = ["_s.rowid as _rec", f"{line_expr} as source_line"]
         checks = []  # (flag column, column, code, message)
-        for col, kind, _col_required, value_required in spec["columns"]:
-            if value_required:
-                checks.append((f"_empty_{col}", col, D_REQUIRED_VALUE, "is empty; it is required"))
-                select_t.append(f"_s.{col} is null as _empty_{col}")
+        for col, kind, _col_required, _value_required in spec["columns"]:
             x = f"_s.{col}"
             if kind == "date":
                 # the shape check (length, separators) then DuckDB's strict parser: 2023-02-30 -> null
