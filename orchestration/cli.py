@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     outcomes: list[tuple[str, str, str, int, str]] = []
     with warehouse.writer_lock(wait_seconds=args.wait):
+        check_writable()
         pending, unchanged = pending_partitions()
         _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
                f"{unchanged} unchanged (skipped)")
@@ -120,15 +121,40 @@ def cmd_run(args: argparse.Namespace) -> int:
                             _print("      " + err.message.strip()[:3000])
     loaded = [o for o in outcomes if o[2] == "loaded"]
     quarantined = [o for o in outcomes if o[2] == "quarantined"]
-    _print(f"\nloaded {len(loaded)}, quarantined {len(quarantined)}, unchanged {unchanged} "
-           f"in {time.monotonic() - started:.1f} s")
-    for kind, key, _s, _r, message in quarantined:
-        _print(f"  QUARANTINED {kind} {key}: {message}")
+    failed = [o for o in outcomes if o[2] == "failed"]
+    _print(f"\nloaded {len(loaded)}, quarantined {len(quarantined)}, unchanged {unchanged}"
+           + (f", FAILED {len(failed)}" if failed else "") + f" in {time.monotonic() - started:.1f} s")
+    for kind, key, status, _r, message in quarantined + failed:
+        _print(f"  {status.upper()} {kind} {key}: {message}")
+    if quarantined:
+        _print("  fix the file(s) named above and drop the corrected version in the same folder; "
+               "`sofs-warehouse status` lists every file's state")
     if loaded or args.rebuild:
         print_headlines()
-    if quarantined or not dbt_ok:
+    if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def check_writable() -> None:
+    """Open the warehouse for writing once (creating it and the raw/audit layout) so that a read-only
+    or full disk stops the run before any work, with a message naming the file.
+
+    Raises:
+        settings.ConfigurationError: the file or its folder cannot be written.
+    """
+    import duckdb
+
+    from orchestration import warehouse
+
+    path = settings.warehouse_path()
+    try:
+        with warehouse.write_connection():
+            pass
+    except (OSError, duckdb.IOException, duckdb.OutOfRangeException) as exc:
+        raise settings.ConfigurationError(
+            f"cannot write the warehouse {path}: {exc}. Is the disk full or the file system read-only? "
+            "Nothing was loaded.") from exc
 
 
 def _ingest_status(result) -> tuple[str, int, str]:

@@ -1,0 +1,143 @@
+"""Faults with real processes (issue 4 item 4): a load killed mid-transaction, two writers at once,
+a read-only file system and a full disk. The warehouse must stay as it was and say so clearly."""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import ingest, landing
+from tests.conftest import ROOT, TEST_KEY
+from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+
+PY = sys.executable
+CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
+ROWS = [["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"],
+        ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A5", "A1", "9", "2", "", "40"]]
+
+
+@pytest.fixture
+def env(project_env):
+    """A project with the mini instrument and one survey wave in the landing zone."""
+    inst = project_env / "instruments"
+    inst.mkdir()
+    (inst / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
+    os.environ["SOFS_INSTRUMENTS_DIR"] = str(inst)
+    write_export(project_env / "landing" / "surveys" / "mini_survey" / "w1" / "responses.csv", [HEADER, *ROWS])
+    yield dict(os.environ)
+    os.environ.pop("SOFS_INSTRUMENTS_DIR", None)
+
+
+def wh_rows(path: Path) -> tuple:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return (con.execute("select count(*) from raw.survey_responses").fetchone()[0],
+                con.execute("select count(*) from audit.loads").fetchone()[0],
+                sorted(con.execute("select raw_code from raw.survey_answers where item = 'plan_known'").fetchall()))
+    finally:
+        con.close()
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from orchestration import ingest, landing, warehouse
+    original = warehouse.replace_partition
+    def replace_then_die(*args, **kwargs):
+        counts = original(*args, **kwargs)      # rows deleted and inserted, transaction still open
+        os.kill(os.getpid(), signal.SIGKILL)
+    warehouse.replace_partition = replace_then_die
+    ingest.load_partition(landing.find("survey", sys.argv[1]))
+""")
+
+
+def test_killed_load_leaves_warehouse_as_before_and_next_run_completes(env, project_env):
+    wh = project_env / "warehouse.duckdb"
+    first = ingest.load_partition(landing.find("survey", "mini_survey/w1"))
+    assert first.status == "loaded"
+    before = wh_rows(wh)
+    assert before == (2, 1, [("A4",), ("A5",)])
+    # a corrected export arrives with a third response and a changed answer
+    rows = [ROWS[0][:6] + ["A1"] + ROWS[0][7:], ROWS[1], ["3"] + ROWS[1][1:5] + ["tokC"] + ROWS[1][6:]]
+    write_export(project_env / "landing" / "surveys" / "mini_survey" / "w1" / "responses.csv", [HEADER, *rows])
+    proc = subprocess.run([PY, "-c", KILLER, "mini_survey/w1"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert wh_rows(wh) == before  # the half-done load is gone
+    again = ingest.load_partition(landing.find("survey", "mini_survey/w1"))
+    assert again.status == "loaded"
+    assert wh_rows(wh) == (3, 2, [("A1",), ("A5",), ("A5",)])
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from orchestration import warehouse
+    with warehouse.write_connection() as con:
+        print("holding", flush=True)
+        time.sleep(float(sys.argv[1]))
+""")
+
+
+def test_second_writer_gets_warehouse_busy_and_wait_works(env, project_env):
+    holder = subprocess.Popen([PY, "-c", HOLDER, "8"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        busy = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert busy.returncode == 2, busy.stdout + busy.stderr
+        assert "warehouse busy" in busy.stdout
+        t0 = time.monotonic()
+        waited = subprocess.run([CLI, "run", "--wait", "120"], env=env, cwd=ROOT, capture_output=True, text=True,
+                                timeout=600)
+    finally:
+        holder.wait(timeout=60)
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert "loaded 1, quarantined 0" in waited.stdout
+    assert time.monotonic() - t0 > 0
+    assert wh_rows(project_env / "warehouse.duckdb")[0] == 2
+
+
+def _mount_tmpfs(target: Path, options: str) -> bool:
+    target.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
+                          capture_output=True).returncode == 0
+
+
+def test_read_only_file_system_fails_clearly(env, project_env):
+    ro = project_env / "ro"
+    if not _mount_tmpfs(ro, "ro,size=1m"):
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        env = dict(env, SOFS_WAREHOUSE_PATH=str(ro / "warehouse.duckdb"))
+        out = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        subprocess.run(["umount", str(ro)], check=False)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "cannot write the warehouse" in out.stdout and "read-only" in out.stdout.lower()
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_full_disk_fails_clearly_and_keeps_earlier_data(env, project_env):
+    wh = project_env / "warehouse.duckdb"
+    assert ingest.load_partition(landing.find("survey", "mini_survey/w1")).status == "loaded"
+    before = wh_rows(wh)
+    big = [["%d" % i, "2021-05-03 10:11:12", "3", "nl", "1", "tok%d" % i, "A4", "A2", "7", "1", "x" * 500, "1"]
+           for i in range(1, 4000)]
+    write_export(project_env / "landing" / "surveys" / "mini_survey" / "w1" / "responses.csv", [HEADER, *big])
+    limit = wh.stat().st_size + 64 * 1024
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG, like ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = subprocess.run([PY, "-c", "from orchestration import ingest, landing; "
+                                    "ingest.load_partition(landing.find('survey', 'mini_survey/w1'))"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, preexec_fn=small_disk, timeout=300)
+    assert out.returncode != 0
+    assert "File too large" in out.stderr or "No space" in out.stderr or "disk" in out.stderr.lower(), out.stderr[-2000:]
+    assert wh_rows(wh) == before
