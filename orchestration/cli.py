@@ -7,6 +7,7 @@ warehouse busy, no warehouse yet, a write statement in ``query``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -101,24 +102,31 @@ def cmd_run(args: argparse.Namespace) -> int:
                 run_config=_quiet_run_config())
             status, rows, message = _ingest_status(result)
             outcomes.append((partition.kind, partition.key, status, rows, message))
+            warnings = message.split("; warnings: ", 1)[1] if "; warnings: " in message else ""
             _print(f"      {status}: {rows} rows ({time.monotonic() - t0:.1f} s)"
-                   + (f"\n      {message}" if status != "loaded" else ""))
+                   + (f"\n      {message}" if status != "loaded" else "")
+                   + (f"\n      warnings (loaded anyway): {warnings[:600]}" if warnings else ""))
         kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})
         dbt_ok = True
         if kinds or args.rebuild:
             job = build_all_marts if (len(kinds) == 2 or args.rebuild or _marts_missing()) else MART_JOBS[kinds[0]]
             t0 = time.monotonic()
-            _print(f"building dbt models ({job.name}) ...")
-            result = defs.resolve_job_def(job.name).execute_in_process(
-                instance=instance, raise_on_error=False, run_config=_quiet_run_config())
+            log_path = settings.dagster_home() / "last_dbt_build.log"
+            _print(f"building dbt models ({job.name}) ... (dbt output: {log_path})")
+            with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+                result = defs.resolve_job_def(job.name).execute_in_process(
+                    instance=instance, raise_on_error=False, run_config=_quiet_run_config())
             dbt_ok = result.success
-            _print(f"      {'done' if dbt_ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)")
+            done = [ln.strip() for ln in log_path.read_text(encoding="utf-8").splitlines() if "Done. PASS=" in ln]
+            _print(f"      {'done' if dbt_ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)"
+                   + (f": {done[-1].split('Done. ', 1)[1]}" if done else ""))
             if not dbt_ok:
                 for event in result.all_events:
                     if event.is_failure and event.event_specific_data is not None:
                         err = getattr(event.event_specific_data, "error", None)
                         if err is not None:
                             _print("      " + err.message.strip()[:3000])
+                _print(f"      see {log_path} for dbt's full output")
     loaded = [o for o in outcomes if o[2] == "loaded"]
     quarantined = [o for o in outcomes if o[2] == "quarantined"]
     failed = [o for o in outcomes if o[2] == "failed"]
@@ -189,7 +197,7 @@ def print_headlines() -> None:
         _print("\nheadline figures")
         if "marts.fct_survey_response" in tables:
             df = con.execute("""
-                select instrument, wave, count(*) as responses, sum(case when is_complete then 1 else 0 end) as complete,
+                select instrument, wave, count(*) as responses, cast(sum(case when is_complete then 1 else 0 end) as integer) as complete,
                        count(distinct respondent_key) as respondents
                 from marts.fct_survey_response group by 1, 2 order by 1, min(wave_order)""").df()
             _print("survey responses per wave:\n" + df.to_string(index=False))
