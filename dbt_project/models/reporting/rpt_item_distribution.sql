@@ -1,0 +1,61 @@
+-- reporting.item_distribution: marts.item_distribution under disclosure control (SPEC 6, issue 6 item 2;
+-- rule in macros/reporting/suppression.sql). The margin is the item's categories: per instrument x wave x
+-- item the cells are every category's n plus the total n_valid (= sum of n), so a lone withheld category
+-- takes the next-smallest category with it. pct is nulled when n or n_valid is withheld.
+with mart as (
+    select * from {{ ref('item_distribution') }}
+),
+
+totals as (
+    select instrument, wave, item, max(n_valid) as n_valid
+    from mart
+    group by instrument, wave, item
+),
+
+cells as (
+    select
+        instrument,
+        wave,
+        item,
+        cast(value as {{ dbt.type_string() }}) as category,
+        n as cell_value
+    from mart
+    union all
+    select
+        instrument,
+        wave,
+        item,
+        'all' as category,
+        n_valid as cell_value
+    from totals
+),
+
+{{ reporting_suppress('cells', keys=['instrument', 'wave', 'item'], dims=['category']) }},
+
+item_totals as (
+    select instrument, wave, item, is_hidden as n_valid_hidden, is_suppressed as n_valid_flag
+    from cells_suppressed
+    where category = 'all'
+)
+
+select
+    m.instrument,
+    m.wave,
+    m.item,
+    m.item_text,
+    m.construct,
+    m.role,
+    m.value,
+    m.value_label,
+    case when c.is_hidden = 0 then m.n end as n,
+    case when t.n_valid_hidden = 0 then m.n_valid end as n_valid,
+    case when c.is_hidden = 0 and t.n_valid_hidden = 0 then m.pct end as pct,
+    c.is_suppressed = 1 as n_suppressed,
+    t.n_valid_flag = 1 as n_valid_suppressed,
+    c.is_suppressed + t.n_valid_flag > 0 as suppressed
+from mart as m
+inner join cells_suppressed as c
+    on c.instrument = m.instrument and c.wave = m.wave and c.item = m.item
+    and c.category = cast(m.value as {{ dbt.type_string() }})
+inner join item_totals as t
+    on t.instrument = m.instrument and t.wave = m.wave and t.item = m.item

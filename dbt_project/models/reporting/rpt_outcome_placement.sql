@@ -1,0 +1,74 @@
+-- reporting.outcome_placement: marts.outcome_placement under disclosure control (SPEC 6, issue 6 item 2;
+-- rule in macros/reporting/suppression.sql).
+-- Cells: registration_year x service x region x status. Measure group 'observable': placed
+-- (n_placed_365d), not_placed (n_observable - n_placed_365d, derivable, so protected too), all
+-- (n_observable). Measure groups 'dossiers' (n_dossiers) and 'moves' (placement_moves): margins only.
+-- placement_days (a sum of days, not a count) is withheld exactly where n_placed_365d is, so it inherits
+-- that protected pattern; placement_rate is nulled when n_placed_365d or n_observable is withheld,
+-- moves_per_1000_days when placement_moves or placement_days is withheld.
+with mart as (
+    select * from {{ ref('outcome_placement') }}
+),
+
+cells as (
+    {%- for grp, status, expr in [
+        ('observable', 'placed', 'n_placed_365d'),
+        ('observable', 'not_placed', 'n_observable - n_placed_365d'),
+        ('observable', 'all', 'n_observable'),
+        ('dossiers', 'all', 'n_dossiers'),
+        ('moves', 'all', 'placement_moves')] %}
+    select
+        '{{ grp }}' as measure_group,
+        cast(registration_year as {{ dbt.type_string() }}) as registration_year,
+        cast(service as {{ dbt.type_string() }}) as service,
+        cast(region as {{ dbt.type_string() }}) as region,
+        '{{ status }}' as status,
+        {{ expr }} as cell_value
+    from mart
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+{{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},
+
+flags as (
+    select
+        registration_year,
+        service,
+        region,
+        max(case when measure_group = 'observable' and status = 'all' then is_hidden else 0 end) as n_observable_hidden,
+        max(case when measure_group = 'observable' and status = 'placed' then is_hidden else 0 end) as n_placed_hidden,
+        max(case when measure_group = 'dossiers' then is_hidden else 0 end) as n_dossiers_hidden,
+        max(case when measure_group = 'moves' then is_hidden else 0 end) as moves_hidden,
+        max(case when measure_group = 'observable' and status = 'all' then is_suppressed else 0 end) as n_observable_flag,
+        max(case when measure_group = 'observable' and status = 'placed' then is_suppressed else 0 end) as n_placed_flag,
+        max(case when measure_group = 'dossiers' then is_suppressed else 0 end) as n_dossiers_flag,
+        max(case when measure_group = 'moves' then is_suppressed else 0 end) as moves_flag
+    from cells_suppressed
+    group by registration_year, service, region
+)
+
+select
+    m.registration_year,
+    m.service,
+    m.region,
+    case when f.n_observable_hidden = 0 then m.n_observable end as n_observable,
+    case when f.n_placed_hidden = 0 then m.n_placed_365d end as n_placed_365d,
+    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then m.placement_rate end as placement_rate,
+    case when f.n_placed_hidden = 0 then m.placement_days end as placement_days,
+    case when f.moves_hidden = 0 then m.placement_moves end as placement_moves,
+    case when f.moves_hidden = 0 and f.n_placed_hidden = 0 then m.moves_per_1000_days end as moves_per_1000_days,
+    case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,
+    f.n_observable_flag = 1 as n_observable_suppressed,
+    f.n_placed_flag = 1 as n_placed_365d_suppressed,
+    f.n_placed_flag = 1 and m.placement_days is not null as placement_days_suppressed,
+    f.moves_flag = 1 as placement_moves_suppressed,
+    f.n_dossiers_flag = 1 as n_dossiers_suppressed,
+    f.n_observable_flag + f.n_placed_flag + f.moves_flag + f.n_dossiers_flag > 0 as suppressed
+from mart as m
+inner join flags as f
+    on f.registration_year = cast(m.registration_year as {{ dbt.type_string() }})
+    and f.service = cast(m.service as {{ dbt.type_string() }})
+    and f.region = cast(m.region as {{ dbt.type_string() }})

@@ -1,0 +1,64 @@
+-- reporting.outcome_reopening: marts.outcome_reopening under disclosure control (SPEC 6, issue 6 item 2;
+-- rule in macros/reporting/suppression.sql).
+-- Cells: closure_year x service x region x status. Measure group 'observable': status reopened
+-- (n_reopened_365d), not_reopened (n_observable - n_reopened_365d, not shown but derivable, so a small
+-- complement is protected too) and all (n_observable). Measure group 'closed': n_closed, margins only.
+-- reopening_rate is nulled when n_reopened_365d or n_observable is withheld.
+with mart as (
+    select * from {{ ref('outcome_reopening') }}
+),
+
+cells as (
+    {%- for grp, status, expr in [
+        ('observable', 'reopened', 'n_reopened_365d'),
+        ('observable', 'not_reopened', 'n_observable - n_reopened_365d'),
+        ('observable', 'all', 'n_observable'),
+        ('closed', 'all', 'n_closed')] %}
+    select
+        '{{ grp }}' as measure_group,
+        cast(closure_year as {{ dbt.type_string() }}) as closure_year,
+        cast(service as {{ dbt.type_string() }}) as service,
+        cast(region as {{ dbt.type_string() }}) as region,
+        '{{ status }}' as status,
+        {{ expr }} as cell_value
+    from mart
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+{{ reporting_suppress('cells', keys=['measure_group'], dims=['closure_year', 'service', 'region', 'status']) }},
+
+flags as (
+    select
+        closure_year,
+        service,
+        region,
+        max(case when measure_group = 'observable' and status = 'all' then is_hidden else 0 end) as n_observable_hidden,
+        max(case when measure_group = 'observable' and status = 'reopened' then is_hidden else 0 end) as n_reopened_hidden,
+        max(case when measure_group = 'closed' then is_hidden else 0 end) as n_closed_hidden,
+        max(case when measure_group = 'observable' and status = 'all' then is_suppressed else 0 end) as n_observable_flag,
+        max(case when measure_group = 'observable' and status = 'reopened' then is_suppressed else 0 end) as n_reopened_flag,
+        max(case when measure_group = 'closed' then is_suppressed else 0 end) as n_closed_flag
+    from cells_suppressed
+    group by closure_year, service, region
+)
+
+select
+    m.closure_year,
+    m.service,
+    m.region,
+    case when f.n_observable_hidden = 0 then m.n_observable end as n_observable,
+    case when f.n_reopened_hidden = 0 then m.n_reopened_365d end as n_reopened_365d,
+    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then m.reopening_rate end as reopening_rate,
+    case when f.n_closed_hidden = 0 then m.n_closed end as n_closed,
+    f.n_observable_flag = 1 as n_observable_suppressed,
+    f.n_reopened_flag = 1 as n_reopened_365d_suppressed,
+    f.n_closed_flag = 1 as n_closed_suppressed,
+    f.n_observable_flag + f.n_reopened_flag + f.n_closed_flag > 0 as suppressed
+from mart as m
+inner join flags as f
+    on f.closure_year = cast(m.closure_year as {{ dbt.type_string() }})
+    and f.service = cast(m.service as {{ dbt.type_string() }})
+    and f.region = cast(m.region as {{ dbt.type_string() }})

@@ -1,0 +1,69 @@
+-- reporting.outcome_time_to_closure: marts.outcome_time_to_closure under disclosure control (SPEC 6,
+-- issue 6 item 2; rule in macros/reporting/suppression.sql).
+-- Cells: registration_year x service x region x status, status in (closed, censored, all = n_dossiers),
+-- so n_dossiers = n_closed + n_censored is a margin like the region, service and year margins.
+-- The Kaplan-Meier figures (median, p25, p75, closed within 365 d) are estimated over the cohort: they are
+-- nulled when n_dossiers (their base, the risk set) is withheld, and when there are fewer than min_cell
+-- events (0 < n_closed < min_cell: the quantiles would be single dossiers' closure times). A n_closed
+-- withheld only to protect a small n_censored (secondary) leaves them: they reveal neither count.
+-- naive_median_closed_days (base: the closed dossiers) is nulled whenever n_closed is withheld.
+-- max_follow_up_days of the mart (one dossier's value) is not published here.
+with mart as (
+    select * from {{ ref('outcome_time_to_closure') }}
+),
+
+cells as (
+    {%- for status, col in [('closed', 'n_closed'), ('censored', 'n_censored'), ('all', 'n_dossiers')] %}
+    select
+        'dossiers' as measure_group,
+        cast(registration_year as {{ dbt.type_string() }}) as registration_year,
+        cast(service as {{ dbt.type_string() }}) as service,
+        cast(region as {{ dbt.type_string() }}) as region,
+        '{{ status }}' as status,
+        {{ col }} as cell_value
+    from mart
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+{{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},
+
+flags as (
+    select
+        registration_year,
+        service,
+        region,
+        max(case when status = 'all' then is_hidden else 0 end) as n_dossiers_hidden,
+        max(case when status = 'closed' then is_hidden else 0 end) as n_closed_hidden,
+        max(case when status = 'censored' then is_hidden else 0 end) as n_censored_hidden,
+        max(case when status = 'closed' then is_primary else 0 end) as few_events,
+        max(case when status = 'all' then is_suppressed else 0 end) as n_dossiers_flag,
+        max(case when status = 'closed' then is_suppressed else 0 end) as n_closed_flag,
+        max(case when status = 'censored' then is_suppressed else 0 end) as n_censored_flag
+    from cells_suppressed
+    group by registration_year, service, region
+)
+
+select
+    m.registration_year,
+    m.service,
+    m.region,
+    case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,
+    case when f.n_closed_hidden = 0 then m.n_closed end as n_closed,
+    case when f.n_censored_hidden = 0 then m.n_censored end as n_censored,
+    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_median_days end as km_median_days,
+    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_p25_days end as km_p25_days,
+    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_p75_days end as km_p75_days,
+    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_closed_within_365d end as km_closed_within_365d,
+    case when f.n_closed_hidden = 0 then m.naive_median_closed_days end as naive_median_closed_days,
+    f.n_dossiers_flag = 1 as n_dossiers_suppressed,
+    f.n_closed_flag = 1 as n_closed_suppressed,
+    f.n_censored_flag = 1 as n_censored_suppressed,
+    f.n_dossiers_flag + f.n_closed_flag + f.n_censored_flag > 0 as suppressed
+from mart as m
+inner join flags as f
+    on f.registration_year = cast(m.registration_year as {{ dbt.type_string() }})
+    and f.service = cast(m.service as {{ dbt.type_string() }})
+    and f.region = cast(m.region as {{ dbt.type_string() }})

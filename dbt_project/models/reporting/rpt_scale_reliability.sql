@@ -1,0 +1,25 @@
+-- reporting.scale_reliability: marts.scale_reliability under disclosure control (SPEC 6, issue 6 item 2).
+-- n_cases below min_cell is withheld and cronbach_alpha with it. No secondary suppression: the rows
+-- (constructs) of one wave are the same respondents counted per scale, not parts of a total, so no
+-- withheld n_cases follows from the others by subtraction. n_items (a number of questions) is shown.
+with mart as (
+    select * from {{ ref('scale_reliability') }}
+),
+
+flagged as (
+    select
+        mart.*,
+        case when n_cases is not null and {{ reporting_is_small('n_cases') }} then 1 else 0 end as n_cases_hidden
+    from mart
+)
+
+select
+    instrument,
+    wave,
+    construct,
+    case when n_cases_hidden = 0 then n_cases end as n_cases,
+    n_items,
+    case when n_cases_hidden = 0 then cronbach_alpha end as cronbach_alpha,
+    n_cases_hidden = 1 as n_cases_suppressed,
+    n_cases_hidden = 1 as suppressed
+from flagged
