@@ -7,6 +7,7 @@ with ``monkeypatch.setenv``.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,11 @@ def pseudonym_key() -> bytes:
 
 
 def export_environment() -> None:
-    """Put the resolved paths in the environment so dbt (a subprocess) sees the same warehouse."""
+    """Put the resolved paths in the environment so dbt (a subprocess) sees the same warehouse, and put
+    this interpreter's ``bin`` folder first on PATH so the ``dbt`` of the same virtualenv runs."""
     os.environ["SOFS_WAREHOUSE_PATH"] = str(warehouse_path())
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
