@@ -1,8 +1,9 @@
 """``sofs-warehouse``: the command line of the warehouse (SPEC 8).
 
 Exit codes: 0 everything loaded (or nothing to do); 1 at least one partition quarantined (the rest
-still loaded) or the dbt build failed; 2 usage or configuration error (missing key, bad argument,
-warehouse busy, no warehouse yet, a write statement in ``query``).
+still loaded), a load failed, or the dbt build failed; 2 usage or configuration error (missing key,
+bad argument, warehouse busy, no warehouse yet, unwritable warehouse, a write statement in
+``query``, an unknown or restricted table in ``export``).
 """
 from __future__ import annotations
 
@@ -319,6 +320,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export one table (``reporting`` by default) as csv, parquet, sav or dta with labels (SPEC 6)."""
+    from orchestration.research import export_table
+
+    path = export_table(args.table, args.format, Path(args.out) if args.out else None, allow_marts=args.allow_marts)
+    _print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_codebook(args: argparse.Namespace) -> int:
+    """Write the codebook as Markdown and DDI-Codebook-shaped JSON."""
+    from orchestration.research import build_codebook
+
+    md, js = build_codebook(Path(args.out))
+    _print(f"wrote {md}\nwrote {js}")
+    return EXIT_OK
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Write a frozen as-of release: parquet of reporting tables and marts, codebook, manifest."""
+    from datetime import date
+
+    from orchestration.research import release
+
+    try:
+        as_of = date.fromisoformat(args.as_of)
+    except ValueError as exc:
+        raise ValueError(f"--as-of must be a date YYYY-MM-DD, got {args.as_of!r}") from exc
+    manifest = release(as_of, Path(args.out))
+    _print(f"wrote release {manifest.parent} (manifest {manifest.name})")
+    return EXIT_OK
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Build the dbt manifest Dagster needs (also done automatically by ``run``)."""
     prepare_manifest(force=True)
@@ -342,6 +376,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     p.add_argument("--max-rows", type=int, default=200)
     p.set_defaults(func=cmd_query)
+    p = sub.add_parser("export", help="export a table (reporting by default) as csv, parquet, sav or dta")
+    p.add_argument("table", help="a reporting table (e.g. outcome_placement) or marts.<table> with --allow-marts")
+    p.add_argument("--format", required=True, choices=["csv", "parquet", "sav", "dta"])
+    p.add_argument("--out", help="file or folder (default: ./<table>.<format>)")
+    p.add_argument("--allow-marts", action="store_true", help="allow a marts.<table> that holds no restricted data")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("codebook", help="write the codebook (Markdown and DDI-Codebook-shaped JSON)")
+    p.add_argument("--out", default="codebook", help="output folder (default: ./codebook)")
+    p.set_defaults(func=cmd_codebook)
+    p = sub.add_parser("release", help="write a frozen, documented as-of release")
+    p.add_argument("--as-of", required=True, help="release date YYYY-MM-DD")
+    p.add_argument("--out", required=True, help="empty or new output folder")
+    p.set_defaults(func=cmd_release)
     p = sub.add_parser("demo-data", help="write the synthetic demo landing data")
     p.add_argument("--landing", help="landing root (default: SOFS_LANDING_DIR or data/landing)")
     p.set_defaults(func=cmd_demo_data)
@@ -360,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (settings.ConfigurationError, WarehouseBusy, InstrumentError) as exc:
+    except (settings.ConfigurationError, WarehouseBusy, InstrumentError, ValueError, FileNotFoundError) as exc:
         _print(f"error: {exc}")
         return EXIT_USAGE
 

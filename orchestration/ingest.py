@@ -50,6 +50,21 @@ def last_loads(con) -> dict[str, tuple[str, str]]:
     return {f: (sha, status) for f, sha, status in rows}
 
 
+def previous_results(con, partition_key: str) -> list[RuleResult]:
+    """The rule results of the partition's latest loaded or quarantined attempt (they still stand when
+    the files are unchanged)."""
+    rows = con.execute("""
+        select stage, "check", severity, message, columns, passed, failing_rows, sample_lines, source_file
+        from audit.check_results where load_id = (
+            select load_id from audit.loads where partition_key = ? and status in ('loaded', 'quarantined')
+            order by started_at desc limit 1)
+        order by stage, "check" """, [partition_key]).fetchall()
+    return [RuleResult(code=code, stage=stage, severity=sev, message=msg or "", columns=[c for c in (cols or "").split(",") if c],
+                       passed=passed, failing_rows=n, sample_lines=[int(x) for x in (lines or "").split(",") if x],
+                       source_file=src or "")
+            for stage, code, sev, msg, cols, passed, n, lines, src in rows]
+
+
 def is_unchanged(partition: Partition, fingerprint: dict[str, str], previous: dict[str, tuple[str, str]]) -> bool:
     """True when every file of the partition was attempted before with the same SHA-256 (and no file went
     away since): such a partition is never loaded twice (SPEC 3)."""
@@ -83,7 +98,8 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
     with warehouse.write_connection(wait_seconds=wait_seconds) as con:
         if not force and is_unchanged(partition, fingerprint, last_loads(con)):
             outcome = LoadOutcome(partition.kind, partition.key, UNCHANGED, load_id, files=fingerprint,
-                                  message="every file has the SHA-256 of its last load attempt; nothing to do")
+                                  message="every file has the SHA-256 of its last load attempt; nothing to do",
+                                  results=previous_results(con, partition.key))
             with warehouse.transaction(con):
                 _write_audit(con, outcome, started)
             return outcome
@@ -211,7 +227,8 @@ def _prepare_survey(partition: Partition, key: bytes, load_id: str) -> tuple[Loa
     outcome.notes.extend(read.report.notes)
     if read.report.encoding == "cp1252":
         outcome.notes.append(f"{rel}: encoding cp1252")
-    outcome.results = check_survey(read, instrument, partition.wave, rel)
+    outcome.results = check_survey(read, instrument, partition.wave, rel,
+                                   fieldwork_start=meta["fieldwork_start"], fieldwork_end=meta["fieldwork_end"])
     if any(r.blocks for r in outcome.results):
         return outcome, {}
     superseded, decisions = mark_superseded(read.responses, rel)
@@ -289,7 +306,7 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
     except ReaderError as exc:
         outcome.results = [from_reader_error(exc, partition.relative(exc.path))]
         return outcome, {}
-    for rep in _reports(read):
+    for rep in read.reports.values():
         outcome.notes.extend(rep.notes)
     frames = pseudonymise_extract(read, key)
     previous = con.execute("""
@@ -299,13 +316,3 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
     source_files = {t: partition.relative(partition.folder / f"{t.split('.', 1)[1]}.csv") for t in frames}
     outcome.results = check_dossier_extract(frames, extract_date, previous if len(previous) else None, source_files)
     return outcome, frames
-
-
-def _reports(read) -> list:
-    reports = getattr(read, "reports", None)
-    if isinstance(reports, dict):
-        return list(reports.values())
-    if isinstance(reports, list):
-        return reports
-    rep = getattr(read, "report", None)
-    return [rep] if rep is not None else []

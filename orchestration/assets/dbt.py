@@ -1,5 +1,6 @@
 """dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,4 +41,14 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     warehouse writer lock so no other process writes the DuckDB file meanwhile."""
     settings.export_environment()
     with warehouse.writer_lock(wait_seconds=600):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(build_args(), context=context).stream()
+
+
+def build_args() -> list[str]:
+    """``dbt build`` arguments: the selection comes from the Dagster run; ``min_cell`` for the
+    reporting schema from ``SOFS_MIN_CELL`` (SPEC 6).
+
+    >>> build_args()[:2]
+    ['build', '--vars']
+    """
+    return ["build", "--vars", json.dumps({"min_cell": settings.min_cell()})]
