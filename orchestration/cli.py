@@ -59,7 +59,11 @@ def prepare_manifest(force: bool = False) -> None:
         from orchestration.project import dbt_project
 
         _print("preparing the dbt manifest (dbt parse) ...")
-        dbt_project.preparer.prepare(dbt_project)
+        try:
+            dbt_project.preparer.prepare(dbt_project)
+        except Exception as exc:  # dagster-dbt raises its own error types; the message is dbt's
+            raise settings.ConfigurationError(
+                f"dbt parse failed, the dbt project in {settings.DBT_PROJECT_DIR} is broken: {exc}") from exc
 
 
 def _quiet_run_config() -> dict:

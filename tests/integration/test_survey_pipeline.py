@@ -131,3 +131,29 @@ def test_query_refuses_writes(pipeline):
     out = cli(env, "query", "delete from marts.item_distribution")
     assert out.returncode == 2
     assert "read-only" in out.stdout
+
+
+def test_dbt_docs_generate_describes_every_mart_column(pipeline, tmp_path):
+    import json
+
+    from tests.conftest import DBT_BIN, DBT_DIR, dbt_env
+
+    base, _, _ = pipeline
+    proc = subprocess.run([DBT_BIN, "docs", "generate", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                           "--target-path", str(tmp_path)], env=dbt_env(base / "wh.duckdb"), cwd=DBT_DIR,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    undocumented = []
+    n_columns = 0
+    for uid, node in catalog["nodes"].items():
+        if node["metadata"]["schema"] != "marts":
+            continue
+        described = {c.lower(): d.get("description", "") for c, d in manifest["nodes"][uid]["columns"].items()}
+        for column in node["columns"]:
+            n_columns += 1
+            if not described.get(column.lower(), "").strip():
+                undocumented.append(f"{node['metadata']['name']}.{column}")
+    assert n_columns > 100
+    assert undocumented == []
