@@ -1,4 +1,5 @@
-"""Synthetic demo data (seeded, deterministic): survey waves and dossier extracts in the landing format."""
+"""Synthetic demo data (seeded, deterministic): survey waves (staff survey; client and child feedback linked
+to the demo dossiers) and dossier extracts in the landing format."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,9 +14,11 @@ def write_demo_landing(root: Path) -> list[Path]:
     zone's SHA-256 fingerprints do not change and a second run loads nothing.
     """
     from orchestration.demo.dossiers import write_demo_dossiers
+    from orchestration.demo.feedback import write_demo_feedback
     from orchestration.demo.surveys import write_demo_surveys
 
     root = Path(root)
     files = list(write_demo_surveys(root, settings.instruments_dir() / "staff_survey.yaml"))
     files += list(write_demo_dossiers(root))
+    files += list(write_demo_feedback(root))
     return files
