@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     outcomes: list[tuple[str, str, str, int, str]] = []
     with warehouse.writer_lock(wait_seconds=args.wait):
-        check_writable()
+        warehouse.ensure_writable()
         pending, unchanged = pending_partitions()
         _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
                f"{unchanged} unchanged (skipped)")
@@ -147,27 +147,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
-
-
-def check_writable() -> None:
-    """Open the warehouse for writing once (creating it and the raw/audit layout) so that a read-only
-    or full disk stops the run before any work, with a message naming the file.
-
-    Raises:
-        settings.ConfigurationError: the file or its folder cannot be written.
-    """
-    import duckdb
-
-    from orchestration import warehouse
-
-    path = settings.warehouse_path()
-    try:
-        with warehouse.write_connection():
-            pass
-    except (OSError, duckdb.IOException, duckdb.OutOfRangeException) as exc:
-        raise settings.ConfigurationError(
-            f"cannot write the warehouse {path}: {exc}. Is the disk full or the file system read-only? "
-            "Nothing was loaded.") from exc
 
 
 def _ingest_status(result) -> tuple[str, int, str]:
@@ -406,12 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from orchestration.instruments import InstrumentError
-    from orchestration.warehouse import WarehouseBusy
+    from orchestration.warehouse import WarehouseBusy, WarehouseUnwritable
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (settings.ConfigurationError, WarehouseBusy, InstrumentError, ValueError, FileNotFoundError) as exc:
+    except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, InstrumentError, ValueError,
+            FileNotFoundError) as exc:
         _print(f"error: {exc}")
         return EXIT_USAGE
 

@@ -122,6 +122,14 @@ class WarehouseBusy(RuntimeError):
     """Another process is writing the warehouse (SPEC 7: one writer at a time)."""
 
 
+class WarehouseUnwritable(RuntimeError):
+    """The warehouse file or its folder cannot be written (read-only file system, full disk, rights)."""
+
+    def __init__(self, db: Path, exc: BaseException):
+        super().__init__(f"cannot write the warehouse {db}: {exc}. Is the disk full or the file system "
+                         "read-only? Nothing was loaded.")
+
+
 def _lock_path(db: Path) -> Path:
     return db.with_name(db.name + ".writer.lock")
 
@@ -143,8 +151,11 @@ def writer_lock(wait_seconds: float = 0.0, db: Path | None = None) -> Iterator[N
         finally:
             _HELD[key] -= 1
         return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(_lock_path(db), "a+")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(_lock_path(db), "a+")
+    except OSError as exc:
+        raise WarehouseUnwritable(db, exc) from exc
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -194,6 +205,22 @@ def write_connection(db: Path | None = None, wait_seconds: float = 0.0) -> Itera
             yield con
         finally:
             con.close()
+
+
+def ensure_writable(db: Path | None = None) -> None:
+    """Open the warehouse for writing once (creating it and the raw/audit layout), so that a read-only
+    or full disk stops a run before any work, with a message naming the file.
+
+    Raises:
+        WarehouseUnwritable: the file or its folder cannot be written.
+        WarehouseBusy: another process writes it.
+    """
+    db = Path(db or settings.warehouse_path())
+    try:
+        with write_connection(db):
+            pass
+    except (OSError, duckdb.IOException, duckdb.OutOfRangeException) as exc:
+        raise WarehouseUnwritable(db, exc) from exc
 
 
 @contextlib.contextmanager
