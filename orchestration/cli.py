@@ -186,8 +186,7 @@ def print_headlines() -> None:
                 from marts.fct_survey_response group by 1, 2 order by 1, min(wave_order)""").df()
             _print("survey responses per wave:\n" + df.to_string(index=False))
         if "marts.region_period_outcomes" in tables:
-            df = con.execute("select * from marts.region_period_outcomes order by 1, 2").df()
-            _print("\nper region, latest year:\n" + df.to_string(index=False, max_rows=40))
+            _print_region_summary(con)
         elif "marts.outcome_time_to_closure" in tables:
             df = con.execute("""
                 select t.region, t.n_dossiers, t.km_median_days, t.km_closed_within_365d,
@@ -198,6 +197,44 @@ def print_headlines() -> None:
                            from marts.outcome_reopening where closure_year <> 'all' group by 1, 2) r using (service, region)
                 where t.registration_year = 'all' and t.service = 'all' order by t.region""").df()
             _print("\nhard outcomes per region (all registration years):\n" + df.to_string(index=False))
+
+
+def _print_region_summary(con) -> None:
+    """Per region: hard outcomes and practice breadth of the latest registration cohort whose 365-day
+    windows are all observable, next to the latest staff, client and child scale means (issue 5)."""
+    rpo = "marts.region_period_outcomes"
+    (cohort,) = con.execute(f"select max(year) from {rpo} where region = 'all' and n_dossiers > 0 "
+                            "and placement_n_observable = n_dossiers").fetchone()
+    latest = {}
+    for who, col in (("staff", "staff_n_responses"), ("client", "client_n_responses"), ("child", "child_n_responses")):
+        (latest[who],) = con.execute(f"select max(year) from {rpo} where {col} > 0").fetchone()
+    df = con.execute(f"""
+        select h.region,
+               h.n_dossiers as dossiers, h.km_median_days as km_median_d,
+               round(100 * h.km_closed_within_365d, 1) as closed_365_pct,
+               round(100 * h.placement_rate, 1) as placed_365_pct,
+               round(100 * h.reopening_rate, 1) as reopened_365_pct,
+               round(100 * h.share_with_mapping, 1) as mapping_pct,
+               round(100 * h.share_with_safety_plan, 1) as safety_plan_pct,
+               round(s.staff_leadership_mean, 2) as st_leader,
+               round(s.staff_learning_organisation_mean, 2) as st_learn,
+               round(s.staff_organisational_alignment_mean, 2) as st_align,
+               round(s.staff_measurement_monitoring_mean, 2) as st_measure,
+               round(s.staff_team_safety_mean, 2) as st_team_safe,
+               round(c.client_partnership_mean, 2) as cl_partner,
+               round(c.client_scaling_safety_mean, 1) as cl_safety_0_10,
+               round(k.child_scaling_safety_mean, 1) as ch_safety_0_10
+        from {rpo} as h
+        left join {rpo} as s on s.region = h.region and s.year = ?
+        left join {rpo} as c on c.region = h.region and c.year = ?
+        left join {rpo} as k on k.region = h.region and k.year = ?
+        where h.year = ?
+        order by case when h.region = 'all' then 1 else 0 end, h.region""",
+                     [latest["staff"], latest["client"], latest["child"], cohort]).df()
+    _print(f"\nper region: hard outcomes and practice of registration cohort {cohort} (the latest whose 365-day "
+           f"windows are all observable; reopening: dossiers closed that year); staff scale means (1-5) of {latest['staff']}, client partnership (1-5) "
+           f"and client/child safety scaling (0-10) of {latest['client']}")
+    _print(df.to_string(index=False))
 
 
 # ------------------------------------------------------------------------------------ status
