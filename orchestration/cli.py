@@ -205,6 +205,8 @@ def _print_region_summary(con) -> None:
     rpo = "marts.region_period_outcomes"
     (cohort,) = con.execute(f"select max(year) from {rpo} where region = 'all' and n_dossiers > 0 "
                             "and placement_n_observable = n_dossiers").fetchone()
+    if cohort is None:
+        return  # no dossier extract loaded yet
     latest = {}
     for who, col in (("staff", "staff_n_responses"), ("client", "client_n_responses"), ("child", "child_n_responses")):
         (latest[who],) = con.execute(f"select max(year) from {rpo} where {col} > 0").fetchone()

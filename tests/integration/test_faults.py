@@ -76,29 +76,33 @@ def test_killed_load_leaves_warehouse_as_before_and_next_run_completes(env, proj
 
 
 HOLDER = textwrap.dedent("""
-    import sys, time
+    import sys
     from orchestration import warehouse
     with warehouse.write_connection() as con:
         print("holding", flush=True)
-        time.sleep(float(sys.argv[1]))
+        sys.stdin.readline()          # hold the warehouse until the test says so
 """)
 
 
 def test_second_writer_gets_warehouse_busy_and_wait_works(env, project_env):
-    holder = subprocess.Popen([PY, "-c", HOLDER, "8"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([PY, "-c", HOLDER], env=env, cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    waiter = None
     try:
         assert holder.stdout.readline().strip() == "holding"
         busy = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert busy.returncode == 2, busy.stdout + busy.stderr
         assert "warehouse busy" in busy.stdout
-        t0 = time.monotonic()
-        waited = subprocess.run([CLI, "run", "--wait", "120"], env=env, cwd=ROOT, capture_output=True, text=True,
-                                timeout=600)
+        waiter = subprocess.Popen([CLI, "run", "--wait", "300"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert waiter.poll() is None  # still waiting for the writer
     finally:
+        holder.stdin.close()          # release the warehouse
         holder.wait(timeout=60)
-    assert waited.returncode == 0, waited.stdout + waited.stderr
-    assert "loaded 1, quarantined 0" in waited.stdout
-    assert time.monotonic() - t0 > 0
+    out, err = waiter.communicate(timeout=600)
+    assert waiter.returncode == 0, out + err
+    assert "loaded 1, quarantined 0" in out
     assert wh_rows(project_env / "warehouse.duckdb")[0] == 2
 
 
