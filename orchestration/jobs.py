@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.ingestion import DOSSIER_EXTRACTS, DOSSIER_KEYS, SURVEY_KEYS, SURVEY_WAVES
+from orchestration.assets.ingestion import DOSSIER_KEYS, SURVEY_KEYS
 
 ingest_survey_wave = dg.define_asset_job(
-    "ingest_survey_wave", selection=dg.AssetSelection.assets(*SURVEY_KEYS), partitions_def=SURVEY_WAVES,
+    "ingest_survey_wave", selection=dg.AssetSelection.assets(*SURVEY_KEYS),
     description="Read, check and load one survey wave (partition = <instrument>/<wave>).")
 ingest_dossier_extract = dg.define_asset_job(
-    "ingest_dossier_extract", selection=dg.AssetSelection.assets(*DOSSIER_KEYS), partitions_def=DOSSIER_EXTRACTS,
+    "ingest_dossier_extract", selection=dg.AssetSelection.assets(*DOSSIER_KEYS),
     description="Read, check and load one dossier extract (partition = extract date).")
 
 _DBT = dg.AssetSelection.groups("staging", "intermediate", "marts", "reporting")
