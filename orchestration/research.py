@@ -21,7 +21,6 @@ warehouse being written ``warehouse.WarehouseBusy`` (both from ``read_connection
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -33,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import settings, warehouse
+from orchestration.readers.base import sha256_file
 
 FORMATS = ("csv", "parquet", "sav", "dta")
 #: schemas whose tables are never exported or released (SPEC 4, 6)
@@ -834,14 +834,6 @@ def _latest_data_dates(con: duckdb.DuckDBPyConnection) -> dict:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def release(as_of: dt.date, out_dir: Path) -> Path:
     """Freeze the warehouse as a release in ``out_dir``; return the path of its ``manifest.json``.
 
@@ -913,7 +905,7 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
             rule = _rule(con)
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
             rel = path.relative_to(staging).as_posix()
-            files.setdefault(rel, {}).update({"bytes": path.stat().st_size, "sha256": _sha256(path)})
+            files.setdefault(rel, {}).update({"bytes": path.stat().st_size, "sha256": sha256_file(path)})
         doc = {
             "format": "sofs-warehouse release 1",
             "as_of": as_of.isoformat(),
@@ -937,7 +929,7 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
 def file_digests(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` by relative path (to compare two releases)."""
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 __all__: Iterable[str] = ["FORMATS", "export_table", "build_codebook", "release", "resolve_table",

@@ -162,3 +162,23 @@ select * from (
 ) as margins
 where n_withheld = 1 and n_members > 1
 {% endtest %}
+
+
+{#- The counts of an outcome mart as cells for reporting_suppress: one row per
+    year x service x region x (measure_group, status), cell_value the count.
+    measures: list of (measure_group, status, expression over the mart's columns). -#}
+{% macro reporting_outcome_cells(relation, year_column, measures) -%}
+    {%- for grp, status, expr in measures %}
+    select
+        '{{ grp }}' as measure_group,
+        cast({{ year_column }} as {{ dbt.type_string() }}) as {{ year_column }},
+        cast(service as {{ dbt.type_string() }}) as service,
+        cast(region as {{ dbt.type_string() }}) as region,
+        '{{ status }}' as status,
+        {{ expr }} as cell_value
+    from {{ relation }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

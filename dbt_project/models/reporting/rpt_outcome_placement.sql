@@ -11,24 +11,12 @@ with mart as (
 ),
 
 cells as (
-    {%- for grp, status, expr in [
+    {{ reporting_outcome_cells('mart', 'registration_year', [
         ('observable', 'placed', 'n_placed_365d'),
         ('observable', 'not_placed', 'n_observable - n_placed_365d'),
         ('observable', 'all', 'n_observable'),
         ('dossiers', 'all', 'n_dossiers'),
-        ('moves', 'all', 'placement_moves')] %}
-    select
-        '{{ grp }}' as measure_group,
-        cast(registration_year as {{ dbt.type_string() }}) as registration_year,
-        cast(service as {{ dbt.type_string() }}) as service,
-        cast(region as {{ dbt.type_string() }}) as region,
-        '{{ status }}' as status,
-        {{ expr }} as cell_value
-    from mart
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+        ('moves', 'all', 'placement_moves')]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},

@@ -9,23 +9,11 @@ with mart as (
 ),
 
 cells as (
-    {%- for grp, status, expr in [
+    {{ reporting_outcome_cells('mart', 'closure_year', [
         ('observable', 'reopened', 'n_reopened_365d'),
         ('observable', 'not_reopened', 'n_observable - n_reopened_365d'),
         ('observable', 'all', 'n_observable'),
-        ('closed', 'all', 'n_closed')] %}
-    select
-        '{{ grp }}' as measure_group,
-        cast(closure_year as {{ dbt.type_string() }}) as closure_year,
-        cast(service as {{ dbt.type_string() }}) as service,
-        cast(region as {{ dbt.type_string() }}) as region,
-        '{{ status }}' as status,
-        {{ expr }} as cell_value
-    from mart
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+        ('closed', 'all', 'n_closed')]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['closure_year', 'service', 'region', 'status']) }},

@@ -13,19 +13,8 @@ with mart as (
 ),
 
 cells as (
-    {%- for status, col in [('closed', 'n_closed'), ('censored', 'n_censored'), ('all', 'n_dossiers')] %}
-    select
-        'dossiers' as measure_group,
-        cast(registration_year as {{ dbt.type_string() }}) as registration_year,
-        cast(service as {{ dbt.type_string() }}) as service,
-        cast(region as {{ dbt.type_string() }}) as region,
-        '{{ status }}' as status,
-        {{ col }} as cell_value
-    from mart
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ reporting_outcome_cells('mart', 'registration_year', [
+        ('dossiers', 'closed', 'n_closed'), ('dossiers', 'censored', 'n_censored'), ('dossiers', 'all', 'n_dossiers')]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},
