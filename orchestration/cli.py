@@ -283,39 +283,43 @@ def cmd_status(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------- query
 
 def cmd_query(args: argparse.Namespace) -> int:
-    """Run one SQL statement on a read-only connection and print the result."""
+    """Run one SELECT statement on a read-only, sandboxed connection and print the result.
+
+    Anything else (several statements, COPY, ATTACH, SET, INSTALL, CREATE, writes) is refused with
+    exit code 2; the connection has no file-system access, so landing files and paths cannot be read.
+    """
     import duckdb
 
     from orchestration import warehouse
 
     try:
-        with warehouse.read_connection() as con:
+        statements = duckdb.extract_statements(args.sql)
+    except duckdb.Error as exc:
+        _print(f"query failed: {exc}")
+        return EXIT_USAGE
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kinds = ", ".join(s.type.name for s in statements) or "none"
+        _print(f"refused: `query` runs exactly one read-only SELECT statement on the warehouse (got: {kinds}); "
+               "writes, COPY, ATTACH, SET and several statements are not allowed")
+        return EXIT_USAGE
+    try:
+        with warehouse.read_connection(sandboxed=True) as con:
             try:
-                rel = con.sql(args.sql)
-            except duckdb.InvalidInputException as exc:
-                if "read-only" in str(exc):
-                    _print(f"refused: the warehouse is opened read-only for queries; write statements are not "
-                           f"allowed ({exc})")
-                    return EXIT_USAGE
-                raise
+                df = con.sql(args.sql).df()
             except duckdb.Error as exc:
                 _print(f"query failed: {exc}")
                 return EXIT_USAGE
-            if rel is None:
-                return EXIT_OK
-            df = rel.df()
-            if args.csv:
-                df.to_csv(sys.stdout, index=False)
-            else:
-                import pandas as pd
-
-                with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50,
-                                       "display.width", 200):
-                    _print(df.to_string(index=False, max_rows=args.max_rows))
-                    _print(f"({len(df)} rows)")
     except FileNotFoundError as exc:
         _print(str(exc))
         return EXIT_USAGE
+    if args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
+            _print(df.to_string(index=False, max_rows=args.max_rows))
+            _print(f"({len(df)} rows)")
     return EXIT_OK
 
 

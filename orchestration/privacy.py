@@ -56,21 +56,48 @@ def pseudonymise_series(values: pd.Series, kind: str, key: bytes) -> pd.Series:
     return pd.Series([one(v) for v in values], index=values.index, dtype="object")
 
 
-# Belgian national register number: YY.MM.DD-XXX.CC, 11 digits, dots and dashes optional.
-_NRN = re.compile(r"(?<!\d)\d{2}[.\s]?\d{2}[.\s]?\d{2}[-.\s]?\d{3}[.\s]?\d{2}(?!\d)")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Belgian phone numbers: +32 or 0032 or 0 followed by 8-9 digits, with blanks, dots, slashes or dashes.
-_PHONE = re.compile(r"(?<![\w+])(?:\+32|0032|0)[\s./-]?(?:\(0\)[\s./-]?)?\d(?:[\s./-]?\d){7,8}(?!\d)")
+_SEP = r"[\s./-]{0,3}"
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*")
+# International phone numbers: + or 00, country code, 7 to 12 more digits with separators or (0).
+_PHONE_INTL = re.compile(r"(?<![\d+])(?:\+|00[\s]?)\d{1,3}" + _SEP + r"(?:\(0\)" + _SEP + r")?\d(?:" + _SEP
+                         + r"\d){6,11}(?!\d)")
+# Belgian national register number: YY.MM.DD-XXX.CC, 11 digits; dots, dashes and blanks anywhere between groups.
+_NRN = re.compile(r"(?<!\d)\d{2}[\s.-]?\d{2}[\s.-]?\d{2}[\s.-]{0,2}\d{3}[\s.-]?\d{2}(?!\d)")
+# National phone numbers: 0 and 8 or 9 more digits, with blanks, dots, slashes, dashes or brackets.
+_PHONE_NAT = re.compile(r"(?<!\d)\(?0\d" + r"(?:\)?" + _SEP + r"\d){7,8}(?!\d)")
 
 
 def mask_open_answer(text: str | None) -> str | None:
-    """Mask e-mail addresses, Belgian national register numbers and phone numbers (SPEC 6).
+    """Mask e-mail addresses, phone numbers and Belgian national register numbers (SPEC 6).
 
-    Replacements are ``[e-mail]``, ``[rijksregisternummer]`` and ``[telefoon]``. Other text is kept.
+    Replacements are ``[e-mail]``, ``[telefoon]`` and ``[rijksregisternummer]``. Other text is kept.
+    International numbers are masked first (so ``+32470123456`` is a phone number), then 11-digit
+    national register numbers in any spelling, then national phone numbers.
     """
     if text is None:
         return None
     masked = _EMAIL.sub("[e-mail]", str(text))
+    masked = _PHONE_INTL.sub("[telefoon]", masked)
     masked = _NRN.sub("[rijksregisternummer]", masked)
-    masked = _PHONE.sub("[telefoon]", masked)
+    masked = _PHONE_NAT.sub("[telefoon]", masked)
     return masked
+
+
+_CODE_LIKE = re.compile(r"^[\w .:'/-]{0,24}$")
+
+
+def shown_value(value: object) -> str:
+    """How a source value may appear in a message stored in ``audit`` or printed by a run.
+
+    Messages name file, line and column; the value itself only when it looks like a code or a date
+    (at most 24 characters, no run of 5 or more digits, nothing masking would change). Anything else
+    may be an identifier or personal text and is withheld: ``<value withheld, N characters>``.
+    """
+    if value is None:
+        return "empty"
+    text = str(value)
+    if not text.strip():
+        return "empty"
+    if _CODE_LIKE.match(text) and not re.search(r"\d{5,}", text) and mask_open_answer(text) == text:
+        return repr(text)
+    return f"<value withheld, {len(text)} characters>"

@@ -223,9 +223,17 @@ def ensure_writable(db: Path | None = None) -> None:
         raise WarehouseUnwritable(db, exc) from exc
 
 
+#: DuckDB settings of a sandboxed reader: no file system or network access beyond the warehouse
+#: (no COPY TO, no read_csv of landing files, no ATTACH, no INSTALL), and settings cannot be changed.
+SANDBOX_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+
+
 @contextlib.contextmanager
-def read_connection(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_connection(db: Path | None = None, *, sandboxed: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection (researchers, status, tests). Writes through it fail in DuckDB.
+
+    ``sandboxed=True`` (``sofs-warehouse query``) also cuts file-system and network access
+    (:data:`SANDBOX_CONFIG`), so a query cannot copy restricted tables to files or read the raw landing files.
 
     Raises:
         FileNotFoundError: no warehouse yet (run ``sofs-warehouse run`` first).
@@ -235,7 +243,7 @@ def read_connection(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnectio
     if not db.exists():
         raise FileNotFoundError(f"no warehouse at {db}: run `sofs-warehouse run` (or `make demo`) first")
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        con = duckdb.connect(str(db), read_only=True, config=SANDBOX_CONFIG if sandboxed else {})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"warehouse busy: {db} is being written; try again when the run ends") from exc

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from orchestration.privacy import shown_value
 from orchestration.quality import gx
 from orchestration.quality.gx import A_GE_B, BETWEEN, EQUAL, IN_SET, MIN_ROWS, NOT_NULL, NULL, UNIQUE, Expect
 from orchestration.quality.results import ERROR, WARNING, RuleResult, RuleSpec
@@ -352,7 +353,7 @@ def _detail(rule: DossierRule, verdicts: list[gx.Verdict], ex: Extract) -> str:
     for v, e in zip(verdicts, rule.expects(ex.extract_date)):
         if e.kind == IN_SET and len(v.failing):
             for value in v.result.get("unexpected_list") or []:
-                text = repr(str(value))
+                text = shown_value(value)
                 if text not in bad:
                     bad.append(text)
     if bad:

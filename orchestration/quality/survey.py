@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from orchestration.privacy import shown_value
 from orchestration.instruments import AnswerScheme, Instrument
 from orchestration.quality import gx
 from orchestration.quality.gx import A_GE_B, BETWEEN, IN_SET, MIN_ROWS, UNIQUE, Expect
@@ -200,6 +201,6 @@ def _item_columns(answers: pd.DataFrame, positions: np.ndarray) -> list[str]:
 def _bad_codes(answers: pd.DataFrame, positions: np.ndarray, limit: int = 5) -> str:
     """``Found column=code (line n), ...`` for the first failing answers."""
     rows = answers.iloc[positions[:limit]]
-    parts = [f"{r.source_column}={r.raw_code!r} (line {int(r.source_line)})" for r in rows.itertuples()]
+    parts = [f"{r.source_column}={shown_value(r.raw_code)} (line {int(r.source_line)})" for r in rows.itertuples()]
     more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
     return f"Found {', '.join(parts)}{more}."

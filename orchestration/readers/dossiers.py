@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from orchestration.privacy import DOMAINS
+from orchestration.privacy import DOMAINS, shown_value
 from orchestration.readers.base import LoadReport, ReaderError, decode_text, sniff_separator
 
 #: Quality-rule codes under which reader failures are reported (``ReaderError.code``).
@@ -397,7 +397,7 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
         wanted = {c[0] for c in spec["columns"]}
         for col, _kind, col_required, _ in spec["columns"]:
             if col not in names and col_required:
-                raise ReaderError(path, f"required column {col!r} is missing (header has: {', '.join(names)})",
+                raise ReaderError(path, f"required column {col!r} is missing (header has: {', '.join(shown_value(n) for n in names)})",
                                   line=1, column=col, code=D_REQUIRED_COLUMN)
         seen: set[str] = set()
         for n in names:
@@ -479,7 +479,7 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
                     continue
                 rec = con.execute("select _rec from _t where source_line = ?", [first_line]).fetchall()[0][0]
                 value = con.execute(f"select {col} from _s where rowid = ?", [rec]).fetchall()[0][0]
-                shown = "empty" if value is None or not str(value).strip() else repr(value)
+                shown = shown_value(value)
                 more = f" ({n_bad} records fail the same way)" if n_bad > 1 else ""
                 raise ReaderError(path, f"{col} {shown} {message}{more}", line=int(first_line), column=col,
                                   code=code)

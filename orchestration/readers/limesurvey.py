@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.instruments import Instrument, normalise_column
+from orchestration.privacy import shown_value
 from orchestration.readers.base import (
     ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
     decode_text, sniff_separator,
@@ -104,7 +105,7 @@ def read_limesurvey_csv(path: Path, instrument: Instrument, wave: str) -> Survey
             started = _timestamp(path, row[col_of["STARTDATE"]].strip(), line, header[col_of["STARTDATE"]])
         lastpage = row[col_of["LASTPAGE"]].strip()
         if lastpage and not re.fullmatch(r"-?\d+", lastpage):
-            raise ReaderError(path, f"lastpage {lastpage!r} is not a whole number", line=line,
+            raise ReaderError(path, f"lastpage {shown_value(lastpage)} is not a whole number", line=line,
                               column=header[col_of["LASTPAGE"]], code="S_TYPE")
         responses.append({
             "source_line": line, "response_id": rid,
@@ -200,7 +201,7 @@ def _refuse_full_answers(path: Path, records, item_cols, header) -> None:
         for line, row in records:
             raw = row[idx].strip()
             if raw and scheme.recode(raw)[2] is False and _fold(raw) in labels:
-                raise ReaderError(path, f"answer {raw!r} is an answer text, not a code: the export has full "
+                raise ReaderError(path, f"answer {shown_value(raw)} is an answer text, not a code: the export has full "
                                   "answer texts; " + _FIX_ANSWERS, line=line, column=header[idx],
                                   code="S_FULL_ANSWERS")
 
@@ -218,5 +219,5 @@ def _timestamp(path: Path, raw: str, line: int, column: str) -> pd.Timestamp:
             return pd.to_datetime(raw, format=fmt)
         except ValueError:
             continue
-    raise ReaderError(path, f"{raw!r} is not a date-time (expected YYYY-MM-DD HH:MM:SS)", line=line,
+    raise ReaderError(path, f"{shown_value(raw)} is not a date-time (expected YYYY-MM-DD HH:MM:SS)", line=line,
                       column=column, code="S_DATE")

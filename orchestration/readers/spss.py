@@ -36,6 +36,7 @@ import pandas as pd
 import pyreadstat
 
 from orchestration.instruments import AnswerScheme, Instrument, Item, normalise_column
+from orchestration.privacy import shown_value
 from orchestration.readers.base import (
     ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
 )
@@ -354,7 +355,7 @@ def _responses(path: Path, df: pd.DataFrame, var_of: dict[str, str], token_var: 
             if text is None or not text.strip():
                 continue
             if not re.fullmatch(r"-?\d+", text.strip()):
-                raise ReaderError(path, f"lastpage {text!r} is not a whole number", line=int(lines[i]),
+                raise ReaderError(path, f"lastpage {shown_value(text)} is not a whole number", line=int(lines[i]),
                                   column=var, code="S_TYPE")
             lastpage[i] = int(text.strip())
 
@@ -392,7 +393,7 @@ def _dates(path: Path, column: pd.Series, var: str, lines: np.ndarray, report: L
         present = values.dropna()
         if len(present) and (present < _MIN_SPSS_SECONDS).any():
             i = int(np.flatnonzero(values.notna().to_numpy() & (values < _MIN_SPSS_SECONDS).to_numpy())[0])
-            raise ReaderError(path, f"{values.iloc[i]!r} is a number, not an SPSS date-time (seconds since "
+            raise ReaderError(path, f"{shown_value(values.iloc[i])} is a number, not an SPSS date-time (seconds since "
                               "1582-10-14)", line=int(lines[i]), column=var, code="S_DATE")
         if len(present):
             report.notes.append(f"{path.name}: variable {var!r} has a date format pyreadstat does not "
@@ -422,7 +423,7 @@ def _dates(path: Path, column: pd.Series, var: str, lines: np.ndarray, report: L
             except ValueError:
                 continue
         else:
-            raise ReaderError(path, f"{raw!r} is not a date-time (expected YYYY-MM-DD HH:MM:SS)",
+            raise ReaderError(path, f"{shown_value(raw)} is not a date-time (expected YYYY-MM-DD HH:MM:SS)",
                               line=int(lines[i]), column=var, code="S_DATE")
     return pd.Series(pd.to_datetime(pd.Series(out, dtype=object)), dtype="datetime64[us]")
 

@@ -157,3 +157,27 @@ def test_dbt_docs_generate_describes_every_mart_column(pipeline, tmp_path):
                 undocumented.append(f"{node['metadata']['name']}.{column}")
     assert n_columns > 100
     assert undocumented == []
+
+
+@pytest.mark.parametrize("sql", [
+    "copy (select * from restricted.open_answers) to 'leak.parquet'",
+    "select * from read_text('/etc/hostname')",
+    "select 1; select 2",
+    "attach 'other.duckdb' as o",
+    "set enable_external_access = true",
+    "install httpfs",
+    "create temp table t as select 1 as x",
+])
+def test_query_refuses_everything_but_one_select(pipeline, sql):
+    base, env, _ = pipeline
+    out = cli(env, "query", sql)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "refused" in out.stdout or "disabled" in out.stdout
+    assert not (ROOT / "leak.parquet").exists()
+
+
+def test_query_cannot_read_landing_files(pipeline):
+    base, env, _ = pipeline
+    csv_path = next((base / "landing").rglob("responses.csv"))
+    out = cli(env, "query", f"select * from '{csv_path}'")
+    assert out.returncode == 2 and "tok" not in out.stdout

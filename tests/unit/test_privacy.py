@@ -50,3 +50,25 @@ def test_missing_or_short_key_stops_with_clear_message(monkeypatch):
 ])
 def test_masking(text, expected):
     assert mask_open_answer(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "850730-033-28", "850730033-28", "85.07.30-033-28", "85 07 30 033 28", "(0470) 12 34 56", "0470 - 12 34 56",
+    "gsm0470123456", "+31 6 12345678", "+33 6 12 34 56 78", "+32470123456", "00 32 470 12 34 56",
+    "0032 470 12 34 56", "09/123.45.67", "jan@localhost", "jän@öcj.be", "an.de.smet@ocj.vlaanderen.be",
+])
+def test_masking_leaves_no_digits_or_address(text):
+    masked = mask_open_answer(f"zie {text} aub")
+    assert not any(ch.isdigit() for ch in masked), masked
+    assert "@" not in masked, masked
+
+
+@pytest.mark.parametrize("value,shown", [
+    ("Brugge", "'Brugge'"), ("13/25/2023", "'13/25/2023'"), ("A7", "'A7'"), ("", "empty"), (None, "empty"),
+    ("85.07.30-033.28", "<value withheld, 15 characters>"),
+    ("an.de.smet@ocj.vlaanderen.be", "<value withheld, 28 characters>"),
+    ("D-123456", "<value withheld, 8 characters>"),
+])
+def test_shown_value_withholds_what_may_identify(value, shown):
+    from orchestration.privacy import shown_value
+    assert shown_value(value) == shown
