@@ -8,11 +8,15 @@ rule failure is quarantined: nothing of it reaches ``raw`` and the earlier versi
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import yaml
 
@@ -48,6 +52,30 @@ def last_loads(con) -> dict[str, tuple[str, str]]:
             from audit.loads where status in ('loaded', 'quarantined')) where rn = 1
     """).fetchall()
     return {f: (sha, status) for f, sha, status in rows}
+
+
+_KEY_CHECK = "sofs:key-check:v1"
+
+
+def verify_key(con, key: bytes) -> None:
+    """Refuse a pseudonymisation key other than the one the warehouse was built with (SPEC 6).
+
+    The warehouse keeps ``HMAC(key, "sofs:key-check:v1")`` in ``audit.key_check`` (never the key);
+    a different key would silently break linkage across waves.
+
+    Raises:
+        settings.ConfigurationError: the key's fingerprint differs from the stored one.
+    """
+    fingerprint = hmac.new(key, _KEY_CHECK.encode(), hashlib.sha256).hexdigest()
+    con.execute("create table if not exists audit.key_check (fingerprint varchar not null, first_used timestamp)")
+    row = con.execute("select fingerprint from audit.key_check").fetchone()
+    if row is None:
+        con.execute("insert into audit.key_check values (?, ?)", [fingerprint, datetime.now()])
+    elif row[0] != fingerprint:
+        raise settings.ConfigurationError(
+            "SOFS_PSEUDONYM_KEY differs from the key this warehouse was built with: the same respondent, "
+            "dossier or child would get another pseudonym and linkage across waves would break. Use the "
+            "original key (from your secret store); nothing was loaded.")
 
 
 def previous_results(con, partition_key: str) -> list[RuleResult]:
@@ -103,25 +131,39 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
             with warehouse.transaction(con):
                 _write_audit(con, outcome, started)
             return outcome
+        verify_key(con, key)
         if partition.kind == "survey":
             outcome, frames = _prepare_survey(partition, key, load_id)
         else:
             outcome, frames = _prepare_dossiers(partition, key, load_id, con)
+        if partition.ignored:
+            outcome.notes.append(f"{partition.relative(partition.folder)}: ignored files not in the landing "
+                                 f"contract (names are case-sensitive): {', '.join(partition.ignored)}")
         outcome.files = fingerprint or {partition.relative(partition.folder): ""}
         blocking = [r for r in outcome.results if r.blocks]
+        if not blocking:
+            try:
+                with warehouse.transaction(con):
+                    for frame in frames.values():
+                        frame["load_id"] = load_id
+                    counts = warehouse.replace_partition(con, partition.kind, partition.key, frames)
+                    outcome.status = LOADED
+                    outcome.rows = counts.get(_MAIN_TABLE[partition.kind], 0)
+                    warned = [r for r in outcome.results if not r.passed]
+                    outcome.message = f"{outcome.rows} rows" + (
+                        "; warnings: " + " | ".join(r.describe() for r in warned) if warned else "")
+                    _write_audit(con, outcome, started)
+                return outcome
+            except duckdb.ConversionException as exc:  # a value the raw layout cannot hold (rolled back)
+                blocking = [RuleResult(code="RAW_TYPE", stage=1, severity=ERROR, passed=False, failing_rows=1,
+                                       message="a value does not fit the raw table's type: "
+                                               + re.sub(r"'[^']*'", "<value>", str(exc).splitlines()[0]),
+                                       columns=[], source_file=partition.relative(partition.folder))]
+                outcome.results.extend(blocking)
+                outcome.rows = 0
         with warehouse.transaction(con):
-            if blocking:
-                outcome.status = QUARANTINED
-                outcome.message = " | ".join(r.describe() for r in blocking)
-            else:
-                for frame in frames.values():
-                    frame["load_id"] = load_id
-                counts = warehouse.replace_partition(con, partition.kind, partition.key, frames)
-                outcome.status = LOADED
-                outcome.rows = counts.get(_MAIN_TABLE[partition.kind], 0)
-                warned = [r for r in outcome.results if not r.passed]
-                outcome.message = f"{outcome.rows} rows" + (
-                    "; warnings: " + " | ".join(r.describe() for r in warned) if warned else "")
+            outcome.status = QUARANTINED
+            outcome.message = " | ".join(r.describe() for r in blocking)
             _write_audit(con, outcome, started)
     return outcome
 
@@ -159,13 +201,15 @@ def read_wave_yaml(path: Path) -> dict:
     """
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date
         raise ReaderError(path, f"cannot read wave.yaml: {exc}", code="S_WAVE_YAML") from exc
     if not isinstance(doc, dict):
         raise ReaderError(path, "wave.yaml must be a mapping", code="S_WAVE_YAML")
     unknown = set(doc) - {"fieldwork_start", "fieldwork_end", "anonymised"}
     if unknown:
         raise ReaderError(path, f"unknown keys {sorted(unknown)}", code="S_WAVE_YAML")
+    if doc.get("anonymised") is not None and not isinstance(doc["anonymised"], bool):
+        raise ReaderError(path, "anonymised must be true or false", column="anonymised", code="S_WAVE_YAML")
     out = {"fieldwork_start": None, "fieldwork_end": None, "anonymised": doc.get("anonymised")}
     for k in ("fieldwork_start", "fieldwork_end"):
         v = doc.get(k)
@@ -225,6 +269,11 @@ def _prepare_survey(partition: Partition, key: bytes, load_id: str) -> tuple[Loa
         outcome.results = [_layout_failure(partition, "S_INSTRUMENT", str(exc))]
         return outcome, {}
     outcome.notes.extend(read.report.notes)
+    if len(read.responses) and read.answers.empty and read.open_answers.empty:
+        outcome.results = [_layout_failure(partition, "S_NO_ITEMS", (
+            f"none of the item columns of instrument {instrument.instrument!r} is in {rel}: is the export in "
+            "the right instrument folder, and was it exported with question-code headings?"))]
+        return outcome, {}
     if read.report.encoding == "cp1252":
         outcome.notes.append(f"{rel}: encoding cp1252")
     outcome.results = check_survey(read, instrument, partition.wave, rel,

@@ -28,6 +28,7 @@ class Partition:
     folder: Path
     files: tuple[Path, ...]
     problem: str | None = None  # a layout problem found while scanning (reported as quarantine)
+    ignored: tuple[str, ...] = ()  # other files in the folder, not part of the contract (reported)
 
     @property
     def instrument(self) -> str:
@@ -46,8 +47,18 @@ class Partition:
             return str(path)
 
     def fingerprint(self) -> dict[str, str]:
-        """Landing-relative file name -> SHA-256 for every file of the partition."""
-        return {self.relative(p): sha256_file(p) for p in self.files}
+        """Landing-relative file name -> SHA-256 for every file of the partition.
+
+        A survey wave also carries its instrument definition, as the pseudo-file
+        ``surveys/<instrument>/<wave>/(instrument <instrument>.yaml)``: a corrected definition is new
+        work for every wave of that instrument, like a corrected export.
+        """
+        out = {self.relative(p): sha256_file(p) for p in self.files}
+        if self.kind == "survey" and out:
+            definition = settings.instruments_dir() / f"{self.instrument}.yaml"
+            if definition.is_file():
+                out[f"{self.relative(self.folder)}/(instrument {definition.name})"] = sha256_file(definition)
+        return out
 
 
 def discover(root: Path | None = None) -> list[Partition]:
@@ -73,24 +84,32 @@ def discover(root: Path | None = None) -> list[Partition]:
                     if len(data) != 1:
                         problem = ("both responses.csv and responses.sav present: keep exactly one"
                                    if data else "no responses.csv or responses.sav")
-                found.append(Partition("survey", f"{inst.name}/{wave.name}", wave, files, problem))
+                found.append(Partition("survey", f"{inst.name}/{wave.name}", wave, files, problem,
+                                       _ignored(wave, SURVEY_FILES)))
     dossiers = root / "dossiers"
     if dossiers.is_dir():
         for ext in sorted(p for p in dossiers.iterdir() if p.is_dir()):
             files = tuple(sorted(ext / f for f in DOSSIER_FILES if (ext / f).is_file()))
             problem = None
             try:
-                date.fromisoformat(ext.name)
                 if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ext.name):
                     raise ValueError
+                if date.fromisoformat(ext.name) > date.today():
+                    problem = (f"extract date {ext.name} is in the future: an extract is a snapshot as of a day "
+                               "that has passed (it would become the as_of_date of every outcome)")
             except ValueError:
                 problem = f"extract folder {ext.name!r} must be an extract date YYYY-MM-DD"
             if problem is None:
                 missing = [f for f in ("dossiers.csv", "placements.csv") if not (ext / f).is_file()]
                 if missing:
                     problem = f"missing {', '.join(missing)}"
-            found.append(Partition("dossier", ext.name, ext, files, problem))
+            found.append(Partition("dossier", ext.name, ext, files, problem, _ignored(ext, DOSSIER_FILES)))
     return found
+
+
+def _ignored(folder: Path, known: tuple[str, ...]) -> tuple[str, ...]:
+    """Names of files in ``folder`` that are not part of the landing contract (e.g. ``Dossiers.CSV``)."""
+    return tuple(sorted(p.name for p in folder.iterdir() if p.is_file() and p.name not in known))
 
 
 def find(kind: str, key: str, root: Path | None = None) -> Partition:

@@ -88,6 +88,13 @@ def read_limesurvey_csv(path: Path, instrument: Instrument, wave: str) -> Survey
 
     token_col = col_of.get(normalise_column(instrument.respondent_key)) if instrument.respondent_key else None
     dossier_col = col_of.get(normalise_column(instrument.dossier_key)) if instrument.dossier_key else None
+    if instrument.dossier_key and dossier_col is None:
+        raise ReaderError(path, f"the instrument links responses to dossiers through column "
+                          f"{instrument.dossier_key!r}, which is not in the export", line=1,
+                          column=instrument.dossier_key, code="S_REQUIRED_COLUMN")
+    if instrument.respondent_key and token_col is None:
+        report.notes.append(f"{path.name}: no {instrument.respondent_key!r} column: responses of this wave "
+                            "cannot be linked to the same respondent in other waves")
     responses, answers, open_answers = [], [], []
     n_anonymised = 0
     for line, row in records:
@@ -104,8 +111,9 @@ def read_limesurvey_csv(path: Path, instrument: Instrument, wave: str) -> Survey
         if "STARTDATE" in col_of and row[col_of["STARTDATE"]].strip() and not row[col_of["STARTDATE"]].startswith("1980-01-01"):
             started = _timestamp(path, row[col_of["STARTDATE"]].strip(), line, header[col_of["STARTDATE"]])
         lastpage = row[col_of["LASTPAGE"]].strip()
-        if lastpage and not re.fullmatch(r"-?\d+", lastpage):
-            raise ReaderError(path, f"lastpage {shown_value(lastpage)} is not a whole number", line=line,
+        if lastpage and (not re.fullmatch(r"\d{1,9}", lastpage)):
+            raise ReaderError(path, f"lastpage {shown_value(lastpage)} is not a page number (0 to 999999999)",
+                              line=line,
                               column=header[col_of["LASTPAGE"]], code="S_TYPE")
         responses.append({
             "source_line": line, "response_id": rid,

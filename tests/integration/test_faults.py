@@ -40,7 +40,7 @@ def wh_rows(path: Path) -> tuple:
     con = duckdb.connect(str(path), read_only=True)
     try:
         return (con.execute("select count(*) from raw.survey_responses").fetchone()[0],
-                con.execute("select count(*) from audit.loads").fetchone()[0],
+                con.execute("select count(distinct load_id) from audit.loads").fetchone()[0],
                 sorted(con.execute("select raw_code from raw.survey_answers where item = 'plan_known'").fetchall()))
     finally:
         con.close()
