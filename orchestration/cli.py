@@ -18,6 +18,7 @@ from pathlib import Path
 from orchestration import settings
 
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE = 0, 1, 2
+DEMO_MARKER = ".sofs-demo-landing"
 
 
 def _print(*args) -> None:
@@ -67,7 +68,9 @@ def prepare_manifest(force: bool = False) -> None:
 
 
 def _quiet_run_config() -> dict:
-    return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # the CLI prints its own summary of each step; Dagster's console logger would repeat every failed
+    # check as an ERROR with a stack trace. The events stay in the Dagster instance for the UI.
+    return {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 # --------------------------------------------------------------------------------------- run
@@ -78,6 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings.export_environment()
     settings.pseudonym_key()  # fail early, with the clear message, before any work
+    settings.min_cell()
+    _require_landing()
     ensure_instance()
     prepare_manifest()
     import dagster as dg
@@ -147,6 +152,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def _require_landing() -> None:
+    root = settings.landing_dir()
+    if not root.is_dir():
+        raise settings.ConfigurationError(f"the landing zone {root} does not exist (set SOFS_LANDING_DIR, or "
+                                          "create it and drop exports under surveys/ and dossiers/)")
 
 
 def _ingest_status(result) -> tuple[str, int, str]:
@@ -246,6 +258,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from orchestration import landing, warehouse
 
     settings.export_environment()
+    _require_landing()
     partitions = landing.discover()
     latest: dict[str, tuple] = {}
     checks: dict[str, list[tuple]] = {}
@@ -330,7 +343,13 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from orchestration.demo import write_demo_landing
 
     root = Path(args.landing).resolve() if args.landing else settings.landing_dir()
+    marker = root / DEMO_MARKER
+    if root.exists() and any(root.iterdir()) and not marker.exists():
+        raise settings.ConfigurationError(
+            f"{root} already holds files and is not a demo landing zone: demo-data never writes synthetic "
+            "exports among real ones. Point SOFS_LANDING_DIR (or --landing) at an empty folder.")
     files = write_demo_landing(root)
+    marker.write_text("This landing zone holds synthetic demo data written by `sofs-warehouse demo-data`.\n")
     _print(f"wrote {len(files)} demo files under {root}")
     return EXIT_OK
 
@@ -350,7 +369,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export one table (``reporting`` by default) as csv, parquet, sav or dta with labels (SPEC 6)."""
     from orchestration.research import export_table
 
-    path = export_table(args.table, args.format, Path(args.out) if args.out else None, allow_marts=args.allow_marts)
+    path = export_table(args.table, args.format, args.out, allow_marts=args.allow_marts)  # str keeps a trailing /
     _print(f"wrote {path}")
     return EXIT_OK
 
@@ -434,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, InstrumentError, ValueError,
-            FileNotFoundError) as exc:
+            FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
         _print(f"error: {exc}")
         return EXIT_USAGE
 

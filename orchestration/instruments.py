@@ -88,8 +88,8 @@ class AnswerScheme:
             if code in self.codes:
                 return self.codes[code], None, True
             return None, None, False
-        if number is None:
-            return None, None, False
+        if number is None or not number.is_integer() or not re.fullmatch(r"-?\d+([.,]0*)?", code):
+            return None, None, False  # scheme values are whole numbers written plainly (no 3.5, no 1e1)
         if self.labels and number not in self.labels:
             return None, None, False
         if self.min is not None and number < self.min:

@@ -66,14 +66,14 @@ def pseudonym_key() -> bytes:
         ConfigurationError: the variable is unset or shorter than 32 characters.
     """
     key = os.environ.get("SOFS_PSEUDONYM_KEY", "")
-    if not key:
+    if not key.strip():
         raise ConfigurationError(
             "SOFS_PSEUDONYM_KEY is not set. Raw identifiers are replaced by HMAC-SHA256 keyed "
             "pseudonyms at ingest and the key must come from the environment (at least 32 "
             "characters; keep it in your secret store and use the same key for every wave). "
             "For the synthetic demo only, `sofs-warehouse demo` sets a demo key."
         )
-    if len(key) < MIN_KEY_LENGTH:
+    if len(key.strip()) < MIN_KEY_LENGTH:
         raise ConfigurationError(
             f"SOFS_PSEUDONYM_KEY is {len(key)} characters long; at least {MIN_KEY_LENGTH} are required."
         )

@@ -105,6 +105,10 @@ def decode_text(path: Path, data: bytes | None = None) -> tuple[str, str]:
     """
     if data is None:
         data = Path(path).read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReaderError(path, "the file is UTF-16 (it starts with a UTF-16 byte-order mark): save it again as "
+                          "UTF-8 (e.g. Excel: 'CSV UTF-8') or export it again from the source", line=1,
+                          code="FILE_NOT_TEXT")
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1

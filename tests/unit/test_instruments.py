@@ -61,3 +61,10 @@ def test_repo_instruments_load():
     assert paths, "no instrument definitions in data/instruments"
     for p in paths:
         assert load_instrument(p).items
+
+
+def test_scheme_values_are_plain_whole_numbers(tmp_path):
+    score = mini_instrument(tmp_path).schemes["score1_10"]
+    assert score.recode("3.0") == (3.0, None, True) and score.recode("3,0") == (3.0, None, True)
+    for loose in ("3.5", "1e1", "0x3", "inf"):
+        assert score.recode(loose) == (None, None, False), loose

@@ -166,3 +166,20 @@ def test_bad_submitdate_names_line_and_column(tmp_path):
         read_limesurvey_csv(write_export(tmp_path / "r.csv", [HEADER, ROW1, row]), inst, "w")
     assert (err.value.code, err.value.line, err.value.column) == ("S_DATE", 3, "submitdate")
     assert "line 3" in str(err.value) and "r.csv" in str(err.value)
+
+
+def test_utf16_file_refused_with_how_to_fix(tmp_path):
+    inst = mini_instrument(tmp_path)
+    path = tmp_path / "r.csv"
+    path.write_bytes(";".join(HEADER).encode("utf-16"))
+    with pytest.raises(ReaderError) as err:
+        read_limesurvey_csv(path, inst, "w")
+    assert err.value.code == "FILE_NOT_TEXT" and "UTF-16" in str(err.value) and "UTF-8" in str(err.value)
+
+
+def test_missing_dossier_column_of_a_linked_instrument_is_refused(tmp_path):
+    from tests.helpers import MINI_INSTRUMENT
+    inst = mini_instrument(tmp_path, MINI_INSTRUMENT.replace("respondent_key: token", "respondent_key: token\ndossier_key: DOSSIER"))
+    with pytest.raises(ReaderError) as err:
+        read_limesurvey_csv(write_export(tmp_path / "r.csv", [HEADER, ROW1]), inst, "w")
+    assert err.value.code == "S_REQUIRED_COLUMN" and err.value.column == "DOSSIER"

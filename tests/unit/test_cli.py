@@ -1,0 +1,31 @@
+"""Command-line behaviour that needs no pipeline run: exit codes and refusals (SPEC 8)."""
+from __future__ import annotations
+
+from orchestration import cli
+
+
+def test_demo_data_refuses_a_landing_zone_with_other_files(project_env, capsys):
+    real = project_env / "landing" / "dossiers" / "2025-12-31"
+    real.mkdir(parents=True)
+    (real / "dossiers.csv").write_text("REAL EXPORT\n")
+    assert cli.main(["demo-data"]) == 2
+    assert "not a demo landing zone" in capsys.readouterr().out
+    assert (real / "dossiers.csv").read_text() == "REAL EXPORT\n"
+
+
+def test_missing_landing_zone_is_a_configuration_error(project_env, monkeypatch, capsys):
+    monkeypatch.setenv("SOFS_LANDING_DIR", str(project_env / "nowhere"))
+    assert cli.main(["status"]) == 2
+    assert "does not exist" in capsys.readouterr().out
+
+
+def test_blank_key_is_refused(project_env, monkeypatch, capsys):
+    monkeypatch.setenv("SOFS_PSEUDONYM_KEY", " " * 40)
+    assert cli.main(["run"]) == 2
+    assert "SOFS_PSEUDONYM_KEY is not set" in capsys.readouterr().out
+
+
+def test_bad_min_cell_is_refused_before_any_work(project_env, monkeypatch, capsys):
+    monkeypatch.setenv("SOFS_MIN_CELL", "abc")
+    assert cli.main(["run"]) == 2
+    assert "SOFS_MIN_CELL" in capsys.readouterr().out
