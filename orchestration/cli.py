@@ -137,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         if err is not None:
                             _print("      " + err.message.strip()[:3000])
                 _print(f"      see {log_path} for dbt's full output")
+    _warn_orphans()
     loaded = [o for o in outcomes if o[2] == "loaded"]
     quarantined = [o for o in outcomes if o[2] == "quarantined"]
     failed = [o for o in outcomes if o[2] == "failed"]
@@ -152,6 +153,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def _warn_orphans() -> None:
+    """Say which loaded partitions no longer have a landing folder (they still feed the marts)."""
+    from orchestration import ingest, landing, warehouse
+
+    present = {(p.kind, p.key) for p in landing.discover()}
+    with warehouse.read_connection() as con:
+        orphans = sorted(ingest.loaded_partitions(con) - present)
+    for kind, key in orphans:
+        _print(f"  NOTE: {kind} partition {key} is in the warehouse but its landing folder is gone; the marts "
+               f"still use it. If it was delivered by mistake: sofs-warehouse retract {kind} {key}")
+
+
+def cmd_retract(args: argparse.Namespace) -> int:
+    """Remove a partition whose landing folder was taken away, then rebuild the marts."""
+    from orchestration import ingest, warehouse
+
+    settings.export_environment()
+    with warehouse.writer_lock(wait_seconds=args.wait):
+        rows = ingest.retract_partition(args.kind, args.key)
+        _print(f"retracted {args.kind} partition {args.key}: {rows} rows removed from raw")
+        return cmd_run(argparse.Namespace(wait=args.wait, rebuild=True))
 
 
 def _require_landing() -> None:
@@ -414,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer (default: stop at once)")
     p.add_argument("--rebuild", action="store_true", help="rebuild every dbt model even when nothing new loaded")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("retract", help="remove a loaded partition whose landing folder was taken away")
+    p.add_argument("kind", choices=["survey", "dossier"])
+    p.add_argument("key", help="partition key: <instrument>/<wave> or the extract date")
+    p.add_argument("--wait", type=float, default=0.0)
+    p.set_defaults(func=cmd_retract)
     p = sub.add_parser("status", help="every landing file with its load status")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("query", help="run one read-only SQL statement")

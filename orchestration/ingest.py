@@ -26,7 +26,7 @@ from orchestration.landing import Partition
 from orchestration.quality.results import ERROR, RuleResult, from_reader_error
 from orchestration.readers.base import ReaderError, SurveyRead
 
-LOADED, QUARANTINED, UNCHANGED = "loaded", "quarantined", "unchanged"
+LOADED, QUARANTINED, UNCHANGED, RETRACTED = "loaded", "quarantined", "unchanged", "retracted"
 
 
 @dataclass
@@ -169,6 +169,43 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
 
 
 _MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
+
+
+def loaded_partitions(con) -> set[tuple[str, str]]:
+    """``(kind, key)`` of every partition with rows in ``raw``."""
+    rows = con.execute("""select 'survey', partition_key from raw.survey_waves
+                          union select 'dossier', partition_key from raw.dossiers""").fetchall()
+    return {(kind, key) for kind, key in rows}
+
+
+def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
+    """Remove a partition whose landing folder was taken away (e.g. an extract delivered by mistake).
+
+    Deletes its rows from every raw table of the kind and records a ``retracted`` row in
+    ``audit.loads``, in one transaction. Returns the number of rows removed from the kind's main table.
+
+    Raises:
+        ValueError: the landing folder still exists (remove it first: the landing zone is the record of
+            what was delivered), or the warehouse holds no such partition.
+    """
+    from orchestration import landing as landing_mod
+
+    root = Path(root or settings.landing_dir())
+    folder = root / ("surveys" if kind == "survey" else "dossiers") / key
+    if kind not in _MAIN_TABLE:
+        raise ValueError(f"kind must be survey or dossier, got {kind!r}")
+    if folder.exists():
+        raise ValueError(f"{folder} is still in the landing zone: move it out first, then retract")
+    with warehouse.write_connection() as con:
+        if (kind, key) not in loaded_partitions(con):
+            raise ValueError(f"the warehouse holds no {kind} partition {key!r}")
+        (rows,) = con.execute(f"select count(*) from {_MAIN_TABLE[kind]} where partition_key = ?", [key]).fetchone()
+        outcome = LoadOutcome(kind, key, RETRACTED, uuid.uuid4().hex, message=f"retracted: {rows} rows removed",
+                              files={landing_mod.Partition(kind, key, folder, ()).relative(folder, root): ""})
+        with warehouse.transaction(con):
+            warehouse.replace_partition(con, kind, key, {})
+            _write_audit(con, outcome, datetime.now())
+    return rows
 
 
 def _write_audit(con, outcome: LoadOutcome, started: datetime) -> None:

@@ -271,3 +271,20 @@ def test_files_outside_the_contract_are_reported(project_env):
     out = load("dossier", "2024-01-31")
     assert out.status == "loaded"
     assert any("practice_events.CSV" in n and "ignored" in n for n in out.notes)
+
+
+def test_retract_removes_a_partition_whose_folder_is_gone(project_env):
+    import shutil
+
+    from orchestration import ingest as ingest_mod
+
+    folder = write_extract(project_env, "2024-01-31", [D1, D2])
+    write_extract(project_env, "2024-04-30", [D1, D2])
+    assert load("dossier", "2024-01-31").status == "loaded" and load("dossier", "2024-04-30").status == "loaded"
+    with pytest.raises(ValueError, match="still in the landing zone"):
+        ingest_mod.retract_partition("dossier", "2024-04-30")
+    shutil.move(str(project_env / "landing" / "dossiers" / "2024-04-30"), str(project_env / "set_aside"))
+    assert ingest_mod.retract_partition("dossier", "2024-04-30") == 2
+    assert query(project_env, "select distinct partition_key from raw.dossiers") == [("2024-01-31",)]
+    assert ("retracted",) in query(project_env, "select status from audit.loads")
+    assert folder.exists()

@@ -116,7 +116,9 @@ def test_status_lists_every_landing_file(pipeline):
     out = cli(env, "status")
     assert out.returncode == 0
     files = [ln for ln in out.stdout.splitlines() if "surveys/staff_survey/" in ln]
-    assert len(files) == 6 and all(ln.split()[0] == "loaded" for ln in files)
+    # responses.csv and wave.yaml of three waves, and the instrument definition each wave was read with
+    assert len(files) == 9 and all(ln.split()[0] == "loaded" for ln in files)
+    assert sum("(instrument staff_survey.yaml)" in ln for ln in files) == 3
 
 
 def test_run_without_key_stops_with_message(pipeline):
