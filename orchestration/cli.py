@@ -98,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcomes: list[tuple[str, str, str, int, str]] = []
     with warehouse.writer_lock(wait_seconds=args.wait):
         warehouse.ensure_writable()
+        stale = marts_stale()
         pending, unchanged = pending_partitions()
         _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
                f"{unchanged} unchanged (skipped)")
@@ -118,8 +119,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                    + (f"\n      warnings (loaded anyway): {warnings[:600]}" if warnings else ""))
         kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})
         dbt_ok = True
-        if kinds or args.rebuild:
-            job = build_all_marts if (len(kinds) == 2 or args.rebuild or _marts_missing()) else MART_JOBS[kinds[0]]
+        if stale:
+            _print("the last dbt build did not finish after the latest load: rebuilding every model")
+        if kinds or args.rebuild or stale:
+            full = len(kinds) != 1 or args.rebuild or stale or _marts_missing()
+            job = build_all_marts if full else MART_JOBS[kinds[0]]
             t0 = time.monotonic()
             log_path = settings.dagster_home() / "last_dbt_build.log"
             _print(f"building dbt models ({job.name}) ... (dbt output: {log_path})")
@@ -148,8 +152,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined:
         _print("  fix the file(s) named above and drop the corrected version in the same folder; "
                "`sofs-warehouse status` lists every file's state")
-    if loaded or args.rebuild:
+    if loaded or args.rebuild or stale:
         print_headlines()
+    _print(f"\nwarehouse: {settings.warehouse_path()}  (read it with `sofs-warehouse query \"select ...\"`, "
+           "`sofs-warehouse status`, or read-only from Python/R: see README)")
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
@@ -194,6 +200,18 @@ def _ingest_status(result) -> tuple[str, int, str]:
         if event.is_failure and getattr(event.event_specific_data, "error", None) is not None:
             return "failed", 0, event.event_specific_data.error.message.strip()
     return "failed", 0, "the ingestion run ended without a result"
+
+
+def marts_stale() -> bool:
+    """True when a partition was loaded or retracted after the last successful dbt build (e.g. the build
+    was interrupted): the marts do not show everything in ``raw`` yet."""
+    from orchestration import warehouse
+
+    with warehouse.read_connection() as con:
+        (last_load,) = con.execute("select max(finished_at) from audit.loads "
+                                   "where status in ('loaded', 'retracted')").fetchone()
+        (last_build,) = con.execute("select max(finished_at) from audit.dbt_builds").fetchone()
+    return last_load is not None and (last_build is None or last_build < last_load)
 
 
 def _marts_missing() -> bool:
@@ -294,7 +312,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     from audit.loads) where rn = 1""").fetchall():
                 latest[row[0]] = row
             for row in con.execute("""
-                select load_id, "check", severity, failing_rows, sample_lines, columns
+                select load_id, "check", severity, failing_rows, sample_lines, columns, message
                 from audit.check_results where not passed order by stage, "check" """).fetchall():
                 checks.setdefault(row[0], []).append(row[1:])
     except FileNotFoundError:
@@ -311,9 +329,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                 state, rows, when = row[2], "" if row[3] is None else str(row[3]), str(row[4])[:19]
             _print(f"{state:<12} {rows:>8}  {when:<19}  {f}")
             if row is not None and row[1] == sha and row[2] == "quarantined":
-                for code, sev, n, lines, cols in checks.get(row[6], []):
+                for code, sev, n, lines, cols, message in checks.get(row[6], []):
                     _print(f"{'':<12} {'':>8}  rule {code} ({sev}): {n} row(s), column(s) {cols or '-'}, "
-                           f"line(s) {lines or '-'}")
+                           f"line(s) {lines or '-'}: {message}")
     return EXIT_OK
 
 
@@ -380,10 +398,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``make demo``: demo key, demo landing data, the whole pipeline, the summary."""
-    if not os.environ.get("SOFS_PSEUDONYM_KEY"):
-        os.environ["SOFS_PSEUDONYM_KEY"] = settings.DEMO_PSEUDONYM_KEY
-        _print("NOTE: using the built-in DEMO pseudonymisation key (synthetic data only). "
-               "Real runs need SOFS_PSEUDONYM_KEY from your secret store.")
+    os.environ["SOFS_PSEUDONYM_KEY"] = settings.DEMO_PSEUDONYM_KEY
+    _print("NOTE: using the built-in DEMO pseudonymisation key (synthetic data only). Real runs need "
+           "SOFS_PSEUDONYM_KEY from your secret store; to keep working on this demo warehouse: "
+           f"export SOFS_PSEUDONYM_KEY={settings.DEMO_PSEUDONYM_KEY}")
     cmd_demo_data(argparse.Namespace(landing=None))
     args.rebuild = False
     return cmd_run(args)

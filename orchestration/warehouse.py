@@ -103,6 +103,8 @@ create table if not exists audit.check_results (
     failing_rows bigint not null, sample_lines varchar, source_file varchar, columns varchar,
     message varchar, checked_at timestamp not null
 );
+-- every successful dbt build (the marts are stale while a load or retraction is newer than the last one)
+create table if not exists audit.dbt_builds (finished_at timestamp not null, n_models bigint);
 create table if not exists audit.load_notes (
     load_id varchar not null, partition_key varchar not null, source_file varchar,
     note varchar not null

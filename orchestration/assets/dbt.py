@@ -1,6 +1,7 @@
 """dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
 
 import json
+from datetime import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,9 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     settings.export_environment()
     with warehouse.writer_lock(wait_seconds=600):
         yield from dbt.cli(build_args(), context=context).stream()
+        with warehouse.write_connection() as con:  # reached only when dbt succeeded
+            con.execute("insert into audit.dbt_builds values (?, ?)",
+                        [datetime.now(), len(context.selected_asset_keys)])
 
 
 def build_args() -> list[str]:

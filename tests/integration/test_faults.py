@@ -145,3 +145,19 @@ def test_full_disk_fails_clearly_and_keeps_earlier_data(env, project_env):
     assert out.returncode != 0
     assert "File too large" in out.stderr or "No space" in out.stderr or "disk" in out.stderr.lower(), out.stderr[-2000:]
     assert wh_rows(wh) == before
+
+
+def test_run_after_an_interrupted_dbt_build_rebuilds_the_marts(env, project_env):
+    # a load committed, then the process died before (or during) the dbt build
+    assert ingest.load_partition(landing.find("survey", "mini_survey/w1")).status == "loaded"
+    out = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 partition(s) with new or changed files" in out.stdout
+    assert "did not finish after the latest load: rebuilding every model" in out.stdout
+    con = duckdb.connect(str(project_env / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from marts.fct_survey_response").fetchone() == (2,)
+    finally:
+        con.close()
+    again = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "rebuilding" not in again.stdout and "building dbt" not in again.stdout
