@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestration import ingest, warehouse
 from orchestration.instruments import Instrument, load_instrument
+from orchestration.landing import Partition
+from orchestration.readers.base import SurveyRead
+from orchestration.responses import mark_superseded
 
 MINI_INSTRUMENT = """
 instrument: mini_survey
@@ -74,3 +78,24 @@ def write_export(path: Path, rows: list[list[str]], *, sep: str = ";", bom: bool
 
 HEADER = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token", "L2[SQ001]", "L2[SQ002]", "ATT",
           "FUNCTIE", "OPM", "interviewtime"]
+
+
+def write_survey_partition(wh: Path, partition: Partition, instrument: Instrument, read: SurveyRead, meta: dict,
+                           key: bytes) -> None:
+    """Put a survey partition as read into ``raw`` the way the ingest does, without the quality gate
+    (for dbt tests that need a small hand-made warehouse)."""
+    superseded, _ = mark_superseded(read.responses)
+    frames = ingest.survey_frames(partition, instrument, read, meta, superseded, key, partition.key)
+    for frame in frames.values():
+        frame["load_id"] = "test"
+    with warehouse.write_connection(wh) as con, warehouse.transaction(con):
+        warehouse.replace_partition(con, "survey", partition.key, frames)
+
+
+def mini_survey_env(env: Path, monkeypatch) -> Path:
+    """Put the mini instrument in ``env/instruments`` and point SOFS_INSTRUMENTS_DIR at it."""
+    folder = env / "instruments"
+    folder.mkdir(exist_ok=True)
+    (folder / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
+    monkeypatch.setenv("SOFS_INSTRUMENTS_DIR", str(folder))
+    return env

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from orchestration import ingest, landing
-from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+from tests.helpers import HEADER, mini_survey_env, write_export
 
 OK1 = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
 OK2 = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A5", "A1", "9", "2", "", "40"]
@@ -17,11 +17,7 @@ OK2 = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A5", "A1", "9", "2",
 
 @pytest.fixture
 def survey_env(project_env, monkeypatch):
-    inst = project_env / "instruments"
-    inst.mkdir()
-    (inst / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
-    monkeypatch.setenv("SOFS_INSTRUMENTS_DIR", str(inst))
-    return project_env
+    return mini_survey_env(project_env, monkeypatch)
 
 
 def wave_dir(env: Path, wave: str = "w1") -> Path:

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from orchestration import ingest, landing
-from tests.conftest import ROOT, TEST_KEY
-from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+from tests.conftest import ROOT
+from tests.helpers import HEADER, mini_survey_env, write_export
 
 PY = sys.executable
 CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
@@ -25,15 +25,11 @@ ROWS = [["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1
 
 
 @pytest.fixture
-def env(project_env):
+def env(project_env, monkeypatch):
     """A project with the mini instrument and one survey wave in the landing zone."""
-    inst = project_env / "instruments"
-    inst.mkdir()
-    (inst / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
-    os.environ["SOFS_INSTRUMENTS_DIR"] = str(inst)
+    mini_survey_env(project_env, monkeypatch)
     write_export(project_env / "landing" / "surveys" / "mini_survey" / "w1" / "responses.csv", [HEADER, *ROWS])
-    yield dict(os.environ)
-    os.environ.pop("SOFS_INSTRUMENTS_DIR", None)
+    return dict(os.environ)
 
 
 def wh_rows(path: Path) -> tuple:

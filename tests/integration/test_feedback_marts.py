@@ -22,9 +22,8 @@ from orchestration import ingest, landing, privacy, warehouse
 from orchestration.readers.dossiers import pseudonymise_extract, read_dossier_extract
 from orchestration.readers.spss import read_spss
 from orchestration.instruments import get_instrument
-from orchestration.responses import mark_superseded
 from tests.conftest import ROOT, run_dbt
-from tests.helpers import write_export
+from tests.helpers import write_export, write_survey_partition
 
 KEY = b"feedback-marts-test-key-0123456789abcdef"
 INSTRUMENTS = ROOT / "data" / "instruments"
@@ -96,12 +95,7 @@ def write_client_sav(path: Path) -> None:
 def load_survey(wh: Path, part: landing.Partition) -> None:
     instrument, read, meta = ingest.read_survey_partition(part)
     assert not read.report.unmapped_columns, read.report.unmapped_columns
-    superseded, _ = mark_superseded(read.responses)
-    frames = ingest.survey_frames(part, instrument, read, meta, superseded, KEY, part.key)
-    for f in frames.values():
-        f["load_id"] = "test"
-    with warehouse.write_connection(wh) as con, warehouse.transaction(con):
-        warehouse.replace_partition(con, "survey", part.key, frames)
+    write_survey_partition(wh, part, instrument, read, meta, KEY)
 
 
 def survey_partition(base: Path, instrument: str, wave: str, data: Path) -> landing.Partition:

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 
 from tests.conftest import ROOT
-from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+from tests.helpers import HEADER, mini_survey_env, write_export
 
 CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 OK = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
@@ -19,10 +19,7 @@ BAD = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A9", "A1", "9", "2",
 
 
 def test_quarantine_seen_in_status_audit_and_dagster(project_env, monkeypatch):
-    inst = project_env / "instruments"
-    inst.mkdir()
-    (inst / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
-    monkeypatch.setenv("SOFS_INSTRUMENTS_DIR", str(inst))
+    mini_survey_env(project_env, monkeypatch)
     landing = project_env / "landing" / "surveys" / "mini_survey"
     write_export(landing / "good" / "responses.csv", [HEADER, OK])
     write_export(landing / "bad" / "responses.csv", [HEADER, OK, BAD])

@@ -6,16 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pingouin
 import pytest
 
-from orchestration import ingest, landing, warehouse
+from orchestration import ingest, landing
 from orchestration.instruments import load_instrument
 from orchestration.readers.limesurvey import read_limesurvey_csv
-from orchestration.responses import mark_superseded
 from tests.conftest import run_dbt
-from tests.helpers import write_export
+from tests.helpers import write_export, write_survey_partition
 
 KEY = b"survey-marts-test-key-0123456789abcdef"
 
@@ -56,12 +54,7 @@ def load(wh: Path, partition: landing.Partition, instrument, data_file: Path) ->
     read = read_limesurvey_csv(data_file, instrument, partition.wave)
     meta = ingest.read_wave_yaml(partition.folder / "wave.yaml") if (partition.folder / "wave.yaml").exists() else \
         {"fieldwork_start": None, "fieldwork_end": None, "anonymised": None}
-    superseded, _ = mark_superseded(read.responses)
-    frames = ingest.survey_frames(partition, instrument, read, meta, superseded, KEY, data_file.name)
-    for f in frames.values():
-        f["load_id"] = "test"
-    with warehouse.write_connection(wh) as con, warehouse.transaction(con):
-        warehouse.replace_partition(con, "survey", partition.key, frames)
+    write_survey_partition(wh, partition, instrument, read, meta, KEY)
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,14 @@ import pytest
 
 from orchestration import ingest, landing
 from orchestration.sensors import landing_zone_sensor, run_key
-from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+from tests.helpers import HEADER, mini_survey_env, write_export
 
 ROW = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
 
 
 @pytest.fixture
 def survey_landing(project_env, monkeypatch):
-    inst = project_env / "instruments"
-    inst.mkdir()
-    (inst / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
-    monkeypatch.setenv("SOFS_INSTRUMENTS_DIR", str(inst))
+    mini_survey_env(project_env, monkeypatch)
     return write_export(project_env / "landing" / "surveys" / "mini_survey" / "w1" / "responses.csv", [HEADER, ROW])
 
 
