@@ -226,7 +226,8 @@ def _marts_missing() -> bool:
 
 
 def print_headlines() -> None:
-    """Headline figures from the marts (whatever exists): responses per wave, hard outcomes per region."""
+    """Headline figures from the marts: responses per wave, and per region the hard outcomes next to the
+    staff, client and child scale means (``marts.region_period_outcomes``)."""
     from orchestration import warehouse
 
     with warehouse.read_connection() as con:
@@ -241,16 +242,6 @@ def print_headlines() -> None:
             _print("survey responses per wave:\n" + df.to_string(index=False))
         if "marts.region_period_outcomes" in tables:
             _print_region_summary(con)
-        elif "marts.outcome_time_to_closure" in tables:
-            df = con.execute("""
-                select t.region, t.n_dossiers, t.km_median_days, t.km_closed_within_365d,
-                       p.placement_rate, r.reopening_rate
-                from marts.outcome_time_to_closure t
-                left join marts.outcome_placement p using (registration_year, service, region)
-                left join (select service, region, sum(n_reopened_365d) * 1.0 / nullif(sum(n_observable), 0) as reopening_rate
-                           from marts.outcome_reopening where closure_year <> 'all' group by 1, 2) r using (service, region)
-                where t.registration_year = 'all' and t.service = 'all' order by t.region""").df()
-            _print("\nhard outcomes per region (all registration years):\n" + df.to_string(index=False))
 
 
 def _print_region_summary(con) -> None:

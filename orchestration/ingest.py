@@ -42,6 +42,7 @@ class LoadOutcome:
     results: list[RuleResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None  # the data file(s) as read: utf-8, utf-8-sig or cp1252
 
 
 def last_loads(con) -> dict[str, tuple[str, str]]:
@@ -213,7 +214,7 @@ def _write_audit(con, outcome: LoadOutcome, started: datetime) -> None:
     for source_file, sha in sorted(outcome.files.items()):
         con.execute("insert into audit.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             outcome.load_id, outcome.kind, outcome.partition_key, source_file, sha, outcome.status,
-            outcome.rows, started, finished, outcome.message, None])
+            outcome.rows, started, finished, outcome.message, outcome.encoding])
     for r in outcome.results:
         con.execute("insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             outcome.load_id, outcome.partition_key, r.stage, r.code, r.severity, r.passed, r.failing_rows,
@@ -306,6 +307,7 @@ def _prepare_survey(partition: Partition, key: bytes, load_id: str) -> tuple[Loa
         outcome.results = [_layout_failure(partition, "S_INSTRUMENT", str(exc))]
         return outcome, {}
     outcome.notes.extend(read.report.notes)
+    outcome.encoding = read.report.encoding
     if len(read.responses) and read.answers.empty and read.open_answers.empty:
         outcome.results = [_layout_failure(partition, "S_NO_ITEMS", (
             f"none of the item columns of instrument {instrument.instrument!r} is in {rel}: is the export in "
@@ -394,6 +396,7 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
         return outcome, {}
     for rep in read.reports.values():
         outcome.notes.extend(rep.notes)
+    outcome.encoding = ", ".join(sorted({rep.encoding for rep in read.reports.values()}))
     frames = pseudonymise_extract(read, key)
     previous = con.execute("""
         select dossier_key, child_key, registration_date from raw.dossiers

@@ -56,6 +56,7 @@ def test_cp1252_answers_load_and_encoding_recorded(survey_env):
     assert query(survey_env, "select answer_masked from restricted.open_answers") == [("Een café in Ørsted",)]
     notes = [n for (n,) in query(survey_env, "select note from audit.load_notes")]
     assert any("cp1252" in n for n in notes)
+    assert query(survey_env, "select distinct encoding from audit.loads") == [("cp1252",)]
 
 
 @pytest.mark.parametrize("rows,code,line", [
