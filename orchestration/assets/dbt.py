@@ -1,6 +1,5 @@
 """dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
 
-import json
 from datetime import datetime
 from collections.abc import Mapping
 from typing import Any
@@ -9,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration import settings, warehouse
-from orchestration.project import dbt_project
+from orchestration.project import dbt_project, dbt_vars
 
 #: dbt sources whose tables are written by the ingestion assets (asset key raw/<table>)
 INGESTED_SOURCES = {"raw_surveys", "raw_dossiers"}
@@ -49,10 +48,10 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 
 def build_args() -> list[str]:
-    """``dbt build`` arguments: the selection comes from the Dagster run; ``min_cell`` for the
-    reporting schema from ``SOFS_MIN_CELL`` (SPEC 6).
+    """``dbt build`` arguments: the selection comes from the Dagster run; the vars are the manifest's
+    (:func:`orchestration.project.dbt_vars`).
 
     >>> build_args()[:2]
     ['build', '--vars']
     """
-    return ["build", "--vars", json.dumps({"min_cell": settings.min_cell()})]
+    return ["build", "--vars", dbt_vars()]
