@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from orchestration import settings, warehouse
+from orchestration.quality import dossiers as dq
 from orchestration.readers.base import sha256_file
 
 FORMATS = ("csv", "parquet", "sav", "dta")
@@ -44,23 +45,25 @@ TOTAL = "all"
 TOTAL_CODE = 0
 TOTAL_LABEL = "all (total)"
 
-#: code lists of the dossier extract (SPEC 3.4): text code -> (numeric code, label) for .sav/.dta
+#: value labels where they say more than the code itself (SPEC 0, 3.4)
+_CODE_LABELS = {
+    "OCJ": "OCJ - Ondersteuningscentrum Jeugdzorg (voluntary track)",
+    "SDJ": "SDJ - Sociale Dienst Jeugdrechtbank (court-ordered track)",
+    "kinship_foster": "kinship foster care", "mapping": "mapping (three-column assessment)",
+}
+
+
+def _code_list(codes: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """text code -> (numeric code 1.., label), in the order of the extract contract."""
+    return {c: (i, _CODE_LABELS.get(c, c.replace("_", " "))) for i, c in enumerate(codes, start=1)}
+
+
+#: code lists of the dossier extract (SPEC 3.4, from the quality gate's contract): text code ->
+#: (numeric code, label) for .sav/.dta
 CODE_LISTS: dict[str, dict[str, tuple[int, str]]] = {
-    "service": {"OCJ": (1, "OCJ - Ondersteuningscentrum Jeugdzorg (voluntary track)"),
-                "SDJ": (2, "SDJ - Sociale Dienst Jeugdrechtbank (court-ordered track)")},
-    "region": {"Antwerpen": (1, "Antwerpen"), "Limburg": (2, "Limburg"),
-               "Oost-Vlaanderen": (3, "Oost-Vlaanderen"),
-               "Vlaams-Brabant en Brussel": (4, "Vlaams-Brabant en Brussel"),
-               "West-Vlaanderen": (5, "West-Vlaanderen")},
-    "sex": {"M": (1, "M"), "V": (2, "V"), "X": (3, "X")},
-    "placement_type": {"foster_family": (1, "foster family"), "kinship_foster": (2, "kinship foster care"),
-                       "residential": (3, "residential"), "independent_living": (4, "independent living"),
-                       "other": (5, "other")},
-    "event_type": {"mapping": (1, "mapping (three-column assessment)"), "three_houses": (2, "three houses"),
-                   "words_and_pictures": (3, "words and pictures"), "network_meeting": (4, "network meeting"),
-                   "safety_plan": (5, "safety plan"), "scaling_question": (6, "scaling question")},
-    "rated_by": {"worker": (1, "worker"), "parent": (2, "parent"), "child": (3, "child"),
-                 "network": (4, "network")},
+    "service": _code_list(dq.SERVICES), "region": _code_list(dq.REGIONS), "sex": _code_list(dq.SEXES),
+    "placement_type": _code_list(dq.PLACEMENT_TYPES), "event_type": _code_list(dq.EVENT_TYPES),
+    "rated_by": _code_list(dq.RATERS),
 }
 BOOL_LABELS = {0: "no", 1: "yes"}
 
