@@ -191,8 +191,9 @@ def _item_value_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict[float, 
     or instruments gets none (a single mapping per variable would mislabel some rows)."""
     if "item_distribution" not in _tables(con, "marts"):
         return {}
+    # rows with value null are missing reasons (is_missing): their label is not a category of the value
     rows = con.execute("select distinct item, value, value_label from marts.item_distribution "
-                       "where value_label is not null order by 1, 2, 3").fetchall()
+                       "where value_label is not null and value is not null order by 1, 2, 3").fetchall()
     out: dict[str, dict[float, str]] = {}
     conflicts: set[str] = set()
     for item, value, label in rows:
@@ -519,14 +520,15 @@ def _codebook_data(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict:
         value_labels = con.sql("select distinct instrument, wave, item, value, label from raw.survey_value_labels "
                                "order by all").df()
     source = None
+    # categories only (value not null); missing reasons come from fct_item_response below with their codes
     if "item_distribution" in _tables(con, "reporting"):
         source = "reporting.item_distribution"
         freq = con.sql("""select instrument, wave, item, value, value_label, n, n_valid, pct, n_suppressed
-                          from reporting.item_distribution order by all""").df()
+                          from reporting.item_distribution where value is not null order by all""").df()
     elif "item_distribution" in _tables(con, "marts"):
         source = "marts.item_distribution (suppressed here by the reporting rule)"
         freq = con.sql("""select instrument, wave, item, value, value_label, n, n_valid, pct
-                          from marts.item_distribution order by all""").df()
+                          from marts.item_distribution where value is not null order by all""").df()
         freq = _suppress_distribution(freq, min_cell)
     else:
         freq = pd.DataFrame(columns=["instrument", "wave", "item", "value", "value_label", "n", "n_valid", "pct",

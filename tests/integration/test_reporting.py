@@ -69,7 +69,8 @@ def distribution(items: dict[tuple[str, str], list[int]]) -> pd.DataFrame:
         for value, n in enumerate(counts, start=1):
             rows.append({"instrument": "s", "wave": wave, "item": item, "item_text": f"text {item}",
                          "construct": "c", "role": "item", "value": float(value), "value_label": f"label {value}",
-                         "n": n, "n_valid": total, "pct": 100.0 * n / total if total else None})
+                         "n": n, "n_valid": total, "pct": 100.0 * n / total if total else None,
+                         "is_missing": False})
     return pd.DataFrame(rows)
 
 
