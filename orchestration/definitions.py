@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import settings
-from orchestration.assets.dbt import sofs_dbt_models
+from orchestration.assets.dbt import disclosure_audit_check, sofs_dbt_models
 from orchestration.assets.ingestion import dossier_extract, survey_wave
 from orchestration.jobs import INGEST_JOBS, MART_JOBS, build_all_marts
 from orchestration.project import dbt_project
@@ -18,6 +18,7 @@ settings.export_environment()
 
 defs = dg.Definitions(
     assets=[survey_wave, dossier_extract, sofs_dbt_models],
+    asset_checks=[disclosure_audit_check],
     jobs=[*INGEST_JOBS.values(), *MART_JOBS.values(), build_all_marts],
     sensors=[landing_zone_sensor, rebuild_marts_after_ingest],
     schedules=[nightly_marts],

@@ -444,8 +444,10 @@ def secondary_suppression(cells: pd.DataFrame, keys: Sequence[str], dims: Sequen
     total) and the count in ``value``. Returns a boolean Series (same index): True = withhold.
     Primary: 0 < count < min_cell (also 0 with ``suppress_zero``), and null counts. Secondary: per
     dimension, a group (cells sharing keys and the other dims) with exactly one withheld cell also
-    withholds its smallest visible non-total cell (non-zero first, then by count, then by the dimension
-    value), else the total; passes over all dims repeat until nothing changes (or ``max_passes``).
+    withholds its smallest visible non-zero non-total cell (by count, then by the dimension value), else
+    the total; a zero is never withheld; passes over all dims repeat until nothing changes (or
+    ``max_passes``). This is the first pass only: :mod:`orchestration.disclosure` adds what the
+    relations between columns and tables need.
     This is the same algorithm as ``macros/reporting/suppression.sql`` (SPEC 6, issue 6 item 2).
     """
     min_cell = settings.min_cell() if min_cell is None else min_cell
@@ -464,10 +466,10 @@ def secondary_suppression(cells: pd.DataFrame, keys: Sequence[str], dims: Sequen
             for _, g in groups:
                 if int(g["_h"].sum()) != 1:
                     continue
-                visible = g[~g["_h"]]
+                visible = g[~g["_h"] & (g[value] != 0)]
                 if visible.empty:
                     continue
-                pick = visible.sort_values(["_tot", "_zero", value, d], kind="mergesort").index[0]
+                pick = visible.sort_values(["_tot", value, d], kind="mergesort").index[0]
                 hidden.loc[pick] = True
                 changed = True
         if not changed:

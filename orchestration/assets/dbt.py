@@ -38,13 +38,60 @@ TRANSLATOR = SofsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
             pool="duckdb")
 def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of the selected models (staging -> intermediate -> marts -> reporting), under the
-    warehouse writer lock so no other process writes the DuckDB file meanwhile."""
+    warehouse writer lock so no other process writes the DuckDB file meanwhile; then the disclosure
+    control of ``reporting`` (SPEC 6), still under the lock, also when the build failed part-way (a
+    reporting table dbt rebuilt must not stay with only dbt's first pass)."""
     settings.export_environment()
     with warehouse.writer_lock(wait_seconds=600):
-        yield from dbt.cli(build_args(), context=context).stream()
+        built = False
+        try:
+            yield from dbt.cli(build_args(), context=context).stream()
+            built = True
+        finally:
+            try:
+                protect_after_build(context.log)
+            except Exception:
+                if built:
+                    raise
+                context.log.exception("disclosure control after the failed dbt build failed too")
         with warehouse.write_connection() as con:  # reached only when dbt succeeded
             con.execute("insert into audit.dbt_builds values (?, ?)",
                         [datetime.now(), len(context.selected_asset_keys)])
+
+
+def protect_after_build(log) -> None:
+    """Secondary suppression and LP audit over every reporting table (orchestration.disclosure); the
+    audit lands in ``audit.disclosure_audit``, which the ``disclosure_audit`` asset check reads."""
+    from orchestration.disclosure.protect import protect_reporting
+
+    with warehouse.write_connection() as con:
+        outcome = protect_reporting(con, settings.min_cell(), progress=log.info)
+    summary = (f"disclosure control: {len(outcome.audit)} withheld cell(s) audited, {outcome.added} withheld "
+               f"beyond dbt's first pass, {outcome.rounds} round(s)")
+    if outcome.passed:
+        log.info(summary + "; audit passed")
+    else:
+        log.error(summary + "; AUDIT FAILED: " + outcome.failures())
+
+
+@dg.asset_check(asset=dg.AssetKey(["reporting", "rpt_suppression_rule"]), name="disclosure_audit",
+                description="Every withheld count of the reporting tables keeps a feasible interval of at "
+                            "least [0, min_cell] under everything published (LP audit, SPEC 6).")
+def disclosure_audit_check() -> dg.AssetCheckResult:
+    """Reads the latest build's ``audit.disclosure_audit``: fails when a withheld cell is not protected."""
+    with warehouse.read_connection() as con:
+        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'audit' "
+                             "and table_name = 'disclosure_audit'").fetchone()[0]
+        if not exists:
+            return dg.AssetCheckResult(passed=False, metadata={"reason": "no disclosure audit recorded yet"})
+        n, bad = con.execute("select count(*), count(*) filter (where not protected) from audit.disclosure_audit "
+                             "where context = 'build'").fetchone()
+        names = [f"{t} [{k}] {c}" for t, k, c in con.execute(
+            "select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
+            "and not protected order by 1, 2, 3 limit 10").fetchall()]
+    return dg.AssetCheckResult(passed=bad == 0, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"withheld_cells": n, "unprotected_cells": bad,
+                                         "unprotected_examples": ", ".join(names) or "-"})
 
 
 def build_args() -> list[str]:

@@ -67,6 +67,15 @@ def latest_rows():
     d.append(dossier("p21", "kp21", "SDJ", "West-Vlaanderen", date(2021, 5, 1)))
     d.append(dossier("p22", "kp22", "SDJ", "West-Vlaanderen", date(2021, 6, 1)))
     d.append(dossier("p23", "kp23", "SDJ", "West-Vlaanderen", date(2021, 7, 1)))
+    # --- W: complete windows at the boundary (OCJ, Vlaams-Brabant en Brussel) -----------------------
+    # AS_OF - 365 days = 2024-01-01 (2024 is a leap year): a window from then ends exactly on AS_OF.
+    vbb = "Vlaams-Brabant en Brussel"
+    d.append(dossier("w1", "kw1", "OCJ", vbb, date(2024, 1, 1)))     # placed; window ends on AS_OF: counts
+    d.append(dossier("w2", "kw2", "OCJ", vbb, date(2024, 1, 2)))     # placed; window ends AS_OF + 1: not
+    d.append(dossier("w3", "kw3", "OCJ", vbb, date(2023, 6, 1), date(2024, 1, 1)))  # reopened, complete
+    d.append(dossier("w4", "kw3", "OCJ", vbb, date(2024, 3, 1)))
+    d.append(dossier("w5", "kw5", "OCJ", vbb, date(2023, 6, 1), date(2024, 1, 2)))  # reopened, running
+    d.append(dossier("w6", "kw5", "OCJ", vbb, date(2024, 3, 1)))
 
     p = [  # listed out of start order on purpose: moves follow start_date, not file order
         ("pl3", "p20", date(2022, 4, 1), date(2023, 3, 1), "residential"),       # 334 days
@@ -75,6 +84,8 @@ def latest_rows():
         ("pl4", "p21", date(2022, 5, 2), None, "residential"),                   # reg + 366; ongoing: 974 days
         ("pl5", "p22", date(2022, 6, 1), date(2022, 6, 11), "other"),            # reg + 365; 10 days
         ("pl6", "c2", date(2024, 8, 1), None, "foster_family"),                  # ongoing: 152 days
+        ("plw1", "w1", date(2024, 2, 1), None, "foster_family"),
+        ("plw2", "w2", date(2024, 2, 1), None, "foster_family"),
     ]
     e = [
         ("e1", "p20", date(2021, 3, 10), "mapping", None, None),
@@ -184,12 +195,12 @@ def test_spec_columns_present_in_order(wh, table):
 
 def test_latest_extract_only(wh):
     keys = {r["dossier_key"] for r in rows(wh, "select dossier_key from marts.fct_dossier")}
-    assert len(keys) == 28 and "x99" not in keys
+    assert len(keys) == 34 and "x99" not in keys
     assert {r["as_of_date"] for r in rows(wh, "select distinct as_of_date from marts.fct_dossier")} == {AS_OF}
     assert fct(wh, "r1")["team"] == "Nieuw team"
     # a7 closed on 2024-07-20: open in the early extract, closed in the latest
     assert fct(wh, "a7")["is_closed"] is True and fct(wh, "a7")["closure_date"] == date(2024, 7, 20)
-    assert cell(wh, "outcome_time_to_closure", "registration_year", "all", "all", "all")["n_dossiers"] == 28
+    assert cell(wh, "outcome_time_to_closure", "registration_year", "all", "all", "all")["n_dossiers"] == 34
 
 
 def test_closure_times_and_censoring(wh):
@@ -247,22 +258,53 @@ def test_reopening_at_365_and_366_days_and_on_the_closure_day(wh):
     assert r["reopening_rate"] == pytest.approx(1 / 3)
 
 
-def test_outcome_not_yet_observable_is_null_and_out_of_the_denominator(wh):
+def test_running_windows_are_in_no_rate_even_with_the_event(wh):
+    # SPEC 5: complete windows only. The per-dossier flag still says true once the event happened.
     assert fct(wh, "n1")["reopened_within_365d"] is None    # closed 2024-06-30, window ends 2025-06-30
-    assert fct(wh, "n2")["reopened_within_365d"] is True    # window still open, but the reopening happened
+    assert fct(wh, "n2")["reopened_within_365d"] is True    # window still runs, but the reopening happened
+    assert fct(wh, "n2")["reopening_window_complete"] is False
     assert fct(wh, "n3")["is_reentry"] is True              # 93 days after n2's closure
     n = cell(wh, "outcome_reopening", "closure_year", "2024", "SDJ", "West-Vlaanderen")
-    assert (n["n_observable"], n["n_reopened_365d"], n["reopening_rate"], n["n_closed"]) == (1, 1, 1.0, 2)
-    # all closed dossiers: 16; not observable: n1, c1 (closed 2024-03-31), a6 (2024-06-28), a7 (2024-07-20)
-    # -> 12 observable, reopened r1 and n2 -> 2/12
+    # n1 and n2 both run: no complete window, so no rate (was 1/1 = 1.0 under the old rule)
+    assert (n["n_observable"], n["n_reopened_365d"], n["reopening_rate"], n["n_closed"]) == (0, 0, None, 2)
+    assert (n["n_window_complete"], n["n_window_running"]) == (0, 2)
+    # all closed dossiers: 18; windows running: n1, n2, c1 (closed 2024-03-31), a6 (2024-06-28),
+    # a7 (2024-07-20), w5 (2024-01-02) -> 12 complete, of which reopened: r1 and w3 -> 2/12
     total = cell(wh, "outcome_reopening", "closure_year", "all", "all", "all")
-    assert (total["n_closed"], total["n_observable"], total["n_reopened_365d"]) == (16, 12, 2)
-    assert total["reopening_rate"] == pytest.approx(1 / 6)
-    # placement window: c1 (reg 2024-03-01), c3, c4 not observable; c2 placed after 61 days: observable
+    assert (total["n_closed"], total["n_observable"], total["n_reopened_365d"]) == (18, 12, 2)
+    assert (total["n_window_complete"], total["n_window_running"]) == (12, 6)
+    assert total["reopening_rate"] == pytest.approx(2 / 12)
+    # placement window: c1..c4 registered 2024-03-01 or later: every window runs; c2 placed after 61 days
     assert [fct(wh, k)["placed_within_365d"] for k in ("c1", "c2", "c3", "c4")] == [None, True, None, None]
+    assert [fct(wh, k)["placement_window_complete"] for k in ("c1", "c2", "c3", "c4")] == [False] * 4
     assert fct(wh, "c2")["days_to_first_placement"] == 61
     c = cell(wh, "outcome_placement", "registration_year", "2024", "SDJ", "Antwerpen")
-    assert (c["n_observable"], c["n_placed_365d"], c["placement_rate"]) == (1, 1, 1.0)
+    assert (c["n_observable"], c["n_placed_365d"], c["placement_rate"]) == (0, 0, None)
+    assert (c["n_dossiers"], c["n_window_complete"], c["n_window_running"]) == (4, 0, 4)
+
+
+def test_window_ending_exactly_on_as_of_date_counts_one_day_later_does_not(wh):
+    vbb = "Vlaams-Brabant en Brussel"
+    # placement: w1 registered 2024-01-01 (window ends 2024-12-31 = AS_OF), w2 2024-01-02; both placed
+    assert (fct(wh, "w1")["placement_window_complete"], fct(wh, "w1")["placed_within_365d"]) == (True, True)
+    assert (fct(wh, "w2")["placement_window_complete"], fct(wh, "w2")["placed_within_365d"]) == (False, True)
+    # cohort 2024: w1 (complete, placed), w2, w4, w6 (running) -> 1 of 1
+    p = cell(wh, "outcome_placement", "registration_year", "2024", "OCJ", vbb)
+    assert (p["n_dossiers"], p["n_window_complete"], p["n_window_running"]) == (4, 1, 3)
+    assert (p["n_observable"], p["n_placed_365d"], p["placement_rate"]) == (1, 1, 1.0)
+    # reopening: w3 closed 2024-01-01 (window ends on AS_OF), w5 closed 2024-01-02; both children came back
+    assert (fct(wh, "w3")["reopening_window_complete"], fct(wh, "w3")["reopened_within_365d"]) == (True, True)
+    assert (fct(wh, "w5")["reopening_window_complete"], fct(wh, "w5")["reopened_within_365d"]) == (False, True)
+    assert fct(wh, "w4")["reopening_window_complete"] is False   # open dossier
+    r = cell(wh, "outcome_reopening", "closure_year", "2024", "OCJ", vbb)
+    assert (r["n_closed"], r["n_window_complete"], r["n_window_running"]) == (2, 1, 1)
+    assert (r["n_observable"], r["n_reopened_365d"], r["reopening_rate"]) == (1, 1, 1.0)
+    # the 'all' rows count complete windows only: placement over every cohort and region
+    # complete: a1-a8 (8), b1-b3 (3), r1-r6 (6), p20-p23 (4), w1, w3, w5 (3) = 24; placed among them:
+    # p20, p22, w1 -> 3/24 (c2 and w2 were placed too, but their windows run)
+    allrow = cell(wh, "outcome_placement", "registration_year", "all", "all", "all")
+    assert (allrow["n_dossiers"], allrow["n_window_complete"], allrow["n_placed_365d"]) == (34, 24, 3)
+    assert allrow["placement_rate"] == pytest.approx(3 / 24)
 
 
 def test_placements_moves_window_and_ongoing_days(wh):
@@ -301,4 +343,4 @@ def test_every_margin_present(wh):
     # 8 grouping levels; e.g. the 'all' x 'all' x 'all' row and one per service
     got = rows(wh, "select service, n_dossiers from marts.outcome_time_to_closure "
                    "where registration_year = 'all' and region = 'all' order by service")
-    assert [(r["service"], r["n_dossiers"]) for r in got] == [("OCJ", 9), ("SDJ", 19), ("all", 28)]
+    assert [(r["service"], r["n_dossiers"]) for r in got] == [("OCJ", 15), ("SDJ", 19), ("all", 34)]

@@ -11,13 +11,18 @@
     (e.g. registration_year x service x region x status). Along every dimension a margin group is the
     set of cells that share all other dimensions: the detail cells plus the `all` total cell, bound by
     total = sum(detail). A group with exactly ONE hidden cell would reveal it by subtraction, so the
-    smallest visible detail cell of that group (non-zero first, ties by the dimension value) is hidden
-    too; only when no detail cell is left, the total is hidden. One pass visits every dimension in
+    smallest visible non-zero detail cell of that group (ties by the dimension value) is hidden too;
+    when no such detail cell is left, the total is hidden. A zero is never withheld (README: zeros stay
+    visible). One pass visits every dimension in
     turn; the pass is repeated var('suppression_passes', 5) times (cells are only ever added, so the
     result is monotone and a fixed point is reached quickly; the `reporting_margins_protected` test
     below fails the build if a lone hidden cell is left after the last pass).
   * Complements that the table does not show but that follow from it (e.g. not reopened =
     n_observable - n_reopened_365d) are cells too: a small complement hides the numerator.
+  * This is a first pass. The margins of one table are not all a reader can combine: identities
+    between columns and tables and the linear-programming attack over all of them are handled after
+    the build by orchestration/disclosure (SPEC 6), which withholds more cells where this pass is not
+    enough and audits the result (audit.disclosure_audit).
 
   Everything here is ANSI window SQL (sum/row_number over partition), portable to Spark (SPEC 7).
 -#}
@@ -71,7 +76,7 @@
         {{ cols | join(', ') }},
         cell_value,
         is_primary,
-        case when is_hidden = 1 or (group_hidden = 1 and pick = 1) then 1 else 0 end as is_hidden
+        case when is_hidden = 1 or (group_hidden = 1 and pick = 1 and cell_value <> 0) then 1 else 0 end as is_hidden
     from (
         select
             {{ cols | join(', ') }},
@@ -83,8 +88,8 @@
                 {{ window }}
                 order by
                     is_hidden,
-                    case when {{ d }} = '{{ total }}' then 1 else 0 end,
                     case when cell_value = 0 then 1 else 0 end,
+                    case when {{ d }} = '{{ total }}' then 1 else 0 end,
                     cell_value,
                     {{ d }}
             ) as pick
@@ -181,4 +186,11 @@ where n_withheld = 1 and n_members > 1
     union all
     {%- endif %}
     {%- endfor %}
+{%- endmacro %}
+
+
+{#- Floats published in reporting are rounded to 9 decimals, so that floating-point noise of a rebuild
+    (order of summation, 1e-15) never changes a published value or a release's bytes (SPEC 6). -#}
+{% macro reporting_round(expression) -%}
+    round(cast({{ expression }} as {{ outcome_type_double() }}), 9)
 {%- endmacro %}

@@ -2,7 +2,10 @@
 -- rule in macros/reporting/suppression.sql).
 -- Cells: closure_year x service x region x status. Measure group 'observable': status reopened
 -- (n_reopened_365d), not_reopened (n_observable - n_reopened_365d, not shown but derivable, so a small
--- complement is protected too) and all (n_observable). Measure group 'closed': n_closed, margins only.
+-- complement is protected too) and all (n_observable). Measure groups 'closed' (n_closed) and 'running'
+-- (n_window_running): margins only. n_window_complete equals n_observable and is withheld with it.
+-- This is the first pass; orchestration/disclosure withholds more after the build where the
+-- relations between columns and tables need it (SPEC 6).
 -- reopening_rate is nulled when n_reopened_365d or n_observable is withheld.
 with mart as (
     select * from {{ ref('outcome_reopening') }}
@@ -13,7 +16,8 @@ cells as (
         ('observable', 'reopened', 'n_reopened_365d'),
         ('observable', 'not_reopened', 'n_observable - n_reopened_365d'),
         ('observable', 'all', 'n_observable'),
-        ('closed', 'all', 'n_closed')]) }}
+        ('closed', 'all', 'n_closed'),
+        ('running', 'all', 'n_window_running')]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['closure_year', 'service', 'region', 'status']) }},
@@ -26,6 +30,8 @@ flags as (
         max(case when measure_group = 'observable' and status = 'all' then is_hidden else 0 end) as n_observable_hidden,
         max(case when measure_group = 'observable' and status = 'reopened' then is_hidden else 0 end) as n_reopened_hidden,
         max(case when measure_group = 'closed' then is_hidden else 0 end) as n_closed_hidden,
+        max(case when measure_group = 'running' then is_hidden else 0 end) as running_hidden,
+        max(case when measure_group = 'running' then is_suppressed else 0 end) as running_flag,
         max(case when measure_group = 'observable' and status = 'all' then is_suppressed else 0 end) as n_observable_flag,
         max(case when measure_group = 'observable' and status = 'reopened' then is_suppressed else 0 end) as n_reopened_flag,
         max(case when measure_group = 'closed' then is_suppressed else 0 end) as n_closed_flag
@@ -39,12 +45,16 @@ select
     m.region,
     case when f.n_observable_hidden = 0 then m.n_observable end as n_observable,
     case when f.n_reopened_hidden = 0 then m.n_reopened_365d end as n_reopened_365d,
-    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then m.reopening_rate end as reopening_rate,
+    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then {{ reporting_round('m.reopening_rate') }} end as reopening_rate,
     case when f.n_closed_hidden = 0 then m.n_closed end as n_closed,
+    case when f.n_observable_hidden = 0 then m.n_window_complete end as n_window_complete,
+    case when f.running_hidden = 0 then m.n_window_running end as n_window_running,
     f.n_observable_flag = 1 as n_observable_suppressed,
     f.n_reopened_flag = 1 as n_reopened_365d_suppressed,
     f.n_closed_flag = 1 as n_closed_suppressed,
-    f.n_observable_flag + f.n_reopened_flag + f.n_closed_flag > 0 as suppressed
+    f.n_observable_flag = 1 as n_window_complete_suppressed,
+    f.running_flag = 1 as n_window_running_suppressed,
+    f.n_observable_flag + f.n_reopened_flag + f.n_closed_flag + f.running_flag > 0 as suppressed
 from mart as m
 inner join flags as f
     on f.closure_year = cast(m.closure_year as {{ dbt.type_string() }})

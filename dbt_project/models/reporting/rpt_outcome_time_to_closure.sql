@@ -2,11 +2,10 @@
 -- issue 6 item 2; rule in macros/reporting/suppression.sql).
 -- Cells: registration_year x service x region x status, status in (closed, censored, all = n_dossiers),
 -- so n_dossiers = n_closed + n_censored is a margin like the region, service and year margins.
--- The Kaplan-Meier figures (median, p25, p75, closed within 365 d) are estimated over the cohort: they are
--- nulled when n_dossiers (their base, the risk set) is withheld, and when there are fewer than min_cell
--- events (0 < n_closed < min_cell: the quantiles would be single dossiers' closure times). A n_closed
--- withheld only to protect a small n_censored (secondary) leaves them: they reveal neither count.
--- naive_median_closed_days (base: the closed dossiers) is nulled whenever n_closed is withheld.
+-- The Kaplan-Meier figures (median, p25, p75, closed within 365 d) are computed from the cohort's counts:
+-- they are nulled when any of n_dossiers, n_closed, n_censored is withheld (0.769 x 13 would give a
+-- withheld n_closed back). naive_median_closed_days (base: the closed dossiers) is nulled whenever
+-- n_closed is withheld. First pass; orchestration/disclosure completes it after the build (SPEC 6).
 -- max_follow_up_days of the mart (one dossier's value) is not published here.
 with mart as (
     select * from {{ ref('outcome_time_to_closure') }}
@@ -27,7 +26,6 @@ flags as (
         max(case when status = 'all' then is_hidden else 0 end) as n_dossiers_hidden,
         max(case when status = 'closed' then is_hidden else 0 end) as n_closed_hidden,
         max(case when status = 'censored' then is_hidden else 0 end) as n_censored_hidden,
-        max(case when status = 'closed' then is_primary else 0 end) as few_events,
         max(case when status = 'all' then is_suppressed else 0 end) as n_dossiers_flag,
         max(case when status = 'closed' then is_suppressed else 0 end) as n_closed_flag,
         max(case when status = 'censored' then is_suppressed else 0 end) as n_censored_flag
@@ -42,11 +40,12 @@ select
     case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,
     case when f.n_closed_hidden = 0 then m.n_closed end as n_closed,
     case when f.n_censored_hidden = 0 then m.n_censored end as n_censored,
-    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_median_days end as km_median_days,
-    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_p25_days end as km_p25_days,
-    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_p75_days end as km_p75_days,
-    case when f.n_dossiers_hidden = 0 and f.few_events = 0 then m.km_closed_within_365d end as km_closed_within_365d,
-    case when f.n_closed_hidden = 0 then m.naive_median_closed_days end as naive_median_closed_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_median_days end as km_median_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_p25_days end as km_p25_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_p75_days end as km_p75_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+         then {{ reporting_round('m.km_closed_within_365d') }} end as km_closed_within_365d,
+    case when f.n_closed_hidden = 0 then {{ reporting_round('m.naive_median_closed_days') }} end as naive_median_closed_days,
     f.n_dossiers_flag = 1 as n_dossiers_suppressed,
     f.n_closed_flag = 1 as n_closed_suppressed,
     f.n_censored_flag = 1 as n_censored_suppressed,

@@ -19,7 +19,7 @@ select
     construct,
     case when n_cases_hidden = 0 then n_cases end as n_cases,
     n_items,
-    case when n_cases_hidden = 0 then cronbach_alpha end as cronbach_alpha,
+    case when n_cases_hidden = 0 then {{ reporting_round('cronbach_alpha') }} end as cronbach_alpha,
     n_cases_hidden = 1 as n_cases_suppressed,
     n_cases_hidden = 1 as suppressed
 from flagged

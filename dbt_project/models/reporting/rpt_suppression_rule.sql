@@ -1,5 +1,5 @@
 {%- set rule_text -%}
-counts c with {{ '0 <=' if var('suppress_zero_counts', false) else '0 <' }} c < {{ reporting_min_cell() }} are withheld (null, <count>_suppressed = true); in every margin group (year, service, region, status or category, with its all total) that would have exactly one withheld cell, the next-smallest cell is withheld too; rates, percentages and medians on a withheld count are null
+counts c with {{ '0 <=' if var('suppress_zero_counts', false) else '0 <' }} c < {{ reporting_min_cell() }} are withheld (null, <count>_suppressed = true); in every margin group (year, service, region, status or category, with its all total) that would have exactly one withheld cell, the next-smallest non-zero cell is withheld too; then, over all reporting tables together (margins, identities between columns and tables, rates), more cells are withheld until a linear-programming audit finds no withheld count below the minimum narrower than [0, min_cell]; zero counts are shown; rates, percentages, medians and Kaplan-Meier figures computed from a withheld count are null; floats are rounded to 9 decimals
 {%- endset %}
 -- reporting.suppression_rule: one row with the disclosure-control settings the reporting tables were
 -- built with (SPEC 6), so that an export or a release states its own rule.

@@ -1,7 +1,8 @@
 -- One row per dossier of the latest extract (SPEC 4, marts.fct_dossier), with the per-dossier
 -- definitions of SPEC 5. All durations are calendar days (dbt.datediff: later date minus earlier).
--- 365-day outcomes are null while not observable: the window has not fully passed by as_of_date and
--- the event has not happened.
+-- A 365-day outcome flag is true once the event happened, false when the whole window lies on or before
+-- as_of_date without it, and null while the window runs without the event. The *_window_complete
+-- columns say whether the dossier counts in the 365-day rates (SPEC 5: complete windows only).
 with dossiers as (
     select * from {{ ref('int_dossiers_per_child_ordered') }}
 ),
@@ -54,12 +55,14 @@ select
         when p.n_started_within_365d > 0 then true
         when m.days_registration_to_as_of >= 365 then false
     end as placed_within_365d,
+    m.days_registration_to_as_of >= 365 as placement_window_complete,
     {{ dbt.datediff('m.registration_date', 'p.first_placement_start', 'day') }} as days_to_first_placement,
     case
         when m.closure_date is null then null
         when m.days_closure_to_next_registration <= 365 then true
         when m.days_closure_to_as_of >= 365 then false
     end as reopened_within_365d,
+    coalesce(m.days_closure_to_as_of >= 365, false) as reopening_window_complete,
     coalesce(e.has_mapping, false) as has_mapping,
     coalesce(e.has_safety_plan, false) as has_safety_plan,
     coalesce(e.has_network_meeting, false) as has_network_meeting,

@@ -1,6 +1,8 @@
 -- Reopened dossiers per closure cohort (SPEC 4, 5): closed dossiers whose child has another dossier
--- registered in (closure_date, closure_date + 365]. A dossier is observable when its whole window lies
--- on or before as_of_date or the reopening happened; the others are left out of the denominator.
+-- registered in (closure_date, closure_date + 365]. The rate counts complete windows only (SPEC 5): a
+-- closed dossier enters numerator and denominator only when closure_date + 365 <= as_of_date; the others
+-- are counted in n_window_running and in no rate, even when the reopening already happened. A cohort
+-- without complete windows has a null rate.
 -- Rows per closure_year x service x region plus every 'all' margin; closure_year is a string.
 with cells as (
     select
@@ -8,8 +10,8 @@ with cells as (
         service,
         region,
         count(*) as n_closed,
-        count(reopened_within_365d) as n_observable,
-        sum(case when reopened_within_365d then 1 else 0 end) as n_reopened_365d
+        sum(case when reopening_window_complete then 1 else 0 end) as n_window_complete,
+        sum(case when reopening_window_complete and reopened_within_365d then 1 else 0 end) as n_reopened_365d
     from {{ ref('fct_dossier') }}
     where is_closed
     group by closure_year, service, region
@@ -23,7 +25,7 @@ expanded as (
     select
         {{ outcome_group_columns('closure_year') }},
         cells.n_closed,
-        cells.n_observable,
+        cells.n_window_complete,
         cells.n_reopened_365d
     from cells
     cross join levels
@@ -34,7 +36,7 @@ grouped as (
         closure_year,
         service,
         region,
-        cast(sum(n_observable) as {{ dbt.type_bigint() }}) as n_observable,
+        cast(sum(n_window_complete) as {{ dbt.type_bigint() }}) as n_window_complete,
         cast(sum(n_reopened_365d) as {{ dbt.type_bigint() }}) as n_reopened_365d,
         cast(sum(n_closed) as {{ dbt.type_bigint() }}) as n_closed
     from expanded
@@ -45,9 +47,11 @@ select
     closure_year,
     service,
     region,
-    n_observable,
+    n_window_complete as n_observable,
     n_reopened_365d,
-    {{ outcome_ratio('n_reopened_365d', 'n_observable') }} as reopening_rate,
+    {{ outcome_ratio('n_reopened_365d', 'n_window_complete') }} as reopening_rate,
     -- additions beyond the SPEC 4 list
-    n_closed
+    n_closed,
+    n_window_complete,
+    cast(n_closed - n_window_complete as {{ dbt.type_bigint() }}) as n_window_running
 from grouped

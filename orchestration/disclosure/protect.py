@@ -1,0 +1,470 @@
+"""Secondary suppression that survives the linear-programming attack, applied to ``reporting``, and
+its audit (SPEC 6).
+
+The dbt models of ``reporting`` make a first pass (primary suppression of counts below ``min_cell``
+and margin-wise secondary suppression). :func:`protect_reporting` then reads every reporting table
+with its mart (the true counts), builds the linked system of :mod:`.tables`, and audits it with
+:mod:`.feasibility`. A *small* withheld count (0 < n < min_cell, shown or latent) is protected when its
+feasible interval covers ``[0, min_cell]``: nobody can tell from everything published whether it is
+zero or at least ``min_cell``. A withheld magnitude that follows a small count (placement days) is
+protected when it cannot be narrowed to within 50 % of its value. While a cell is not protected, the
+smallest shown non-zero cell that shares a relation with it (detail cells before margins) is withheld
+too, and the audit runs again, until every cell is protected. Zero counts are never withheld.
+Everything computed from a withheld count is nulled (:attr:`.tables.TableSpec.derived`).
+
+The result is deterministic: the same data gives the same pattern (fixed orders everywhere, no
+randomness), and the pattern is a fixed point (protecting a protected table changes nothing).
+
+:func:`audit_reporting` recomputes the intervals from what the reporting tables show, independently
+of how they were protected; :func:`protect_reporting` records its final audit in
+``audit.disclosure_audit`` (one row per withheld cell: table, row, column, feasible interval,
+``protected``), which the Dagster asset check on ``reporting`` and ``release`` read. The table holds
+no true count.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from orchestration.disclosure.feasibility import Cell, System, intervals
+from orchestration.disclosure.tables import LINKS, SPECS, TOTAL, TableSpec
+
+#: Tolerance of the LP bounds (HiGHS works to about 1e-9).
+TOLERANCE = 1e-6
+#: Most rounds of audit + extra suppression before giving up (each round withholds at least one cell).
+MAX_ROUNDS = 500
+
+AUDIT_DDL = """
+create schema if not exists audit;
+create table if not exists audit.disclosure_audit (
+    audited_at timestamp not null,
+    context varchar not null,
+    table_name varchar not null,
+    row_key varchar not null,
+    column_name varchar not null,
+    lower_bound double,
+    upper_bound double,
+    min_cell integer not null,
+    protected boolean not null
+);
+"""
+
+
+class DisclosureAuditFailed(RuntimeError):
+    """Published reporting tables pin a small withheld count narrower than ``[0, min_cell]``."""
+
+
+@dataclass
+class Tables:
+    """The reporting tables as read: per table the joined frame (keys as text, ``pub__<col>`` shown
+    values, ``true__<col>`` mart values) and the specs of the tables present."""
+
+    frames: dict[str, pd.DataFrame]
+    specs: dict[str, TableSpec]
+
+
+@dataclass
+class Outcome:
+    """Result of :func:`protect_reporting` or :func:`audit_reporting`.
+
+    Attributes:
+        audit: one row per withheld cell: table_name, row_key, column_name, lower_bound, upper_bound,
+            protected (bool). No true values.
+        added: cells withheld by the LP-driven step beyond dbt's first pass.
+        rounds: audit rounds run.
+    """
+
+    audit: pd.DataFrame
+    added: int
+    rounds: int
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.audit["protected"].all()) if len(self.audit) else True
+
+    def failures(self, limit: int = 10) -> str:
+        """A message naming up to ``limit`` unprotected cells (table, row, column; no values)."""
+        bad = self.audit[~self.audit["protected"]]
+        names = [f"reporting.{r.table_name} [{r.row_key}] {r.column_name}" for r in bad.head(limit).itertuples()]
+        more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
+        return f"{len(bad)} withheld cell(s) can be narrowed below [0, min_cell]: " + "; ".join(names) + more
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+def _existing(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, table]).fetchall()]
+
+
+def read_tables(con: duckdb.DuckDBPyConnection) -> Tables:
+    """Every reporting table of :data:`.tables.SPECS` that exists in both ``reporting`` and ``marts``,
+    joined row by row to its mart on the keys (as text). Keys a table lacks (``is_missing`` before
+    missing-reason rows existed) are taken as constant."""
+    frames, specs = {}, {}
+    both = _existing(con, "reporting") & _existing(con, "marts")
+    for name, spec in SPECS.items():
+        if name not in both:
+            continue
+        rcols, mcols = set(_columns(con, "reporting", name)), set(_columns(con, "marts", name))
+        keys = tuple(k for k in spec.keys if k in rcols and k in mcols)
+        spec = TableSpec(**{**spec.__dict__, "keys": keys})
+        shown = [c for c in spec.published + tuple(spec.aliases) + tuple(spec.derived) if c in rcols]
+        true = [c for c in spec.published if c in mcols]
+        select = [f"cast(r.{k} as varchar) as {k}" for k in keys]
+        select += [f"r.{c} as pub__{c}" for c in shown] + [f"m.{c} as true__{c}" for c in true]
+        on = " and ".join(f"r.{k} is not distinct from m.{k}" for k in keys) or "true"
+        frames[name] = con.execute(
+            f"select {', '.join(select)} from reporting.{name} as r join marts.{name} as m on {on} "
+            f"order by {', '.join(keys) or '1'}").df()
+        specs[name] = spec
+    return Tables(frames, specs)
+
+
+def _key(values) -> tuple[str, ...]:
+    """Key values as text (None as the empty string), the form every cell id uses."""
+    return tuple("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values)
+
+
+def _cell_id(table: str, key: tuple[str, ...], column: str) -> str:
+    return f"{table}|{'|'.join(key)}|{column}"
+
+
+def _is_shown(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and not pd.isna(value)
+
+
+def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str, str, float, str]]]:
+    """The linked system of every cell, the ids withheld now, and the ratio relations
+    ``(table|key, numerator id, denominator id, scale, rate column)`` (with the row's published rate).
+
+    Returns ``(system, withheld ids, ratios)``; ratios carry the published rate value (NaN when withheld).
+    """
+    system = System()
+    withheld: set[str] = set()
+    ratios: list = []
+    for name, spec in tables.specs.items():
+        df = tables.frames[name]
+        keys = spec.keys
+        for row in df.itertuples(index=False):
+            r = row._asdict()
+            key = _key(r[k] for k in keys)
+            n_totals = sum(1 for d in spec.dims if r.get(d) == TOTAL)
+
+            def add(column: str, value: float, kind: str, shown: bool, anchor: str | None = None,
+                    cell_key: tuple[str, ...] = key) -> str:
+                cid = _cell_id(name, cell_key, column)
+                if cid not in system.cells:
+                    system.cells[cid] = Cell(cid, name, cell_key, column, float(value), kind, anchor, n_totals)
+                    if not shown:
+                        withheld.add(cid)
+                return cid
+
+            ids: dict[str, str] = {}
+            for c in spec.counts:
+                if f"true__{c}" in r:
+                    ids[c] = add(c, r[f"true__{c}"], "count", _is_shown(r.get(f"pub__{c}")))
+            for c, anchor in spec.magnitudes.items():
+                if f"true__{c}" in r:
+                    ids[c] = add(c, r[f"true__{c}"], "magnitude", _is_shown(r.get(f"pub__{c}")),
+                                 anchor=ids.get(anchor))
+            for c, group in spec.group_counts.items():
+                if f"true__{c}" in r:
+                    gkey = _key(r[g] for g in group if g in r)
+                    ids[c] = add(c, r[f"true__{c}"], "count", _is_shown(r.get(f"pub__{c}")), cell_key=gkey)
+            for alias, target in spec.aliases.items():
+                if target in ids and f"pub__{alias}" in r and _is_shown(r[f"pub__{alias}"]):
+                    withheld.discard(ids[target])   # shown under its other name: a reader knows it
+            for c, expression in spec.latent.items():
+                if all(t in ids for t in expression):
+                    value = sum(coef * system.cells[ids[t]].value for t, coef in expression.items())
+                    ids[c] = add(c, value, "latent", False)
+                    eq = {ids[c]: -1.0}
+                    for t, coef in expression.items():
+                        eq[ids[t]] = eq.get(ids[t], 0.0) + coef
+                    system.equations.append(eq)
+            for eq in spec.row_equations:
+                if all(c in ids for c in eq):
+                    system.equations.append({ids[c]: float(coef) for c, coef in eq.items()})
+            for rate, num, den, scale in spec.ratios:
+                if num in ids and den in ids and f"pub__{rate}" in r:
+                    ratios.append((f"{name}|{'|'.join(key)}", ids[num], ids[den], scale,
+                                   r[f"pub__{rate}"] if _is_shown(r[f"pub__{rate}"]) else math.nan))
+        _margin_equations(system, spec, df)
+        _group_equations(system, spec, df)
+    _link_equations(system, tables)
+    return system, withheld, ratios
+
+
+def _margin_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
+    """``all`` row = sum of detail rows, along every dim, for every count, latent and magnitude."""
+    columns = [c for c in spec.counts + tuple(spec.magnitudes) + tuple(spec.latent)]
+    if not spec.dims:
+        return
+    rows = [_key(t) for t in df[list(spec.keys)].itertuples(index=False, name=None)]
+    for d in spec.dims:
+        pos = spec.keys.index(d)
+        groups: dict[tuple, list[tuple]] = {}
+        for key in rows:
+            if key[pos] != TOTAL:
+                groups.setdefault(key[:pos] + (TOTAL,) + key[pos + 1:], []).append(key)
+        for total_key, members in groups.items():
+            for c in columns:
+                total_id = _cell_id(spec.name, total_key, c)
+                if total_id not in system.cells:
+                    continue
+                eq = {total_id: 1.0}
+                for m in members:
+                    mid = _cell_id(spec.name, m, c)
+                    if mid in system.cells:
+                        eq[mid] = eq.get(mid, 0.0) - 1.0
+                system.equations.append(eq)
+
+
+def _group_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
+    """Group count = sum of the row count over the group's included rows (``n_valid`` = sum of ``n``)."""
+    for group_col, row_col, exclude in spec.group_sums:
+        group = spec.group_counts[group_col]
+        cols = [g for g in group if g in df.columns]
+        eqs: dict[str, dict[str, float]] = {}
+        for r in df.itertuples(index=False):
+            r = r._asdict()
+            gid = _cell_id(spec.name, _key(r[g] for g in cols), group_col)
+            if gid not in system.cells:
+                continue
+            eq = eqs.setdefault(gid, {gid: 1.0})
+            if exclude and exclude in r and str(r[exclude]).lower() in ("true", "1"):
+                continue
+            rid = _cell_id(spec.name, _key(r[k] for k in spec.keys), row_col)
+            if rid in system.cells:
+                eq[rid] = eq.get(rid, 0.0) - 1.0
+        system.equations.extend(eqs.values())
+
+
+def _link_equations(system: System, tables: Tables) -> None:
+    for link in LINKS:
+        if link.table_a not in tables.specs or link.table_b not in tables.specs:
+            continue
+        sa, sb = tables.specs[link.table_a], tables.specs[link.table_b]
+        index_b: dict[tuple, str] = {}
+        for key in tables.frames[link.table_b][list(sb.keys)].itertuples(index=False, name=None):
+            key = _key(key)
+            row = dict(zip(sb.keys, key))
+            if all(row.get(k) == v for k, v in link.fixed_b.items()):
+                index_b[tuple(row[kb] for _, kb in link.on)] = _cell_id(link.table_b, key, link.column_b)
+        for key in tables.frames[link.table_a][list(sa.keys)].itertuples(index=False, name=None):
+            key = _key(key)
+            row = dict(zip(sa.keys, key))
+            if not all(row.get(k) == v for k, v in link.fixed_a.items()):
+                continue
+            a = _cell_id(link.table_a, key, link.column_a)
+            b = index_b.get(tuple(row[ka] for ka, _ in link.on))
+            if b and a in system.cells and b in system.cells:
+                system.equations.append({a: 1.0, b: -1.0})
+
+
+# ------------------------------------------------------------------------------------- the rule
+
+def requirement(cell: Cell, system: System, min_cell: int) -> Callable[[float, float], bool] | None:
+    """The protection a withheld cell needs, as a test of its feasible interval; None when it needs
+    none (a withheld count of at least ``min_cell``: withheld only to protect another cell)."""
+    if cell.kind in ("count", "latent") and 0 < cell.value < min_cell:
+        return lambda lo, hi: lo <= TOLERANCE and hi >= min_cell - TOLERANCE
+    if cell.kind == "magnitude" and cell.anchor is not None:
+        anchor = system.cells[cell.anchor]
+        if 0 < anchor.value < min_cell and cell.value > 0:
+            v = cell.value
+            return lambda lo, hi: lo <= 0.5 * v + TOLERANCE and hi >= 1.5 * v - TOLERANCE
+    return None
+
+
+def _ratio_equations(ratios, withheld: set[str]) -> list[dict[str, float]]:
+    """``scale x numerator - rate x denominator = 0`` for every shown rate with a withheld part."""
+    out = []
+    for _, num, den, scale, rate in ratios:
+        if not math.isnan(rate) and (num in withheld or den in withheld):
+            out.append({num: scale, den: -float(rate)} if num != den else {num: scale - float(rate)})
+    return out
+
+
+def _follow_anchors(system: System, withheld: set[str]) -> set[str]:
+    """Magnitudes are withheld wherever the count they follow is."""
+    return {c.id for c in system.cells.values()
+            if c.kind == "magnitude" and c.anchor in withheld and c.id not in withheld}
+
+
+def _candidates(system: System, pinned: str, withheld: set[str], index: dict[str, list[int]]) -> list[str]:
+    """Shown non-zero cells nearest to ``pinned`` through the relations (first those sharing a relation
+    with it, then those sharing one with a withheld cell related to it, and so on), best first: same
+    kind, detail before margins, smallest, then by id."""
+    def usable(c: str) -> bool:
+        cell = system.cells[c]
+        return c not in withheld and cell.kind != "latent" and cell.value != 0
+
+    seen_cells, seen_eqs = {pinned}, set()
+    frontier = [pinned]
+    while frontier:
+        reached: set[str] = set()
+        for c in frontier:
+            for i in index.get(c, []):
+                if i not in seen_eqs:
+                    seen_eqs.add(i)
+                    reached.update(system.equations[i])
+        reached -= seen_cells
+        seen_cells |= reached
+        shown = [c for c in reached if usable(c)]
+        if shown:
+            kind = system.cells[pinned].kind
+            return sorted(shown, key=lambda c: (system.cells[c].kind != kind and kind != "latent",
+                                                system.cells[c].n_totals, system.cells[c].value, c))
+        frontier = sorted(c for c in reached if c in withheld)
+    return []
+
+
+def secondary_suppression(system: System, withheld: set[str], min_cell: int,
+                          progress: Callable[[str], None] | None = None) -> tuple[set[str], int]:
+    """Withhold more cells until every withheld cell meets :func:`requirement` (see the module text).
+
+    Returns ``(withheld ids, rounds)``; the input set is not changed. When no shown non-zero cell is
+    left to withhold for a pinned cell, stops and leaves it to the audit to report.
+    """
+    withheld = set(withheld) | _follow_anchors(system, set(withheld))
+    index = system.equations_of()
+    cache: dict = {}
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        needs = {c: requirement(system.cells[c], system, min_cell) for c in sorted(withheld)}
+        targets = [c for c, need in needs.items() if need is not None]
+        found = intervals(system, withheld, targets, cache=cache)
+        pinned = [c for c in targets if not needs[c](*found[c])]
+        if not pinned:
+            break
+        added: set[str] = set()
+        for c in pinned:
+            options = [o for o in _candidates(system, c, withheld | added, index)]
+            if options:
+                added.add(options[0])
+        if not added:
+            break
+        withheld |= added
+        withheld |= _follow_anchors(system, withheld)
+        if progress:
+            progress(f"disclosure control: round {rounds}, {len(pinned)} cell(s) not yet protected, "
+                     f"{len(added)} more withheld")
+    return withheld, rounds
+
+
+def audit_frame(system: System, withheld: set[str], ratios, min_cell: int) -> pd.DataFrame:
+    """One row per withheld shown or latent cell with its feasible interval and whether it meets
+    :func:`requirement` (cells that need no protection are protected by definition)."""
+    found = intervals(system, withheld, extra_equations=_ratio_equations(ratios, withheld))
+    records = []
+    for cid in sorted(withheld):
+        cell = system.cells[cid]
+        lo, hi = found[cid]
+        need = requirement(cell, system, min_cell)
+        records.append({"table_name": cell.table, "row_key": "|".join(cell.key), "column_name": cell.column,
+                        "lower_bound": round(lo, 6), "upper_bound": round(hi, 6) if math.isfinite(hi) else None,
+                        "protected": True if need is None else bool(need(lo, hi))})
+    return pd.DataFrame.from_records(records, columns=["table_name", "row_key", "column_name", "lower_bound",
+                                                      "upper_bound", "protected"])
+
+
+# ------------------------------------------------------------------------------------- writing
+
+def _apply(con: duckdb.DuckDBPyConnection, tables: Tables, system: System, withheld: set[str]) -> int:
+    """Null every newly withheld shown cell (and its aliases), set its flag, null what is computed
+    from a withheld count, and set each row's ``suppressed``. Returns the number of cells nulled."""
+    nulled = 0
+    for name, spec in tables.specs.items():
+        rcols = set(_columns(con, "reporting", name))
+        todo: dict[str, list[tuple[str, ...]]] = {}
+        for cid in sorted(withheld):
+            cell = system.cells[cid]
+            if cell.table != name or cell.kind == "latent":
+                continue
+            todo.setdefault(cell.column, []).append(cell.key)
+        for column, keys in todo.items():
+            group = spec.group_counts.get(column)
+            key_cols = [k for k in (group or spec.keys) if k in spec.keys]
+            frame = pd.DataFrame(keys, columns=key_cols)
+            targets = [column] + [a for a, t in spec.aliases.items() if t == column and a in rcols]
+            sets = [f"{t} = null" for t in targets]
+            sets += [f"{t}_suppressed = true" for t in targets if f"{t}_suppressed" in rcols]
+            on = " and ".join(f"coalesce(cast(r.{k} as varchar), '') = h.{k}" for k in key_cols)
+            con.register("_withheld", frame)
+            try:
+                before = con.execute(f"select count(*) from reporting.{name} as r where {column} is not null "
+                                     f"and exists (select 1 from _withheld as h where {on})").fetchone()[0]
+                con.execute(f"update reporting.{name} as r set {', '.join(sets)} "
+                            f"where exists (select 1 from _withheld as h where {on})")
+            finally:
+                con.unregister("_withheld")
+            nulled += before
+        for column, base in spec.derived.items():
+            present = [b for b in base if b in rcols]
+            if column in rcols and present:
+                con.execute(f"update reporting.{name} set {column} = null where "
+                            + " or ".join(f"{b} is null" for b in present))
+        flags = [f"{c}_suppressed" for c in spec.published + tuple(spec.aliases) if f"{c}_suppressed" in rcols]
+        if "suppressed" in rcols and flags:
+            con.execute(f"update reporting.{name} set suppressed = " + " or ".join(flags))
+    return nulled
+
+
+def _record(con: duckdb.DuckDBPyConnection, audit: pd.DataFrame, context: str, min_cell: int) -> None:
+    con.execute(AUDIT_DDL)
+    frame = audit.assign(audited_at=dt.datetime.now().replace(microsecond=0), context=context, min_cell=min_cell)
+    con.execute("delete from audit.disclosure_audit where context = ?", [context])
+    if len(frame):
+        con.register("_audit", frame)
+        try:
+            con.execute("insert into audit.disclosure_audit by name select * from _audit")
+        finally:
+            con.unregister("_audit")
+
+
+def protect_reporting(con: duckdb.DuckDBPyConnection, min_cell: int,
+                      progress: Callable[[str], None] | None = None) -> Outcome:
+    """Run the LP-driven secondary suppression over every reporting table, write the result into the
+    reporting tables and ``audit.disclosure_audit`` (context ``build``), in one transaction.
+
+    ``con``: a read-write connection. ``min_cell``: the smallest count shown (SPEC 6).
+    Returns the :class:`Outcome`; a failed audit is recorded (``protected`` false), not raised: the
+    Dagster asset check and ``release`` act on it.
+    """
+    tables = read_tables(con)
+    system, withheld, ratios = build_system(tables)
+    first_pass = {c for c in withheld if system.cells[c].kind != "latent"}
+    final, rounds = secondary_suppression(system, withheld, min_cell, progress)
+    con.execute("begin transaction")
+    try:
+        _apply(con, tables, system, final)
+        shown_after = build_system(read_tables(con))
+        audit = audit_frame(shown_after[0], shown_after[1], shown_after[2], min_cell)
+        _record(con, audit, "build", min_cell)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    added = len({c for c in final if system.cells[c].kind != "latent"} - first_pass)
+    return Outcome(audit, added, rounds)
+
+
+def audit_reporting(con: duckdb.DuckDBPyConnection, min_cell: int) -> Outcome:
+    """The audit alone, from what the reporting tables show now (read-only): every withheld cell's
+    feasible interval under every relation of :mod:`.tables`, including published rates."""
+    system, withheld, ratios = build_system(read_tables(con))
+    return Outcome(audit_frame(system, withheld, ratios, min_cell), 0, 1)

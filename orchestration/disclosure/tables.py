@@ -1,0 +1,149 @@
+"""The published ``reporting`` tables as one linked system of cells (SPEC 6).
+
+Every count a reporting table shows is a *cell*; a cell is either published (its value is in the
+table) or withheld (null, ``<column>_suppressed`` true). What a reader can combine to narrow a withheld
+cell is written down here as linear relations, the same relations an attacker would use:
+
+- margins: along every dimension of an outcome table (year, service, region) the ``all`` row is the
+  sum of the detail rows (an absent detail row is a published zero);
+- identities within a row: ``n_dossiers = n_closed + n_censored``, ``n_dossiers = n_observable +
+  n_window_running``, ``n_observable = n_placed_365d + not placed`` (the complement is not shown but
+  follows, so it is a *latent* cell that is protected like a shown one), columns that always equal
+  another (``n_window_complete = n_observable``);
+- identities between tables: the same registration cohort counted in ``outcome_time_to_closure`` and
+  ``outcome_placement`` (``n_dossiers``), all closed dossiers in ``outcome_time_to_closure`` and
+  ``outcome_reopening`` (``n_closed`` over all years);
+- categories: per item and wave, ``n_valid`` = the sum of ``n`` over the valid categories;
+- ratios: a published rate or percentage with a withheld numerator or denominator gives
+  ``numerator = rate x denominator`` (the protection never publishes one, the audit still checks).
+
+Everything computed from a count (rates, percentages, Kaplan-Meier figures, medians) is listed per
+table in :attr:`TableSpec.derived` and withheld whenever one of its counts is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The value of a dimension in a margin row.
+TOTAL = "all"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One reporting table (same name and keys in ``marts``, where its true counts are).
+
+    Attributes:
+        name: table name in both ``reporting`` and ``marts``.
+        keys: columns that identify a row (cast to text for cell ids).
+        dims: the keys with margins: a row whose dim is :data:`TOTAL` is the sum over that dim.
+        counts: published whole-number counts; each may have a ``<count>_suppressed`` flag column.
+        magnitudes: published additive non-count columns -> the count whose withholding they follow
+            (``placement_days`` follows ``n_placed_365d``).
+        aliases: published column -> the count it always equals; withheld together.
+        latent: unpublished counts that follow from shown ones -> ``{column: coefficient}`` (its value).
+        row_equations: ``sum(coefficient x column) = 0`` on every row.
+        group_counts: counts constant within a group of rows -> the group's columns (``n_valid`` per item).
+        group_sums: ``(group count, row count, exclude column)``: the group count is the sum of the row
+            count over the group's rows whose ``exclude column`` is false (or all rows, when absent).
+        derived: column -> the counts and magnitudes it is computed from (nulled when one is withheld).
+        ratios: ``(column, numerator, denominator, scale)`` with column = scale x numerator / denominator.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    dims: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    magnitudes: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    latent: dict[str, dict[str, int]] = field(default_factory=dict)
+    row_equations: tuple[dict[str, int], ...] = ()
+    group_counts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    group_sums: tuple[tuple[str, str, str | None], ...] = ()
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ratios: tuple[tuple[str, str, str, float], ...] = ()
+
+    @property
+    def published(self) -> tuple[str, ...]:
+        """Every count and magnitude column the table shows (aliases excluded)."""
+        return self.counts + tuple(self.magnitudes) + tuple(self.group_counts)
+
+
+@dataclass(frozen=True)
+class Link:
+    """``table_a.column_a`` = ``table_b.column_b`` on rows with equal ``on`` keys (pairs of key names),
+    restricted to rows where the ``fixed_*`` keys have the given values."""
+
+    table_a: str
+    column_a: str
+    table_b: str
+    column_b: str
+    on: tuple[tuple[str, str], ...]
+    fixed_a: dict[str, str] = field(default_factory=dict)
+    fixed_b: dict[str, str] = field(default_factory=dict)
+
+
+_KM = ("n_dossiers", "n_closed", "n_censored")
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        name="outcome_time_to_closure",
+        keys=("registration_year", "service", "region"),
+        dims=("registration_year", "service", "region"),
+        counts=("n_dossiers", "n_closed", "n_censored"),
+        row_equations=({"n_dossiers": 1, "n_closed": -1, "n_censored": -1},),
+        derived={"km_median_days": _KM, "km_p25_days": _KM, "km_p75_days": _KM,
+                 "km_closed_within_365d": _KM, "naive_median_closed_days": ("n_closed",)},
+    ),
+    TableSpec(
+        name="outcome_placement",
+        keys=("registration_year", "service", "region"),
+        dims=("registration_year", "service", "region"),
+        counts=("n_dossiers", "n_observable", "n_placed_365d", "n_window_running", "placement_moves"),
+        magnitudes={"placement_days": "n_placed_365d"},
+        aliases={"n_window_complete": "n_observable"},
+        latent={"not_placed": {"n_observable": 1, "n_placed_365d": -1}},
+        row_equations=({"n_dossiers": 1, "n_observable": -1, "n_window_running": -1},),
+        derived={"placement_rate": ("n_placed_365d", "n_observable"),
+                 "moves_per_1000_days": ("placement_moves", "placement_days")},
+        ratios=(("placement_rate", "n_placed_365d", "n_observable", 1.0),
+                ("moves_per_1000_days", "placement_moves", "placement_days", 1000.0)),
+    ),
+    TableSpec(
+        name="outcome_reopening",
+        keys=("closure_year", "service", "region"),
+        dims=("closure_year", "service", "region"),
+        counts=("n_closed", "n_observable", "n_reopened_365d", "n_window_running"),
+        aliases={"n_window_complete": "n_observable"},
+        latent={"not_reopened": {"n_observable": 1, "n_reopened_365d": -1}},
+        row_equations=({"n_closed": 1, "n_observable": -1, "n_window_running": -1},),
+        derived={"reopening_rate": ("n_reopened_365d", "n_observable")},
+        ratios=(("reopening_rate", "n_reopened_365d", "n_observable", 1.0),),
+    ),
+    TableSpec(
+        name="item_distribution",
+        keys=("instrument", "wave", "item", "value", "is_missing", "value_label"),
+        counts=("n",),
+        group_counts={"n_valid": ("instrument", "wave", "item")},
+        group_sums=(("n_valid", "n", "is_missing"),),
+        derived={"pct": ("n", "n_valid")},
+        ratios=(("pct", "n", "n_valid", 100.0),),
+    ),
+    TableSpec(
+        name="scale_reliability",
+        keys=("instrument", "wave", "construct"),
+        counts=("n_cases",),
+        derived={"cronbach_alpha": ("n_cases",)},
+    ),
+)
+
+LINKS: tuple[Link, ...] = (
+    # the same registration cohort in two tables
+    Link("outcome_time_to_closure", "n_dossiers", "outcome_placement", "n_dossiers",
+         on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region"))),
+    # every closed dossier, by registration year in one table and by closure year in the other
+    Link("outcome_time_to_closure", "n_closed", "outcome_reopening", "n_closed",
+         on=(("service", "service"), ("region", "region")),
+         fixed_a={"registration_year": TOTAL}, fixed_b={"closure_year": TOTAL}),
+)
+
+SPECS: dict[str, TableSpec] = {t.name: t for t in TABLES}
