@@ -76,8 +76,13 @@ def _quiet_run_config() -> dict:
 # --------------------------------------------------------------------------------------- run
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Ingest every new or changed partition through the Dagster jobs, build the marts, summarise."""
-    from orchestration import warehouse
+    """Ingest every new or changed partition through the Dagster jobs, build the marts, summarise.
+
+    Raises:
+        settings.ConfigurationError: no key, bad settings, or an instrument definition that would recode
+            a loaded wave (SPEC 3.3; :func:`orchestration.schemes.check_loaded_waves`); exit code 2.
+    """
+    from orchestration import schemes, warehouse
 
     settings.export_environment()
     settings.pseudonym_key()  # fail early, with the clear message, before any work
@@ -98,6 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcomes: list[tuple[str, str, str, int, str]] = []
     with warehouse.writer_lock(wait_seconds=args.wait):
         warehouse.ensure_writable()
+        # loaded waves keep their answer-scheme versions: an edit that would recode one stops here (SPEC 3.3)
+        for change in schemes.check_loaded_waves():
+            _print(f"NOTE: answer-scheme labels changed, codes and values unchanged (recorded in "
+                   f"audit.scheme_changes when the wave loads again): {change.describe()}")
         stale = marts_stale()
         pending, unchanged = pending_partitions()
         _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import pandas as pd
 import yaml
 
 from orchestration import instruments as instruments_mod
-from orchestration import privacy, settings, warehouse
+from orchestration import privacy, schemes, settings, warehouse
 from orchestration.landing import Partition
 from orchestration.quality.results import ERROR, RuleResult, from_reader_error
 from orchestration.readers.base import ReaderError, SurveyRead
@@ -116,8 +117,14 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
         force: reload even when every file's SHA-256 equals the last attempt's.
         wait_seconds: how long to wait for another writer before :class:`warehouse.WarehouseBusy`.
 
+    A survey wave that is in the warehouse already is checked against its recorded answer-scheme
+    versions first (SPEC 3.3, :mod:`orchestration.schemes`): a labels-only change is loaded and written to
+    ``audit.scheme_changes``; a change of codes, values or missing codes is refused. A loaded wave without
+    a scheme record (loaded by an earlier version) counts as changed, so that it gets one.
+
     Raises:
-        settings.ConfigurationError: no or short pseudonymisation key.
+        settings.ConfigurationError: no or short pseudonymisation key; or the instrument definition would
+            recode this loaded wave (nothing is loaded).
         warehouse.WarehouseBusy: another process writes the warehouse.
     """
     key = key or settings.pseudonym_key()
@@ -125,7 +132,8 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
     started = datetime.now()
     fingerprint = partition.fingerprint()
     with warehouse.write_connection(wait_seconds=wait_seconds) as con:
-        if not force and is_unchanged(partition, fingerprint, last_loads(con)):
+        if not force and is_unchanged(partition, fingerprint, last_loads(con)) and not (
+                partition.kind == "survey" and partition.key in schemes.unrecorded_partitions(con)):
             outcome = LoadOutcome(partition.kind, partition.key, UNCHANGED, load_id, files=fingerprint,
                                   message="every file has the SHA-256 of its last load attempt; nothing to do",
                                   results=previous_results(con, partition.key))
@@ -133,6 +141,11 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                 _write_audit(con, outcome, started)
             return outcome
         verify_key(con, key)
+        scheme_changes: list[schemes.SchemeChange] = []
+        if partition.kind == "survey" and not partition.problem:
+            # a loaded wave keeps its answer-scheme versions: refuse a definition that would recode it (SPEC 3.3)
+            scheme_changes = schemes.find_changes(con, only=(partition.instrument, partition.wave))
+            schemes.refuse_recoding(scheme_changes)
         if partition.kind == "survey":
             outcome, frames = _prepare_survey(partition, key, load_id)
         else:
@@ -148,6 +161,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                     for frame in frames.values():
                         frame["load_id"] = load_id
                     counts = warehouse.replace_partition(con, partition.kind, partition.key, frames)
+                    outcome.notes.extend(schemes.record_label_changes(con, load_id, partition.key, scheme_changes))
                     outcome.status = LOADED
                     outcome.rows = counts.get(_MAIN_TABLE[partition.kind], 0)
                     warned = [r for r in outcome.results if not r.passed]
@@ -272,7 +286,7 @@ def read_survey_partition(partition: Partition) -> tuple[instruments_mod.Instrum
 
     Returns ``(instrument, read, wave_meta)``. Raises ReaderError or InstrumentError.
     """
-    instrument = instruments_mod.get_instrument(partition.instrument)
+    instrument = instruments_mod.get_instrument(partition.instrument).for_wave(partition.wave)
     folder = partition.folder
     meta = read_wave_yaml(folder / "wave.yaml") if (folder / "wave.yaml").is_file() else \
         {"fieldwork_start": None, "fieldwork_end": None, "anonymised": None}
@@ -355,12 +369,16 @@ def survey_frames(partition: Partition, instrument, read: SurveyRead, meta: dict
         "answer_masked": [privacy.mask_open_answer(t) for t in oa["answer"]],
     })
     items, labels = [], []
+    instrument = instrument.for_wave(wave)  # the scheme version of every item in this wave, recorded (SPEC 3.3)
     for it in instrument.items:
         s = it.scheme
         items.append({**common, "item": it.item, "item_text": it.text, "role": it.role, "construct": it.construct,
                       "reverse": it.reverse, "scheme": s.name, "scheme_signature": s.signature(),
                       "scheme_min": s.min, "scheme_max": s.max, "is_nominal": s.nominal, "is_text": s.text,
-                      "source_column": it.source_for(wave), "instrument_version": instrument.version})
+                      "source_column": it.source_for(wave), "instrument_version": instrument.version,
+                      "scheme_fingerprint": s.fingerprint(), "coding_fingerprint": s.coding_fingerprint(),
+                      "scheme_coding": json.dumps(s.coding(), sort_keys=True, ensure_ascii=False),
+                      "scheme_labels": json.dumps(s.label_texts(), sort_keys=True, ensure_ascii=False)})
         for value, label in sorted(s.labels.items()):
             labels.append({**common, "item": it.item, "value": value, "label": label})
     constructs = [{**common, "construct": c.name, "label": c.label, "min_valid_share": c.min_valid_share}

@@ -4,12 +4,19 @@ An instrument lists its answer schemes, constructs and items. Each item has a st
 and a ``source``: the export column that holds it, or a map ``{wave: column}`` when the column moved
 (the item crosswalk). Column names are matched on a normalised key so that ``L2[SQ001]`` (LimeSurvey
 CSV), ``L2_SQ001`` (SPSS / R exports) and ``L2.SQ001.`` (R-mangled) are the same column.
+
+An item's ``scheme`` is one answer scheme for every wave, or a map ``{wave: scheme, default: scheme}``
+when the answer scheme changed (a scheme version per wave, SPEC 3.3): :meth:`Instrument.for_wave` gives
+the instrument as it applies to one wave, with every item's ``scheme`` resolved. Loaded waves keep the
+version they were loaded with (:mod:`orchestration.schemes` refuses an edit that would recode them).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -109,6 +116,41 @@ class AnswerScheme:
             parts.append("nominal")
         return ";".join(parts)
 
+    def coding(self) -> dict:
+        """What a code means, without the labels (SPEC 3.3): a JSON-ready dict.
+
+        Shape: ``{"codes": {code: value}, "values": [value, ...], "missing": [code, ...], "min": float|None,
+        "max": float|None, "nominal": bool, "text": bool}``, keys and lists sorted. Two schemes with the
+        same coding decode every export code to the same value or missing reason; a labels-only edit keeps
+        it. Missing codes count as a set (their reason texts are labels).
+        """
+        return {
+            "codes": {k: self.codes[k] for k in sorted(self.codes)},
+            "values": [] if self.text else [float(v) for v in self.values()],
+            "missing": sorted(self.missing),
+            "min": self.min, "max": self.max, "nominal": self.nominal, "text": self.text,
+        }
+
+    def label_texts(self) -> dict:
+        """The labels of the scheme: ``{"labels": {value: text}, "missing": {code: reason}}`` (values as
+        text, sorted), JSON-ready (SPEC 3.3)."""
+        return {"labels": {_fmt(v): t for v, t in sorted(self.labels.items())},
+                "missing": {k: self.missing[k] for k in sorted(self.missing)}}
+
+    def coding_fingerprint(self) -> str:
+        """SHA-256 (hex) of :meth:`coding`: equal for two schemes exactly when they decode alike. Two waves
+        of an item are comparable when their coding fingerprints are equal (SPEC 3.3, 5)."""
+        return _sha(self.coding())
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the codes, values, labels and missing codes (:meth:`coding` and
+        :meth:`label_texts`): changes with any edit of the scheme, labels included (SPEC 3.3)."""
+        return _sha({"coding": self.coding(), "labels": self.label_texts()})
+
+
+def _sha(doc: dict) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True)
 class Construct:
@@ -121,7 +163,13 @@ class Construct:
 
 @dataclass(frozen=True)
 class Item:
-    """One question (or sub-question) with a stable id across waves (SPEC 3.3)."""
+    """One question (or sub-question) with a stable id across waves (SPEC 3.3).
+
+    ``scheme`` is the item's answer scheme; when the definition versions it per wave
+    (``scheme: {wave: name, default: name}``), ``scheme_by_wave`` holds that map (wave or ``default`` ->
+    scheme) and ``scheme`` is the ``default`` one (else the last one listed) until
+    :meth:`Instrument.for_wave` resolves it for one wave.
+    """
 
     item: str
     scheme: AnswerScheme
@@ -130,6 +178,16 @@ class Item:
     construct: str | None = None
     reverse: bool = False
     role: str = "item"
+    scheme_by_wave: dict[str, AnswerScheme] | None = None
+
+    def scheme_for(self, wave: str) -> AnswerScheme | None:
+        """The answer scheme (version) of this item in ``wave`` (SPEC 3.3): the scheme named for the wave,
+        else the ``default`` one; None when a versioned item names neither."""
+        if not self.scheme_by_wave:
+            return self.scheme
+        if wave in self.scheme_by_wave:
+            return self.scheme_by_wave[wave]
+        return self.scheme_by_wave.get("default")
 
     def source_for(self, wave: str) -> str | None:
         """The export column of this item in ``wave`` (None when the item was not asked that wave)."""
@@ -163,6 +221,28 @@ class Instrument:
             if source:
                 mapping[normalise_column(source)] = item
         return mapping
+
+    def for_wave(self, wave: str) -> Instrument:
+        """The instrument as it applies to ``wave``: every item's ``scheme`` is its version for that wave
+        (SPEC 3.3). Readers, the quality gate and the ingest use it; calling it again is harmless.
+
+        Raises:
+            InstrumentError: an item asked in ``wave`` (its source names a column) has a versioned scheme
+                that names neither the wave nor ``default``.
+        """
+        items = []
+        for it in self.items:
+            scheme = it.scheme_for(wave)
+            if scheme is None:
+                if it.source_for(wave) is None:
+                    items.append(it)  # not asked in this wave: its scheme does not matter
+                    continue
+                raise InstrumentError(
+                    f"{self.path or self.instrument}: item {it.item!r} has no answer scheme for wave {wave!r}: "
+                    f"name the wave in its scheme map ({', '.join(sorted(it.scheme_by_wave or {}))}) or add "
+                    "'default' (SPEC 3.3)")
+            items.append(replace(it, scheme=scheme))
+        return replace(self, items=tuple(items))
 
     def item(self, name: str) -> Item:
         """The item with id ``name``. Raises KeyError."""
@@ -248,8 +328,7 @@ def load_instrument(path: Path) -> Instrument:
         if iid in seen:
             raise InstrumentError(f"{where}: item {iid!r} is defined twice")
         seen.add(iid)
-        if spec.get("scheme") not in schemes:
-            raise InstrumentError(f"{where}: item {iid!r} uses unknown answer scheme {spec.get('scheme')!r}")
+        scheme, by_wave = _item_scheme(iid, spec.get("scheme"), schemes, where)
         construct = spec.get("construct")
         if construct is not None and construct not in constructs:
             raise InstrumentError(f"{where}: item {iid!r} names unknown construct {construct!r}")
@@ -262,8 +341,8 @@ def load_instrument(path: Path) -> Instrument:
         elif not isinstance(source, str) or not source:
             raise InstrumentError(f"{where}: item {iid!r} needs a source column (or a map wave -> column)")
         items.append(Item(
-            item=iid, scheme=schemes[spec["scheme"]], source=source, text=str(spec.get("text", "")),
-            construct=construct, reverse=bool(spec.get("reverse", False)), role=role,
+            item=iid, scheme=scheme, source=source, text=str(spec.get("text", "")),
+            construct=construct, reverse=bool(spec.get("reverse", False)), role=role, scheme_by_wave=by_wave,
         ))
     instrument = Instrument(
         instrument=name, title=str(doc.get("title", name)), population=population,
@@ -273,6 +352,25 @@ def load_instrument(path: Path) -> Instrument:
     )
     _check_sources(instrument, where)
     return instrument
+
+
+def _item_scheme(iid: str, spec, schemes: dict[str, AnswerScheme],
+                 where: str) -> tuple[AnswerScheme, dict[str, AnswerScheme] | None]:
+    """An item's ``scheme:``: a scheme name, or a map ``{wave: name, default: name}`` (SPEC 3.3)."""
+    if isinstance(spec, dict):
+        if not spec:
+            raise InstrumentError(f"{where}: item {iid!r}: the scheme map is empty")
+        by_wave = {}
+        for wave, name in spec.items():
+            if name not in schemes:
+                raise InstrumentError(f"{where}: item {iid!r} uses unknown answer scheme {name!r} for wave {wave!r}")
+            by_wave[str(wave)] = schemes[name]
+        if len({s.text for s in by_wave.values()}) > 1:
+            raise InstrumentError(f"{where}: item {iid!r}: an open-text scheme cannot be a version of a coded one")
+        return by_wave.get("default", list(by_wave.values())[-1]), by_wave
+    if not isinstance(spec, str) or spec not in schemes:
+        raise InstrumentError(f"{where}: item {iid!r} uses unknown answer scheme {spec!r}")
+    return schemes[spec], None
 
 
 def _check_sources(instrument: Instrument, where: str) -> None:

@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from orchestration import ingest, landing, warehouse
+from orchestration import ingest, landing, schemes, warehouse
 from orchestration.assets.ingestion import DOSSIER_EXTRACTS, SURVEY_WAVES
 from orchestration.jobs import INGEST_JOBS, MART_JOBS, build_all_marts
 
@@ -14,7 +14,8 @@ PARTITIONS = {"survey": SURVEY_WAVES, "dossier": DOSSIER_EXTRACTS}
 
 
 def pending_partitions() -> tuple[list[tuple[landing.Partition, dict[str, str]]], int]:
-    """Partitions of the landing zone with a new or changed file, by SHA-256 against ``audit.loads``.
+    """Partitions of the landing zone with a new or changed file, by SHA-256 against ``audit.loads``
+    (and loaded survey waves without an answer-scheme record, SPEC 3.3, once).
 
     Returns ``([(partition, fingerprint), ...], n_unchanged)``. The one place that decides what is new
     work, used by the sensor and by ``sofs-warehouse run``. Raises WarehouseBusy while a writer runs.
@@ -25,12 +26,13 @@ def pending_partitions() -> tuple[list[tuple[landing.Partition, dict[str, str]]]
             has_audit = con.execute("select count(*) from information_schema.tables "
                                     "where table_schema = 'audit' and table_name = 'loads'").fetchone()[0]
             previous = ingest.last_loads(con) if has_audit else {}
+            unrecorded = schemes.unrecorded_partitions(con)
     except FileNotFoundError:
-        previous = {}
+        previous, unrecorded = {}, set()
     pending, unchanged = [], 0
     for p in partitions:
         fp = p.fingerprint()
-        if ingest.is_unchanged(p, fp, previous):
+        if ingest.is_unchanged(p, fp, previous) and not (p.kind == "survey" and p.key in unrecorded):
             unchanged += 1
         else:
             pending.append((p, fp))

@@ -47,8 +47,14 @@ create table if not exists raw.survey_items (
     item varchar not null, item_text varchar, role varchar not null, construct varchar,
     reverse boolean not null, scheme varchar not null, scheme_signature varchar not null,
     scheme_min double, scheme_max double, is_nominal boolean not null, is_text boolean not null,
-    source_column varchar, instrument_version varchar, load_id varchar not null
+    source_column varchar, instrument_version varchar, load_id varchar not null,
+    scheme_fingerprint varchar, coding_fingerprint varchar, scheme_coding varchar, scheme_labels varchar
 );
+-- the answer-scheme version each loaded wave was decoded with (SPEC 3.3), also in warehouses made earlier
+alter table raw.survey_items add column if not exists scheme_fingerprint varchar;  -- sha256: codes, values, labels, missing
+alter table raw.survey_items add column if not exists coding_fingerprint varchar;  -- sha256: codes, values, missing codes
+alter table raw.survey_items add column if not exists scheme_coding varchar;       -- JSON of AnswerScheme.coding()
+alter table raw.survey_items add column if not exists scheme_labels varchar;       -- JSON of AnswerScheme.label_texts()
 create table if not exists raw.survey_value_labels (
     partition_key varchar not null, instrument varchar not null, wave varchar not null,
     item varchar not null, value double not null, label varchar not null, load_id varchar not null
@@ -105,6 +111,13 @@ create table if not exists audit.check_results (
 );
 -- every successful dbt build (the marts are stale while a load or retraction is newer than the last one)
 create table if not exists audit.dbt_builds (finished_at timestamp not null, n_models bigint);
+-- labels-only edits of an answer scheme that loaded waves use (SPEC 3.3): allowed, and recorded here
+-- when the wave is loaded again with the new labels (an edit of codes, values or missing codes is refused)
+create table if not exists audit.scheme_changes (
+    load_id varchar not null, partition_key varchar not null, instrument varchar not null, wave varchar not null,
+    scheme varchar not null, new_scheme varchar not null, items varchar not null, change varchar not null,
+    detail varchar not null, changed_at timestamp not null
+);
 create table if not exists audit.load_notes (
     load_id varchar not null, partition_key varchar not null, source_file varchar,
     note varchar not null

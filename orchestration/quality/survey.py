@@ -149,6 +149,7 @@ def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_fil
     Raises:
         orchestration.quality.gx.GXRunError: Great Expectations could not evaluate an expectation.
     """
+    instrument = instrument.for_wave(wave)  # each item's answer-scheme version for this wave (SPEC 3.3)
     w = Wave(instrument, wave, _as_date(today) or dt.date.today(), _as_date(fieldwork_start),
              _as_date(fieldwork_end))
     frames = {RESPONSES: read.responses.reset_index(drop=True), ANSWERS: read.answers.reset_index(drop=True)}

@@ -55,6 +55,7 @@ def read_limesurvey_csv(path: Path, instrument: Instrument, wave: str) -> Survey
             a required metadata column missing (``S_REQUIRED_COLUMN``); an unreadable date
             (``S_DATE``). Each names file, line and (where it applies) column.
     """
+    instrument = instrument.for_wave(wave)  # each item's answer-scheme version for this wave (SPEC 3.3)
     path = Path(path)
     text, encoding = decode_text(path)
     header_line = text.split("\n", 1)[0]

@@ -191,6 +191,7 @@ def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, languag
         Sentences naming item, source column, answer code and both labels, in item order. Empty when
         they agree, or when the ``.lss`` holds no answer list for an item (numeric and free questions).
     """
+    instrument = instrument.for_wave(wave)  # each item's answer-scheme version for this wave (SPEC 3.3)
     language = language or lss.base_language
     answers = lss.answers
     if language is not None and answers["language"].notna().any():

@@ -143,6 +143,7 @@ def read_spss(path: Path, instrument: Instrument, wave: str) -> SurveyRead:
             number); ``S_DATE`` (a date variable that cannot be read as a date). Row errors carry
             ``line`` = case number + 1.
     """
+    instrument = instrument.for_wave(wave)  # each item's answer-scheme version for this wave (SPEC 3.3)
     path = Path(path)
     df, meta, encoding, declared, notes = _read_sav(path, metadataonly=False)
     md = _metadata(meta, encoding, declared, notes)

@@ -26,27 +26,40 @@ answer_schemes:
     codes: {A1: 1, A2: 2, A3: 3, A4: 4, A5: 5}
     labels: {1: helemaal niet akkoord, 2: eerder niet akkoord, 3: neutraal, 4: eerder akkoord, 5: helemaal akkoord}
     missing: {"-9": weet niet}
+  agree5_freq:          # the coding of agree5 with other labels: a labels-only version, comparable
+    codes: {A1: 1, A2: 2, A3: 3, A4: 4, A5: 5}
+    labels: {1: nooit, 2: zelden, 3: soms, 4: vaak, 5: altijd}
+    missing: {"-9": weet het niet}
+  agree5_rev:           # another coding (codes in reverse order): not comparable with agree5
+    codes: {A1: 5, A2: 4, A3: 3, A4: 2, A5: 1}
+    labels: {1: helemaal niet akkoord, 2: eerder niet akkoord, 3: neutraal, 4: eerder akkoord, 5: helemaal akkoord}
+    missing: {"-9": weet niet}
 constructs:
   c3: {label: Drie items, min_valid_share: 0.5}
+  c4: {label: Een item, min_valid_share: 0.5}
 items:
   - {item: q1, scheme: agree5, construct: c3, source: "Q[SQ001]"}
-  - {item: q2, scheme: agree5, construct: c3, reverse: true, source: "Q[SQ002]"}
-  - {item: q3, scheme: agree5, construct: c3, source: {w1: "Q[SQ003]", w2: "QNEW"}}
+  - {item: q2, scheme: {w1: agree5, w2: agree5_freq}, construct: c3, reverse: true, source: "Q[SQ002]"}
+  - {item: q3, scheme: {w1: agree5, default: agree5_rev}, construct: c3, source: {w1: "Q[SQ003]", w2: "QNEW"}}
+  - {item: q4, scheme: {w1: agree5, default: agree5_freq}, construct: c4, source: "Q[SQ004]"}
 """
-HEADER_W1 = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token", "Q[SQ001]", "Q[SQ002]", "Q[SQ003]"]
-HEADER_W2 = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token", "Q[SQ001]", "Q[SQ002]", "QNEW"]
+HEADER_W1 = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token", "Q[SQ001]", "Q[SQ002]", "Q[SQ003]",
+             "Q[SQ004]"]
+HEADER_W2 = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token", "Q[SQ001]", "Q[SQ002]", "QNEW",
+             "Q[SQ004]"]
 DONE = "2024-03-01 10:00:00"
-W1 = [
-    ["1", DONE, "2", "nl", "1", "tA", "A4", "A2", "A5"],   # 4, 6-2=4, 5 -> score 13/3
-    ["2", DONE, "2", "nl", "1", "tB", "A5", "", ""],       # 1 valid of 3 < ceil(1.5)=2 -> null
-    ["3", DONE, "2", "nl", "1", "tC", "A2", "-9", "A4"],   # 2 valid (2, 4) -> 3.0; -9 is a missing reason
-    ["4", DONE, "2", "nl", "1", "tD", "A1", "A5", "A1"],   # 1, 1, 1 -> 1.0
-    ["5", DONE, "2", "nl", "1", "tE", "A3", "A4", "A2"],   # 3, 2, 2 -> 7/3
+# c3 scores (q2 reverse-scored: 6 - value); q4 alone makes c4 (score = its value)
+W1 = [   # every item on agree5 (A1..A5 -> 1..5)
+    ["1", DONE, "2", "nl", "1", "tA", "A4", "A2", "A5", "A2"],   # 4, 6-2=4, 5 -> score 13/3
+    ["2", DONE, "2", "nl", "1", "tB", "A5", "", "", "A3"],       # 1 valid of 3 < ceil(1.5)=2 -> null
+    ["3", DONE, "2", "nl", "1", "tC", "A2", "-9", "A4", "A3"],   # 2 valid (2, 4) -> 3.0; -9 is a missing reason
+    ["4", DONE, "2", "nl", "1", "tD", "A1", "A5", "A1", "A4"],   # 1, 1, 1 -> 1.0
+    ["5", DONE, "2", "nl", "1", "tE", "A3", "A4", "A2", "A5"],   # 3, 2, 2 -> 7/3
 ]
-W2 = [
-    ["1", "", "1", "nl", "1", "tA", "A3", "", ""],         # partial, superseded by response 2
-    ["2", DONE, "2", "nl", "1", "tA", "A5", "A1", "A5"],   # 5, 5, 5 -> 5.0
-    ["3", DONE, "2", "nl", "1", "tD", "A2", "A4", "A3"],   # 2, 2, 3 -> 7/3
+W2 = [   # q2 and q4 on agree5_freq (same codes), q3 on agree5_rev (A1..A5 -> 5..1)
+    ["1", "", "1", "nl", "1", "tA", "A3", "", "", ""],           # partial, superseded by response 2
+    ["2", DONE, "2", "nl", "1", "tA", "A5", "A1", "A5", "A4"],   # 5, 6-1=5, A5->1 -> 11/3
+    ["3", DONE, "2", "nl", "1", "tD", "A2", "A4", "A3", "A1"],   # 2, 6-4=2, A3->3 -> 7/3
 ]
 
 
@@ -63,32 +76,24 @@ def marts(tmp_path_factory, dbt_target):
     inst_dir = base / "instruments"
     inst_dir.mkdir()
     (inst_dir / "scale_test.yaml").write_text(INSTRUMENT, encoding="utf-8")
-    inst = load_instrument(inst_dir / "scale_test.yaml")
-    # wave w2 changes the meaning of category 3 of q3's scheme: q3 is not comparable across w1 -> w2
-    (inst_dir / "v2").mkdir()
-    (inst_dir / "v2" / "scale_test.yaml").write_text(
-        INSTRUMENT.replace("  c3: {label", "  agree5b:\n    codes: {A1: 1, A2: 2, A3: 3, A4: 4, A5: 5}\n"
-                           "    labels: {1: nooit, 2: zelden, 3: soms, 4: vaak, 5: altijd}\nconstructs:\n  c3: {label")
-        .replace("constructs:\n  agree5b", "  agree5b", 1)
-        .replace("{item: q3, scheme: agree5,", "{item: q3, scheme: agree5b,"), encoding="utf-8")
-    inst2 = load_instrument(inst_dir / "v2" / "scale_test.yaml")
+    inst = load_instrument(inst_dir / "scale_test.yaml")  # one definition; each wave read with its versions
     wh = base / "wh.duckdb"
-    for wave, header, rows, instrument in (("w1", HEADER_W1, W1, inst), ("w2", HEADER_W2, W2, inst2)):
+    for wave, header, rows in (("w1", HEADER_W1, W1), ("w2", HEADER_W2, W2)):
         folder = base / "landing" / "surveys" / "scale_test" / wave
         data = write_export(folder / "responses.csv", [header, *rows])
         (folder / "wave.yaml").write_text(f"fieldwork_start: 2024-0{1 if wave == 'w1' else 6}-01\n")
         part = landing.Partition("survey", f"scale_test/{wave}", folder, (data,))
-        load(wh, part, instrument, data)
+        load(wh, part, inst, data)
     run_dbt(["build", "--select", "source:raw_surveys+"], wh, dbt_target)
     con = duckdb.connect(str(wh), read_only=True)
     yield con
     con.close()
 
 
-def scores(con, wave):
+def scores(con, wave, construct="c3"):
     rows = con.execute("""select s.score, s.n_valid_items, s.n_items, r.response_key from marts.fct_scale_score s
-                          join raw.survey_responses r using (response_key) where s.wave = ? order by r.source_line""",
-                       [wave]).fetchall()
+                          join raw.survey_responses r using (response_key) where s.wave = ? and s.construct = ?
+                          order by r.source_line""", [wave, construct]).fetchall()
     return [(None if s is None else round(s, 9), v, n) for s, v, n, _ in rows]
 
 
@@ -107,17 +112,20 @@ def test_cronbach_alpha_by_hand(marts):
     # complete cases w1: responses 1, 4, 5 with scored items (4,4,5), (1,1,1), (3,2,2)
     # item variances 7/3, 7/3, 13/3; totals 13, 3, 7 -> variance 76/3; alpha = 3/2 * (1 - (27/3)/(76/3)) = 1.5 * 49/76
     (n_cases, n_items, alpha), = marts.execute(
-        "select n_cases, n_items, cronbach_alpha from marts.scale_reliability where wave = 'w1'").fetchall()
+        "select n_cases, n_items, cronbach_alpha from marts.scale_reliability where wave = 'w1' and construct = 'c3'"
+    ).fetchall()
     assert (n_cases, n_items) == (3, 3)
     assert alpha == pytest.approx(1.5 * 49 / 76, abs=1e-12)
-    (alpha2,) = marts.execute("select cronbach_alpha from marts.scale_reliability where wave = 'w2'").fetchone()
+    (alpha2,) = marts.execute(
+        "select cronbach_alpha from marts.scale_reliability where wave = 'w2' and construct = 'c3'").fetchone()
     assert alpha2 is None  # only 2 complete cases
 
 
 def test_duplicate_respondent_keeps_latest_complete(marts):
     (n,) = marts.execute("select count(*) from marts.fct_survey_response where wave = 'w2'").fetchone()
     assert n == 2
-    assert scores(marts, "w2") == [(5.0, 3, 3), (round(7 / 3, 9), 3, 3)]
+    # tA's latest complete response: 5, 6-1=5 and q3's A5 decoded with w2's agree5_rev as 1
+    assert scores(marts, "w2") == [(round(11 / 3, 9), 3, 3), (round(7 / 3, 9), 3, 3)]
 
 
 def test_moved_source_column_lands_on_same_item(marts):
@@ -126,12 +134,68 @@ def test_moved_source_column_lands_on_same_item(marts):
     assert got == (2,)
 
 
-def test_changed_scheme_flagged_and_not_pooled(marts):
-    flags = dict(marts.execute("""select item, comparable_with_previous_wave from marts.fct_item_response
-                                  where wave = 'w2' group by all""").fetchall())
-    assert flags == {"q1": True, "q2": True, "q3": False}
-    changes = marts.execute("select is_comparable, change from marts.scale_change").fetchall()
-    assert len(changes) == 2 and all(c == (False, None) for c in changes)
+def test_each_wave_decoded_with_its_own_scheme_version(marts):
+    got = marts.execute("""select wave, raw_code, value, value_label, scheme from marts.fct_item_response
+                           where item = 'q3' and value is not null order by wave, raw_code""").fetchall()
+    assert got == [  # w1 on agree5 (A1..A5 -> 1..5), w2 on agree5_rev (A1..A5 -> 5..1)
+        ("w1", "A1", 1.0, "helemaal niet akkoord", "agree5"), ("w1", "A2", 2.0, "eerder niet akkoord", "agree5"),
+        ("w1", "A4", 4.0, "eerder akkoord", "agree5"), ("w1", "A5", 5.0, "helemaal akkoord", "agree5"),
+        ("w2", "A3", 3.0, "neutraal", "agree5_rev"), ("w2", "A5", 1.0, "helemaal niet akkoord", "agree5_rev")]
+    labels = marts.execute("""select wave, raw_code, value, value_label from marts.fct_item_response
+                              where item = 'q4' and value is not null and raw_code in ('A1', 'A4')
+                              order by wave, raw_code""").fetchall()
+    assert labels == [("w1", "A4", 4.0, "eerder akkoord"), ("w2", "A1", 1.0, "nooit"), ("w2", "A4", 4.0, "vaak")]
+
+
+def test_scheme_version_recorded_at_load(marts):
+    rows = {(w, i): (s, cf, sf, coding) for w, i, s, cf, sf, coding in marts.execute(
+        """select wave, item, scheme, coding_fingerprint, scheme_fingerprint, scheme_coding
+           from raw.survey_items""").fetchall()}
+    assert {k: v[0] for k, v in rows.items()} == {
+        ("w1", "q1"): "agree5", ("w1", "q2"): "agree5", ("w1", "q3"): "agree5", ("w1", "q4"): "agree5",
+        ("w2", "q1"): "agree5", ("w2", "q2"): "agree5_freq", ("w2", "q3"): "agree5_rev", ("w2", "q4"): "agree5_freq"}
+    assert rows[("w1", "q2")][1] == rows[("w2", "q2")][1]   # labels-only: same coding
+    assert rows[("w1", "q2")][2] != rows[("w2", "q2")][2]   # ... but another scheme fingerprint
+    assert rows[("w1", "q3")][1] != rows[("w2", "q3")][1]
+    import json
+    assert json.loads(rows[("w2", "q3")][3])["codes"] == {"A1": 5.0, "A2": 4.0, "A3": 3.0, "A4": 2.0, "A5": 1.0}
+    assert json.loads(rows[("w2", "q3")][3])["missing"] == ["-9"]
+
+
+def test_changed_coding_flagged_labels_only_stays_comparable(marts):
+    flags = {i: (c, v) for i, c, v in marts.execute("""select item, comparable_with_previous_wave, scheme_version
+                                                       from marts.fct_item_response where wave = 'w2'
+                                                       group by all""").fetchall()}
+    assert flags == {"q1": (True, 1), "q2": (True, 1), "q3": (False, 2), "q4": (True, 1)}
+    (reason,) = marts.execute("""select distinct not_comparable_reason from marts.fct_item_response
+                                 where wave = 'w2' and item = 'q3'""").fetchone()
+    assert "agree5 (wave w1)" in reason and "agree5_rev (wave w2)" in reason
+
+
+def test_scale_change_null_with_reason_across_the_version_boundary(marts):
+    rows = marts.execute("""select s.construct, r.token_order, s.is_comparable, s.change, s.not_comparable_reason
+                            from marts.scale_change s
+                            join (select respondent_key, min(source_line) as token_order from raw.survey_responses
+                                  where wave = 'w1' group by respondent_key) r using (respondent_key)
+                            order by s.construct, r.token_order""").fetchall()
+    c3 = [r for r in rows if r[0] == "c3"]
+    # tA (w1 line 2) and tD (w1 line 5): c3 has q3 on another coding in w2 -> no change, a reason
+    assert [(r[1], r[2], r[3]) for r in c3] == [(2, False, None), (5, False, None)]
+    for r in c3:
+        assert "item q3" in r[4] and "agree5_rev" in r[4] and "q2" not in r[4]
+    # c4 = q4 only, agree5 -> agree5_freq is labels only: tA 2 -> 4 (+2), tD 4 -> 1 (-3)
+    assert [r[1:] for r in rows if r[0] == "c4"] == [(2, True, 2.0, None), (5, True, -3.0, None)]
+
+
+def test_scores_and_alpha_carry_the_construct_version(marts):
+    got = marts.execute("""select wave, construct, scheme_version, comparable_with_previous_wave,
+                                  not_comparable_reason is not null
+                           from marts.scale_reliability order by construct, wave""").fetchall()
+    assert got == [("w1", "c3", 1, None, False), ("w2", "c3", 2, False, True),
+                   ("w1", "c4", 1, None, False), ("w2", "c4", 1, True, False)]
+    versions = marts.execute("""select wave, construct, min(scheme_version), max(scheme_version)
+                                from marts.fct_scale_score group by all order by construct, wave""").fetchall()
+    assert versions == [("w1", "c3", 1, 1), ("w2", "c3", 2, 2), ("w1", "c4", 1, 1), ("w2", "c4", 1, 1)]
 
 
 def test_panel_participation_patterns(marts):

@@ -73,7 +73,9 @@ def _build(db) -> None:
               ('mini_survey', 'w1', 'r2', 'plan_known', null, 'weet niet', '-9')
             ) t(instrument, wave, response_key, item, value, missing_reason, raw_code)""")
         con.execute("create table marts.open_text_mart as select 'r1' as response_key, 'x' as answer_masked")
-        con.execute("""insert into raw.survey_items values
+        con.execute("""insert into raw.survey_items (partition_key, instrument, wave, item, item_text, role,
+                construct, reverse, scheme, scheme_signature, scheme_min, scheme_max, is_nominal, is_text,
+                source_column, instrument_version, load_id) values
             ('mini_survey/w1', 'mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'item',
              'leadership', false, 'agree5', 'sig', 1, 5, false, false, 'L2[SQ001]', '1', 'l1'),
             ('mini_survey/w1', 'mini_survey', 'w1', 'function', null, 'attribute', null, false, 'function',

@@ -1,6 +1,8 @@
 -- marts.scale_reliability: Cronbach's alpha per instrument x wave x construct (SPEC 5):
 -- complete cases only (listwise: every item of the construct valid), sample variances,
 -- alpha = k / (k - 1) * (1 - sum(var_item) / var(total)); null with fewer than 2 items or 3 cases.
+-- One wave's alpha uses that wave's scheme versions only; scheme_version / comparable_with_previous_wave /
+-- not_comparable_reason say whether it may be set beside the previous wave's (SPEC 3.3).
 with answers as (
     select instrument, wave, construct, response_key, item, value_scored
     from {{ ref('int_survey_answers_scored') }}
@@ -48,7 +50,12 @@ select
     case
         when k.n_items >= 2 and coalesce(t.n_cases, 0) >= 3 and t.var_total > 0
             then (k.n_items * 1.0 / (k.n_items - 1)) * (1 - s.sum_var_items / t.var_total)
-    end as cronbach_alpha
+    end as cronbach_alpha,
+    v.scheme_version,
+    v.comparable_with_previous_wave,
+    v.not_comparable_reason
 from n_items as k
+left join {{ ref('int_survey_construct_comparability') }} as v
+    on v.instrument = k.instrument and v.wave = k.wave and v.construct = k.construct
 left join totals as t on t.instrument = k.instrument and t.wave = k.wave and t.construct = k.construct
 left join summed as s on s.instrument = k.instrument and s.wave = k.wave and s.construct = k.construct

@@ -13,5 +13,7 @@ select
     cast(is_nominal as boolean) as is_nominal,
     cast(is_text as boolean) as is_text,
     cast(source_column as varchar) as source_column,
-    cast(instrument_version as varchar) as instrument_version
+    cast(instrument_version as varchar) as instrument_version,
+    cast(scheme_fingerprint as varchar) as scheme_fingerprint,
+    cast(coding_fingerprint as varchar) as coding_fingerprint
 from {{ source('raw_surveys', 'survey_items') }}
