@@ -139,3 +139,21 @@ def test_a_declared_new_version_and_a_labels_only_edit_pass(loaded_w1):
     assert [(c.kind, c.waves, c.details) for c in changes] == [
         ("labels", ("w1",), ("label of value 3 now 'neutraal / geen mening', was 'neutraal'",))]
     schemes.refuse_recoding(changes)  # labels only: no error
+
+
+def test_waves_loaded_without_a_scheme_record_are_due_once(tmp_path):
+    import duckdb
+
+    from orchestration import warehouse
+    wh = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(wh))  # the raw.survey_items of a warehouse made before scheme records
+    con.execute("""create schema raw; create table raw.survey_items (partition_key varchar, instrument varchar,
+                   wave varchar, item varchar, scheme varchar)""")
+    con.execute("insert into raw.survey_items values ('mini_survey/w1', 'mini_survey', 'w1', 'plan_known', 'agree5')")
+    assert schemes.unrecorded_partitions(con) == {"mini_survey/w1"}
+    assert schemes.find_changes(con, {"mini_survey": mini_instrument(tmp_path, SWAPPED)}) == []  # nothing to compare
+    con.close()
+    with warehouse.write_connection(wh) as con:  # the layout adds the record columns (null for the old rows)
+        assert schemes.unrecorded_partitions(con) == {"mini_survey/w1"}
+        con.execute("update raw.survey_items set coding_fingerprint = 'x'")
+        assert schemes.unrecorded_partitions(con) == set()
