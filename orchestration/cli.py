@@ -18,6 +18,7 @@ from pathlib import Path
 from orchestration import settings
 
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = 1  # the work failed on the data (e.g. a release refused by the disclosure audit)
 DEMO_MARKER = ".sofs-demo-landing"
 
 
@@ -249,8 +250,39 @@ def print_headlines() -> None:
                        count(distinct respondent_key) as respondents
                 from marts.fct_survey_response group by 1, 2 order by 1, min(wave_order)""").df()
             _print("survey responses per wave:\n" + df.to_string(index=False))
+        if "marts.outcome_placement" in tables and "marts.outcome_reopening" in tables:
+            _print_cohort_rates(con)
         if "marts.region_period_outcomes" in tables:
             _print_region_summary(con)
+
+
+def _print_cohort_rates(con) -> None:
+    """Placement and reopening rates per cohort, all regions and services (SPEC 5): complete 365-day
+    windows only; a cohort without a complete window shows "not yet observable", not a rate."""
+    import pandas as pd
+
+    df = con.execute("""
+        select coalesce(p.registration_year, o.closure_year) as cohort,
+               p.n_dossiers as registered, p.n_window_complete as placement_complete, p.n_window_running as placement_running,
+               p.placement_rate, o.n_closed as closed, o.n_window_complete as reopening_complete,
+               o.n_window_running as reopening_running, o.reopening_rate
+        from (select * from marts.outcome_placement where service = 'all' and region = 'all') as p
+        full join (select * from marts.outcome_reopening where service = 'all' and region = 'all') as o
+          on o.closure_year = p.registration_year
+        order by case when coalesce(p.registration_year, o.closure_year) = 'all' then 1 else 0 end, 1""").df()
+
+    def pct(rate, complete):
+        if complete is None or pd.isna(complete):
+            return "-"
+        return "not yet observable" if complete == 0 else f"{100 * rate:.1f}%"
+
+    df["placed_365"] = [pct(r, c) for r, c in zip(df["placement_rate"], df["placement_complete"])]
+    df["reopened_365"] = [pct(r, c) for r, c in zip(df["reopening_rate"], df["reopening_complete"])]
+    df = df.drop(columns=["placement_rate", "reopening_rate"]).fillna("-")
+    _print("\n365-day rates per cohort (registration year for placement, closure year for reopening), over "
+           "complete windows only (SPEC 5): a dossier counts once its whole window lies on or before the latest "
+           "extract; *_running dossiers are in no rate")
+    _print(df.to_string(index=False))
 
 
 def _print_region_summary(con) -> None:
@@ -493,12 +525,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestration.disclosure.protect import DisclosureAuditFailed
     from orchestration.instruments import InstrumentError
     from orchestration.warehouse import WarehouseBusy, WarehouseUnwritable
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except DisclosureAuditFailed as exc:
+        _print(f"error: {exc}")
+        return EXIT_FAILED
     except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, InstrumentError, ValueError,
             FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
         _print(f"error: {exc}")

@@ -343,8 +343,18 @@ def _safe_names(columns: Sequence[str], fmt: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------------------- writing
 
-def _ordered_query(schema: str, name: str) -> str:
-    return f'select * from "{schema}"."{name}" order by all'
+#: Decimals that published floats are rounded to (reporting tables and releases, SPEC 6): floating-point
+#: noise of a rebuild (1e-15) never changes a released value or a release's bytes.
+FLOAT_DECIMALS = 9
+
+
+def _ordered_query(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
+    """Every column, floats rounded to :data:`FLOAT_DECIMALS`, rows sorted by every column."""
+    cols = con.execute("select column_name, data_type from information_schema.columns where table_schema = ? "
+                       "and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+    select = [f'round("{c}", {FLOAT_DECIMALS}) as "{c}"' if t in ("DOUBLE", "FLOAT", "REAL") else f'"{c}"'
+              for c, t in cols]
+    return f'select {", ".join(select)} from "{schema}"."{name}" order by all'
 
 
 def _write_parquet(table, path: Path) -> None:
@@ -417,7 +427,7 @@ def export_table(table: str, fmt: str, out: Path | None = None, allow_marts: boo
                 path = path / default_name
         path = path.expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        query = _ordered_query(schema, name)
+        query = _ordered_query(con, schema, name)
         if fmt == "parquet":
             _write_parquet(con.sql(query).to_arrow_table(), path)
             return path
@@ -812,6 +822,29 @@ def build_codebook(out_dir: Path) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------------------------------- release
 
+def _disclosure_audit(con: duckdb.DuckDBPyConnection) -> dict:
+    """Audit what the reporting tables show (SPEC 6) before anything is released.
+
+    Returns a summary for the manifest (withheld cells audited, all protected).
+    Raises:
+        DisclosureAuditFailed: a withheld count below min_cell can be narrowed below [0, min_cell]
+            from what is published (the message names the cells, never their values).
+    """
+    from orchestration.disclosure.protect import DisclosureAuditFailed, audit_reporting
+
+    rule = _rule(con)
+    min_cell = int(rule.get("min_cell") or settings.min_cell())
+    outcome = audit_reporting(con, min_cell)
+    if not outcome.passed:
+        raise DisclosureAuditFailed(
+            "release refused: the disclosure audit of the reporting tables failed: " + outcome.failures()
+            + ". Rebuild the reporting tables (`sofs-warehouse run --rebuild`), which withholds more cells, "
+            "and release again.")
+    return {"method": "feasible interval of every withheld cell by linear programming (HiGHS) over all "
+                      "reporting tables; a count below min_cell must keep [0, min_cell]",
+            "withheld_cells": int(len(outcome.audit)), "min_cell": min_cell, "passed": True}
+
+
 def _rule(con: duckdb.DuckDBPyConnection) -> dict:
     if "suppression_rule" not in _tables(con, "reporting"):
         return {}
@@ -891,6 +924,7 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
                     f"as_of {as_of.isoformat()} is before the latest data in the warehouse ({latest}): the marts "
                     "hold data from after it. Release as of that date or later, or build a warehouse from "
                     "the partitions up to the date you need.")
+            audit = _disclosure_audit(con)
             tables: dict[str, dict] = {}
             files: dict[str, dict] = {}
             withheld = []
@@ -902,7 +936,7 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
                     if schema == "marts" and _is_restricted(con, schema, name, manifest):
                         withheld.append(f"{schema}.{name}")
                         continue
-                    arrow = con.sql(_ordered_query(schema, name)).to_arrow_table()
+                    arrow = con.sql(_ordered_query(con, schema, name)).to_arrow_table()
                     rel = f"{schema}/{name}.parquet"
                     _write_parquet(arrow, staging / rel)
                     tables[f"{schema}.{name}"] = {"file": rel, "rows": arrow.num_rows,
@@ -918,6 +952,7 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
             "as_of": as_of.isoformat(),
             "data_dates": dates,
             "disclosure_control": rule,
+            "disclosure_audit": audit,
             "tables": tables,
             "withheld_tables": withheld,
             "files": files,

@@ -339,27 +339,33 @@ def secondary_suppression(system: System, withheld: set[str], min_cell: int,
     Returns ``(withheld ids, rounds)``; the input set is not changed. When no shown non-zero cell is
     left to withhold for a pinned cell, stops and leaves it to the audit to report.
     """
-    withheld = set(withheld) | _follow_anchors(system, set(withheld))
+    withheld = set(withheld) | {c.id for c in system.cells.values() if c.kind == "count" and 0 < c.value < min_cell}
+    withheld |= _follow_anchors(system, withheld)
     index = system.equations_of()
-    cache: dict = {}
+    # Withholding more cells only ever widens feasible intervals (a shown value becomes a variable), so a
+    # cell found protected stays protected: each round re-checks only the cells still pinned and the
+    # cells withheld since.
+    pending = sorted(withheld)
     rounds = 0
-    while rounds < MAX_ROUNDS:
+    while rounds < MAX_ROUNDS and pending:
         rounds += 1
-        needs = {c: requirement(system.cells[c], system, min_cell) for c in sorted(withheld)}
+        needs = {c: requirement(system.cells[c], system, min_cell) for c in pending}
         targets = [c for c, need in needs.items() if need is not None]
-        found = intervals(system, withheld, targets, cache=cache)
+        found = intervals(system, withheld, targets)
         pinned = [c for c in targets if not needs[c](*found[c])]
         if not pinned:
             break
         added: set[str] = set()
         for c in pinned:
-            options = [o for o in _candidates(system, c, withheld | added, index)]
+            options = _candidates(system, c, withheld | added, index)
             if options:
                 added.add(options[0])
         if not added:
             break
+        before = set(withheld)
         withheld |= added
         withheld |= _follow_anchors(system, withheld)
+        pending = sorted(set(pinned) | (withheld - before))
         if progress:
             progress(f"disclosure control: round {rounds}, {len(pinned)} cell(s) not yet protected, "
                      f"{len(added)} more withheld")
@@ -368,9 +374,16 @@ def secondary_suppression(system: System, withheld: set[str], min_cell: int,
 
 def audit_frame(system: System, withheld: set[str], ratios, min_cell: int) -> pd.DataFrame:
     """One row per withheld shown or latent cell with its feasible interval and whether it meets
-    :func:`requirement` (cells that need no protection are protected by definition)."""
+    :func:`requirement` (cells that need no protection are protected by definition), plus one row per
+    count shown although below ``min_cell`` (primary rule broken: never protected; its value is public
+    already, so its interval is that value)."""
     found = intervals(system, withheld, extra_equations=_ratio_equations(ratios, withheld))
     records = []
+    for cid in sorted(system.cells):
+        cell = system.cells[cid]
+        if cid not in withheld and cell.kind == "count" and 0 < cell.value < min_cell:
+            records.append({"table_name": cell.table, "row_key": "|".join(cell.key), "column_name": cell.column,
+                            "lower_bound": cell.value, "upper_bound": cell.value, "protected": False})
     for cid in sorted(withheld):
         cell = system.cells[cid]
         lo, hi = found[cid]

@@ -55,14 +55,12 @@ select
         when p.n_started_within_365d > 0 then true
         when m.days_registration_to_as_of >= 365 then false
     end as placed_within_365d,
-    m.days_registration_to_as_of >= 365 as placement_window_complete,
     {{ dbt.datediff('m.registration_date', 'p.first_placement_start', 'day') }} as days_to_first_placement,
     case
         when m.closure_date is null then null
         when m.days_closure_to_next_registration <= 365 then true
         when m.days_closure_to_as_of >= 365 then false
     end as reopened_within_365d,
-    coalesce(m.days_closure_to_as_of >= 365, false) as reopening_window_complete,
     coalesce(e.has_mapping, false) as has_mapping,
     coalesce(e.has_safety_plan, false) as has_safety_plan,
     coalesce(e.has_network_meeting, false) as has_network_meeting,
@@ -84,6 +82,8 @@ select
     e.last_scaling_score_network,
     coalesce(e.n_scaling_scores_network, 0) as n_scaling_scores_network,
     -- additions beyond the SPEC 4 list (columns may be added, never renamed)
+    m.days_registration_to_as_of >= 365 as placement_window_complete,
+    coalesce(m.days_closure_to_as_of >= 365, false) as reopening_window_complete,
     cast(extract(year from m.closure_date) as {{ dbt.type_int() }}) as closure_year,
     m.closure_reason,
     m.birth_year,

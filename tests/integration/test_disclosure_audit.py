@@ -1,0 +1,247 @@
+"""Disclosure control against the linear-programming attack (SPEC 6), audited independently.
+
+A warehouse with many small cells (three regions with 1-4 dossiers per year and service, two larger
+ones) is built by dbt from raw extracts, then the product's disclosure step runs as it does after every
+build. This test does not use the product's relations or solver: it writes its own linear program
+(scipy's ``linprog``) over the three outcome tables with everything a reader sees (margins, identities
+within rows, the same cohort in two tables, rates) and checks that no withheld small count (1-4, also
+the not-placed / not-reopened complements) can be narrowed below [0, min_cell].
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+from scipy.sparse import lil_matrix
+
+from orchestration import warehouse
+from orchestration.disclosure.protect import protect_reporting
+from tests.conftest import run_dbt
+from tests.integration.test_dossier_outcomes import dossier, insert_extract
+
+AS_OF = date(2025, 12, 31)
+MIN_CELL = 5
+SMALL_REGIONS = ["Antwerpen", "Limburg", "West-Vlaanderen"]
+LARGE_REGIONS = ["Oost-Vlaanderen", "Vlaams-Brabant en Brussel"]
+
+
+def synthetic_extract(seed: int = 11):
+    """Dossiers 2022-2025 per service and region: 1-4 in the small regions, 8-20 in the large ones."""
+    rng = random.Random(seed)
+    d, p = [], []
+    n = 0
+    for year, service, region in itertools.product(range(2022, 2026), ("OCJ", "SDJ"), SMALL_REGIONS + LARGE_REGIONS):
+        size = rng.randint(1, 4) if region in SMALL_REGIONS else rng.randint(8, 20)
+        for _ in range(size):
+            n += 1
+            reg = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
+            reg = min(reg, AS_OF - timedelta(days=5))
+            closed = reg + timedelta(days=rng.randint(20, 500))
+            closure = closed if closed <= AS_OF and rng.random() < 0.7 else None
+            child = f"k{n}"
+            d.append(dossier(f"d{n}", child, service, region, reg, closure))
+            if closure is not None and rng.random() < 0.25:     # the child comes back
+                back = closure + timedelta(days=rng.randint(1, 400))
+                if back <= AS_OF:
+                    n += 1
+                    d.append(dossier(f"d{n}", child, service, region, back))
+            if rng.random() < 0.2:
+                start = reg + timedelta(days=rng.randint(0, 300))
+                if start <= AS_OF:
+                    p.append((f"p{n}", f"d{n}" if closure is None else f"d{n}", start, None, "foster_family"))
+    placements = [(k, dk, s, e, t) for k, dk, s, e, t in p if any(r["dossier_key"] == dk for r in d)]
+    return d, placements, []
+
+
+@pytest.fixture(scope="module")
+def small_cells(tmp_path_factory, dbt_target):
+    path = tmp_path_factory.mktemp("disclosure") / "small.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(warehouse.RAW_DDL)
+    insert_extract(con, AS_OF, synthetic_extract())
+    con.close()
+    run_dbt(["build", "--select", "source:raw_dossiers+", "--vars", f"{{min_cell: {MIN_CELL}}}"], path, dbt_target)
+    con = duckdb.connect(str(path))
+    first_pass = independent_audit(con)
+    outcome = protect_reporting(con, MIN_CELL)
+    con.close()
+    con = duckdb.connect(str(path), read_only=True)
+    yield {"con": con, "first_pass": first_pass, "outcome": outcome}
+    con.close()
+
+
+# The test's own model of what a reader of reporting sees ------------------------------------------
+
+TABLES = {
+    "outcome_time_to_closure": ("registration_year", ["n_dossiers", "n_closed", "n_censored"]),
+    "outcome_placement": ("registration_year", ["n_dossiers", "n_observable", "n_placed_365d", "n_window_running",
+                                                "placement_moves", "not_placed"]),
+    "outcome_reopening": ("closure_year", ["n_closed", "n_observable", "n_reopened_365d", "n_window_running",
+                                           "not_reopened"]),
+}
+COMPLEMENTS = {"not_placed": ("n_observable", "n_placed_365d"), "not_reopened": ("n_observable", "n_reopened_365d")}
+ROWS = {  # column = sum of the others, within a row
+    "outcome_time_to_closure": [("n_dossiers", ["n_closed", "n_censored"])],
+    "outcome_placement": [("n_dossiers", ["n_observable", "n_window_running"]),
+                          ("n_observable", ["n_placed_365d", "not_placed"])],
+    "outcome_reopening": [("n_closed", ["n_observable", "n_window_running"]),
+                          ("n_observable", ["n_reopened_365d", "not_reopened"])],
+}
+RATES = {"outcome_placement": ("placement_rate", "n_placed_365d", "n_observable"),
+         "outcome_reopening": ("reopening_rate", "n_reopened_365d", "n_observable")}
+
+
+def independent_audit(con) -> list[tuple[str, tuple, str, float, float, float]]:
+    """Every withheld count with true value 1..MIN_CELL-1 whose LP interval does not cover [0, MIN_CELL]:
+    (table, key, column, true value, min, max)."""
+    var: dict[tuple, int] = {}
+    true, lo_b, hi_b = [], [], []
+    published: dict[str, pd.DataFrame] = {}
+
+    def v(table, key, col):
+        return var.get((table, key, col))
+
+    for table, (year, cols) in TABLES.items():
+        rep = con.execute(f"select * from reporting.{table}").df()
+        mart = con.execute(f"select * from marts.{table}").df()
+        published[table] = rep
+        m = mart.set_index([year, "service", "region"])
+        for _, r in rep.iterrows():
+            key = (r[year], r["service"], r["region"])
+            for col in cols:
+                if col in COMPLEMENTS:
+                    a, b = COMPLEMENTS[col]
+                    value = m.loc[key, a] - m.loc[key, b]
+                    shown = None
+                else:
+                    value = m.loc[key, col]
+                    shown = r[col]
+                    if col == "n_observable" and pd.isna(shown) and not pd.isna(r.get("n_window_complete")):
+                        shown = r["n_window_complete"]
+                var[(table, key, col)] = len(true)
+                true.append(float(value))
+                fixed = shown is not None and not pd.isna(shown)
+                lo_b.append(float(shown) if fixed else 0.0)
+                hi_b.append(float(shown) if fixed else None)
+    rows_eq = []
+
+    def equation(terms: dict[int, float]):
+        rows_eq.append(terms)
+
+    for table, (year, cols) in TABLES.items():
+        keys = [k for (t, k, c) in var if t == table and c == cols[0]]
+        for col in cols:
+            for pos in range(3):                          # margins along year, service, region
+                groups: dict[tuple, list] = {}
+                for k in keys:
+                    if k[pos] != "all":
+                        groups.setdefault(k[:pos] + ("all",) + k[pos + 1:], []).append(k)
+                for total, members in groups.items():
+                    if v(table, total, col) is not None:
+                        terms = {v(table, total, col): 1.0}
+                        for k in members:
+                            terms[v(table, k, col)] = terms.get(v(table, k, col), 0.0) - 1.0
+                        equation(terms)
+        for k in keys:
+            for total, parts in ROWS[table]:
+                terms = {v(table, k, total): 1.0}
+                for part in parts:
+                    terms[v(table, k, part)] = -1.0
+                equation(terms)
+        if table in RATES:
+            rate, num, den = RATES[table]
+            rep = published[table].set_index([year, "service", "region"])
+            for k in keys:
+                if not pd.isna(rep.loc[k, rate]):
+                    equation({v(table, k, num): 1.0, v(table, k, den): -float(rep.loc[k, rate])})
+    for k in [k for (t, k, c) in var if t == "outcome_time_to_closure" and c == "n_dossiers"]:
+        if v("outcome_placement", k, "n_dossiers") is not None:     # the same cohort in two tables
+            equation({v("outcome_time_to_closure", k, "n_dossiers"): 1.0, v("outcome_placement", k, "n_dossiers"): -1.0})
+        if k[0] == "all" and v("outcome_reopening", k, "n_closed") is not None:
+            equation({v("outcome_time_to_closure", k, "n_closed"): 1.0, v("outcome_reopening", k, "n_closed"): -1.0})
+    a_eq = lil_matrix((len(rows_eq), len(true)))
+    for i, terms in enumerate(rows_eq):
+        for j, c in terms.items():
+            a_eq[i, j] = c
+    a_eq = a_eq.tocsr()
+    b_eq = np.zeros(len(rows_eq))
+    assert np.allclose(a_eq @ np.array(true), b_eq, atol=1e-6)   # the true values satisfy the model
+    bounds = list(zip(lo_b, hi_b))
+    pinned = []
+    for (table, key, col), j in var.items():
+        if hi_b[j] is not None or not (0 < true[j] < MIN_CELL):
+            continue
+        c = np.zeros(len(true))
+        c[j] = 1.0
+        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        assert low.status == 0 and high.status in (0, 3)
+        lo, hi = low.fun, (np.inf if high.status == 3 else -high.fun)
+        if lo > 1e-6 or hi < MIN_CELL - 1e-6:
+            pinned.append((table, key, col, true[j], lo, hi))
+    return pinned
+
+
+def test_there_are_many_small_cells(small_cells):
+    n_small = small_cells["con"].execute("""
+        select count(*) from marts.outcome_time_to_closure
+        where n_dossiers between 1 and 4 and registration_year <> 'all' and service <> 'all' and region <> 'all'
+    """).fetchone()[0]
+    assert n_small >= 12
+
+
+def test_first_pass_alone_leaks_and_the_audit_sees_it(small_cells):
+    # dbt's margin-wise first pass is not enough against the linear program over all tables
+    assert small_cells["first_pass"], "expected the LP to pin some withheld small count after dbt alone"
+
+
+def test_no_withheld_small_count_is_pinned_after_protection(small_cells):
+    assert small_cells["outcome"].passed
+    assert independent_audit(small_cells["con"]) == []
+
+
+def test_no_small_count_shown_and_no_zero_withheld(small_cells):
+    con = small_cells["con"]
+    for table, (_, cols) in TABLES.items():
+        for col in cols:
+            if col in COMPLEMENTS:
+                continue
+            shown_small, hidden_zero = con.execute(f"""
+                select count(*) filter (where r.{col} between 1 and {MIN_CELL - 1}),
+                       count(*) filter (where r.{col} is null and m.{col} = 0)
+                from reporting.{table} as r join marts.{table} as m using ({TABLES[table][0]}, service, region)
+            """).fetchone()
+            assert (shown_small, hidden_zero) == (0, 0), (table, col)
+
+
+def test_everything_computed_from_a_withheld_count_is_withheld(small_cells):
+    con = small_cells["con"]
+    bad = con.execute("""
+        select count(*) from reporting.outcome_time_to_closure
+        where (n_dossiers is null or n_closed is null or n_censored is null)
+          and (km_median_days is not null or km_p25_days is not null or km_p75_days is not null
+               or km_closed_within_365d is not null)""").fetchone()[0]
+    assert bad == 0
+    assert con.execute("select count(*) from reporting.outcome_placement where placement_rate is not null and "
+                       "(n_placed_365d is null or n_observable is null)").fetchone()[0] == 0
+    assert con.execute("select count(*) from reporting.outcome_reopening where reopening_rate is not null and "
+                       "(n_reopened_365d is null or n_observable is null)").fetchone()[0] == 0
+    assert con.execute("select count(*) from reporting.outcome_placement where "
+                       "(n_window_complete is null) <> (n_observable is null)").fetchone()[0] == 0
+
+
+def test_audit_table_records_every_withheld_cell(small_cells):
+    con = small_cells["con"]
+    n_withheld = sum(con.execute(f"select count(*) filter (where {c} is null) from reporting.{t}").fetchone()[0]
+                     for t, (_, cols) in TABLES.items() for c in cols if c not in COMPLEMENTS)
+    n_withheld += con.execute("select count(*) filter (where placement_days is null) "
+                              "from reporting.outcome_placement").fetchone()[0]
+    recorded = con.execute("select count(*), bool_and(protected) from audit.disclosure_audit where context = 'build' "
+                           "and column_name not in ('not_placed', 'not_reopened')").fetchone()
+    assert recorded == (n_withheld, True)

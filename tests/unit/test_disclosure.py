@@ -1,0 +1,188 @@
+"""Disclosure control engine (SPEC 6) on hand-made reporting tables with hand-computed expectations.
+
+Each test writes tiny ``marts`` and ``reporting`` tables (reporting = the mart after dbt's first pass,
+written by hand here) into an in-memory DuckDB and runs the product's protection and audit on them.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.disclosure.feasibility import Cell, System, intervals
+from orchestration.disclosure.protect import audit_reporting, protect_reporting
+
+REGIONS = ["A", "B", "C"]
+
+
+def _ttc(counts: dict[str, tuple[int, int]], shown: dict[str, bool] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """outcome_time_to_closure for one year and service, regions + 'all': (n_closed, n_censored) per region.
+    ``shown``: region -> whether dbt's first pass showed its counts (default all shown)."""
+    rows = []
+    for region, (closed, censored) in counts.items():
+        rows.append({"registration_year": "2021", "service": "OCJ", "region": region, "n_dossiers": closed + censored,
+                     "n_closed": closed, "n_censored": censored, "km_median_days": 100.0,
+                     "km_p25_days": 50.0, "km_p75_days": 200.0, "km_closed_within_365d": 0.5,
+                     "naive_median_closed_days": 90.0})
+    mart = pd.DataFrame(rows)
+    total = mart[["n_dossiers", "n_closed", "n_censored"]].sum()
+    mart = pd.concat([mart, pd.DataFrame([{**mart.iloc[0].to_dict(), "region": "all", **total.to_dict()}])],
+                     ignore_index=True)
+    rep = mart.copy()
+    for c in ("n_dossiers", "n_closed", "n_censored"):
+        rep[f"{c}_suppressed"] = False
+    rep["suppressed"] = False
+    for region, ok in (shown or {}).items():
+        if not ok:
+            i = rep.index[rep["region"] == region][0]
+            for c in ("n_dossiers", "n_closed", "n_censored"):
+                rep.loc[i, c] = None
+                rep.loc[i, f"{c}_suppressed"] = True
+    for c in ("n_dossiers", "n_closed", "n_censored"):
+        rep[c] = rep[c].astype("Int64")
+    return mart, rep
+
+
+def _warehouse(**tables: tuple[pd.DataFrame, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema reporting")
+    for name, (mart, rep) in tables.items():
+        con.register("m", mart)
+        con.register("r", rep)
+        con.execute(f"create table marts.{name} as select * from m")
+        con.execute(f"create table reporting.{name} as select * from r")
+        con.unregister("m")
+        con.unregister("r")
+    return con
+
+
+def _shown(con, table: str, column: str) -> dict[str, object]:
+    return {r[0]: r[1] for r in con.execute(f"select region, {column} from reporting.{table}").fetchall()}
+
+
+def test_intervals_of_a_pair_in_one_margin():
+    # x + y = 10 (x, y withheld), y + z = 7 (z shown = 3): y = 4, x = 6 exactly
+    cells = {c: Cell(c, "t", (c,), "n", v, "count") for c, v in (("x", 6), ("y", 4), ("z", 3), ("t1", 10), ("t2", 7))}
+    system = System(cells, [{"t1": 1, "x": -1, "y": -1}, {"t2": 1, "y": -1, "z": -1}])
+    assert intervals(system, {"x", "y"}) == {"x": (6.0, 6.0), "y": (4.0, 4.0)}
+    # without the second relation: x in [0, 10], y in [0, 10]
+    system = System(cells, [{"t1": 1, "x": -1, "y": -1}])
+    assert intervals(system, {"x", "y"}) == {"x": (0.0, 10.0), "y": (0.0, 10.0)}
+    # nothing bounds x from above
+    system = System(cells, [{"x": 1, "y": -1}])
+    lo, hi = intervals(system, {"x", "y"})["x"]
+    assert lo == 0.0 and hi == float("inf")
+
+
+def test_lone_small_region_takes_the_smallest_region_with_it():
+    # A has 2 dossiers (1 closed, 1 censored), withheld by dbt's first pass. 'all' - B - C gives each of A's
+    # counts back, so per column the smallest shown non-zero detail region is withheld too: B (6 closed,
+    # 6 censored, 12 dossiers; C has 15, 10, 25). Then A + B = 14, 7, 7: A's dossiers lie anywhere in [0, 14],
+    # its closed and censored counts in [0, 7], all covering [0, 5]. C and 'all' stay shown.
+    mart, rep = _ttc({"A": (1, 1), "B": (6, 6), "C": (15, 10)}, shown={"A": False})
+    con = _warehouse(outcome_time_to_closure=(mart, rep))
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed and outcome.added == 3
+    assert _shown(con, "outcome_time_to_closure", "n_dossiers") == {"A": None, "B": None, "C": 25, "all": 39}
+    assert _shown(con, "outcome_time_to_closure", "n_closed") == {"A": None, "B": None, "C": 15, "all": 22}
+    assert _shown(con, "outcome_time_to_closure", "n_censored") == {"A": None, "B": None, "C": 10, "all": 17}
+    flags = con.execute("select region, n_dossiers_suppressed, n_closed_suppressed, n_censored_suppressed "
+                        "from reporting.outcome_time_to_closure order by region").fetchall()
+    assert flags == [("A", True, True, True), ("B", True, True, True), ("C", False, False, False),
+                     ("all", False, False, False)]
+    # everything computed from a withheld count is null; the row flag follows
+    km = con.execute("select region, km_median_days, km_closed_within_365d, naive_median_closed_days, suppressed "
+                     "from reporting.outcome_time_to_closure order by region").fetchall()
+    assert km == [("A", None, None, None, True), ("B", None, None, None, True), ("C", 100.0, 0.5, 90.0, False),
+                  ("all", 100.0, 0.5, 90.0, False)]
+    audit = outcome.audit.set_index(["row_key", "column_name"])
+    assert tuple(audit.loc[("2021|OCJ|A", "n_dossiers"), ["lower_bound", "upper_bound"]]) == (0, 14)
+    assert tuple(audit.loc[("2021|OCJ|A", "n_censored"), ["lower_bound", "upper_bound"]]) == (0, 7)
+    assert audit["protected"].all()
+
+
+def test_item_categories_zero_stays_shown():
+    # categories n = 2, 0, 20 (n_valid 22): 2 is withheld; 22 - 0 - 20 would give it back, the zero is never
+    # withheld, so 20 goes too: then 2 lies in [0, 22]. pct of both withheld categories is null.
+    mart = pd.DataFrame({"instrument": "s", "wave": "w1", "item": "q", "value": [1.0, 2.0, 3.0],
+                         "value_label": ["a", "b", "c"], "is_missing": False, "n": [2, 0, 20], "n_valid": 22,
+                         "pct": [100 * 2 / 22, 0.0, 100 * 20 / 22]})
+    rep = mart.assign(n=pd.array([None, 0, 20], dtype="Int64"), pct=[None, 0.0, 100 * 20 / 22],
+                      n_suppressed=[True, False, False], n_valid_suppressed=False, suppressed=[True, False, False])
+    con = _warehouse(item_distribution=(mart, rep))
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed
+    got = con.execute("select value, n, n_valid, pct, n_suppressed from reporting.item_distribution "
+                      "order by value").fetchall()
+    assert got == [(1.0, None, 22, None, True), (2.0, 0, 22, 0.0, False), (3.0, None, 22, None, True)]
+    audit = outcome.audit.set_index("row_key")
+    assert tuple(audit.loc["s|w1|q|1.0|false|a", ["lower_bound", "upper_bound"]]) == (0, 22)
+
+
+def test_protection_is_a_fixed_point_and_deterministic():
+    mart, rep = _ttc({"A": (1, 1), "B": (6, 6), "C": (15, 10)}, shown={"A": False})
+    first = _warehouse(outcome_time_to_closure=(mart, rep))
+    protect_reporting(first, 5)
+    pattern = first.execute("select * from reporting.outcome_time_to_closure order by region").fetchall()
+    again = protect_reporting(first, 5)
+    assert again.added == 0 and again.rounds == 1
+    assert first.execute("select * from reporting.outcome_time_to_closure order by region").fetchall() == pattern
+    second = _warehouse(outcome_time_to_closure=(mart, rep))
+    protect_reporting(second, 5)
+    assert second.execute("select * from reporting.outcome_time_to_closure order by region").fetchall() == pattern
+
+
+def test_small_complement_in_a_row_is_protected():
+    # Placement, one cell per region: B has 20 complete windows of which 18 placed, so 'not placed' = 2 is a
+    # small latent count (n_observable - n_placed_365d). Showing both counts would give it: one of them goes.
+    rows = []
+    for region, (obs, placed) in {"A": (30, 10), "B": (20, 18), "C": (25, 9)}.items():
+        rows.append({"registration_year": "2021", "service": "OCJ", "region": region, "n_observable": obs,
+                     "n_placed_365d": placed, "placement_rate": placed / obs, "placement_days": 100 * placed,
+                     "placement_moves": 7, "moves_per_1000_days": 7000 / (100 * placed), "n_dossiers": obs,
+                     "n_window_complete": obs, "n_window_running": 0})
+    mart = pd.DataFrame(rows)
+    total = mart[["n_observable", "n_placed_365d", "placement_days", "placement_moves", "n_dossiers",
+                  "n_window_complete", "n_window_running"]].sum()
+    mart = pd.concat([mart, pd.DataFrame([{**rows[0], "region": "all", **total.to_dict(),
+                                           "placement_rate": 37 / 75, "moves_per_1000_days": 21000 / 3700}])],
+                     ignore_index=True)
+    rep = mart.copy()
+    for c in ("n_observable", "n_placed_365d", "placement_days", "placement_moves", "n_dossiers",
+              "n_window_complete", "n_window_running"):
+        rep[f"{c}_suppressed"] = False
+    rep["suppressed"] = False
+    con = _warehouse(outcome_placement=(mart, rep))
+    before = audit_reporting(con, 5)
+    assert not before.passed   # the dbt first pass alone (nothing withheld) shows 'not placed' = 2
+    assert "not_placed" in before.failures()
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed
+    b = con.execute("select n_observable, n_placed_365d, placement_rate, n_window_complete "
+                    "from reporting.outcome_placement where region = 'B'").fetchone()
+    assert None in b[:2] and b[2] is None
+    assert (b[0] is None) == (b[3] is None)   # n_window_complete is n_observable under another name
+
+
+def test_audit_catches_a_rate_published_beside_a_withheld_count():
+    mart, rep = _ttc({"A": (1, 1), "B": (6, 6), "C": (15, 10)}, shown={"A": False})
+    con = _warehouse(outcome_time_to_closure=(mart, rep))
+    protect_reporting(con, 5)
+    assert audit_reporting(con, 5).passed
+    # a placement table whose rate is shown although its numerator is withheld: 2 = 0.1 x 20
+    rows = [{"registration_year": "2021", "service": "SDJ", "region": r, "n_observable": 20, "n_placed_365d": p,
+             "placement_rate": p / 20, "n_dossiers": 20, "n_window_complete": 20, "n_window_running": 0,
+             "placement_moves": 0, "placement_days": 0, "moves_per_1000_days": None} for r, p in (("A", 2), ("all", 2))]
+    mart_p = pd.DataFrame(rows)
+    rep_p = mart_p.copy()
+    rep_p["n_placed_365d"] = pd.array([None, None], dtype="Int64")
+    con.register("m", mart_p)
+    con.register("r", rep_p)
+    con.execute("create table marts.outcome_placement as select * from m")
+    con.execute("create table reporting.outcome_placement as select * from r")
+    outcome = audit_reporting(con, 5)
+    assert not outcome.passed
+    bad = outcome.audit[~outcome.audit["protected"]]
+    assert ("outcome_placement", "n_placed_365d") in set(zip(bad["table_name"], bad["column_name"]))
+    row = bad[bad["column_name"] == "n_placed_365d"].iloc[0]
+    assert row["lower_bound"] == pytest.approx(2) and row["upper_bound"] == pytest.approx(2)
