@@ -458,7 +458,8 @@ def cmd_codebook(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Write a frozen as-of release: parquet of reporting tables and marts, codebook, manifest."""
+    """Write a frozen as-of release: parquet of the reporting tables (and the marts with --include-marts),
+    codebook, manifest; refused when the disclosure audit fails (exit 1)."""
     from datetime import date
 
     from orchestration.research import release
@@ -467,7 +468,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         as_of = date.fromisoformat(args.as_of)
     except ValueError as exc:
         raise ValueError(f"--as-of must be a date YYYY-MM-DD, got {args.as_of!r}") from exc
-    manifest = release(as_of, Path(args.out))
+    manifest = release(as_of, Path(args.out), include_marts=args.include_marts)
     _print(f"wrote release {manifest.parent} (manifest {manifest.name})")
     return EXIT_OK
 
@@ -512,6 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="write a frozen, documented as-of release")
     p.add_argument("--as-of", required=True, help="release date YYYY-MM-DD")
     p.add_argument("--out", required=True, help="empty or new output folder")
+    p.add_argument("--include-marts", action="store_true",
+                   help="also the marts, NOT disclosure-controlled: a restricted release for the study team only")
     p.set_defaults(func=cmd_release)
     p = sub.add_parser("demo-data", help="write the synthetic demo landing data")
     p.add_argument("--landing", help="landing root (default: SOFS_LANDING_DIR or data/landing)")

@@ -496,18 +496,15 @@ def _fmt_code(value) -> str:
     return str(int(f)) if f.is_integer() else repr(f)
 
 
-def _declared_missing(instrument: str, version: str | None) -> dict[str, str]:
-    """Declared missing codes of an instrument's schemes per item, from the instrument definition when its
-    version equals the wave's ``instrument_version`` (the warehouse stores only the codes that occurred)."""
+def _declared_missing(scheme_labels) -> dict[str, str]:
+    """Declared missing codes -> reasons of one item in one wave, from the scheme version the wave was
+    loaded with (``raw.survey_items.scheme_labels``, SPEC 3.3); empty when not recorded."""
+    if not isinstance(scheme_labels, str) or not scheme_labels:
+        return {}
     try:
-        from orchestration.instruments import get_instrument
-
-        inst = get_instrument(instrument)
-    except Exception:  # no instruments folder, unknown instrument: only observed codes are listed
+        return {str(k): str(v) for k, v in (json.loads(scheme_labels).get("missing") or {}).items()}
+    except (ValueError, AttributeError):
         return {}
-    if version is not None and str(inst.version) != str(version):
-        return {}
-    return {it.item: dict(it.scheme.missing) for it in inst.items}
 
 
 def _codebook_data(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict:
@@ -516,14 +513,15 @@ def _codebook_data(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict:
     if "survey_items" not in _tables(con, "raw"):
         items = pd.DataFrame(columns=["instrument", "wave", "item", "item_text", "role", "construct", "reverse",
                                       "scheme", "scheme_min", "scheme_max", "is_nominal", "is_text",
-                                      "source_column", "instrument_version"])
+                                      "source_column", "instrument_version", "scheme_labels"])
         waves = pd.DataFrame(columns=["instrument", "wave", "population", "title", "fieldwork_start",
                                       "fieldwork_end", "anonymised"])
         constructs = pd.DataFrame(columns=["instrument", "wave", "construct", "label"])
         value_labels = pd.DataFrame(columns=["instrument", "wave", "item", "value", "label"])
     else:
         items = con.sql("""select instrument, wave, item, item_text, role, construct, reverse, scheme, scheme_min,
-                                  scheme_max, is_nominal, is_text, source_column, instrument_version
+                                  scheme_max, is_nominal, is_text, source_column, instrument_version,
+                                  scheme_labels
                            from raw.survey_items order by all""").df()
         waves = con.sql("""select instrument, wave, population, title, fieldwork_start, fieldwork_end, anonymised
                            from raw.survey_waves order by all""").df()
@@ -532,48 +530,21 @@ def _codebook_data(con: duckdb.DuckDBPyConnection, manifest: dict) -> dict:
         value_labels = con.sql("select distinct instrument, wave, item, value, label from raw.survey_value_labels "
                                "order by all").df()
     source = None
-    # categories only (value not null); missing reasons come from fct_item_response below with their codes
+    # Counts only from reporting (disclosure-controlled, audited; SPEC 6): categories are the rows with a
+    # value, missing reasons the is_missing rows. Without reporting the codebook lists no counts.
+    freq = pd.DataFrame(columns=["instrument", "wave", "item", "value", "value_label", "n", "n_valid", "pct",
+                                 "n_suppressed"])
+    missing = pd.DataFrame(columns=["instrument", "wave", "item", "missing_reason", "n", "n_suppressed"])
     if "item_distribution" in _tables(con, "reporting"):
         source = "reporting.item_distribution"
         freq = con.sql("""select instrument, wave, item, value, value_label, n, n_valid, pct, n_suppressed
                           from reporting.item_distribution where value is not null order by all""").df()
-    elif "item_distribution" in _tables(con, "marts"):
-        source = "marts.item_distribution (suppressed here by the reporting rule)"
-        freq = con.sql("""select instrument, wave, item, value, value_label, n, n_valid, pct
-                          from marts.item_distribution where value is not null order by all""").df()
-        freq = _suppress_distribution(freq, min_cell)
-    else:
-        freq = pd.DataFrame(columns=["instrument", "wave", "item", "value", "value_label", "n", "n_valid", "pct",
-                                     "n_suppressed"])
-    missing = pd.DataFrame(columns=["instrument", "wave", "item", "raw_code", "missing_reason", "n"])
-    if "fct_item_response" in _tables(con, "marts"):
-        missing = con.sql("""select instrument, wave, item, raw_code, missing_reason, count(*) as n
-                             from marts.fct_item_response where missing_reason is not null
-                             group by all order by all""").df()
+        if "is_missing" in _columns(con, "reporting", "item_distribution"):
+            missing = con.sql("""select instrument, wave, item, value_label as missing_reason, n, n_suppressed
+                                 from reporting.item_distribution where is_missing order by all""").df()
     return {"items": items, "waves": waves, "constructs": constructs, "freq": freq, "missing": missing,
             "value_labels": value_labels,
             "source": source, "min_cell": int(min_cell)}
-
-
-def _suppress_distribution(freq: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Apply the reporting rule to a marts.item_distribution frame (used when reporting is not built)."""
-    freq = freq.reset_index(drop=True)
-    cats = freq[["instrument", "wave", "item"]].assign(category=freq["value"].map(_fmt_code), cell_value=freq["n"])
-    totals = freq.groupby(["instrument", "wave", "item"], as_index=False)["n_valid"].max()
-    totals = totals.assign(category=TOTAL, cell_value=totals["n_valid"])[["instrument", "wave", "item",
-                                                                          "category", "cell_value"]]
-    cells = pd.concat([cats, totals], ignore_index=True)
-    hidden = secondary_suppression(cells, ["instrument", "wave", "item"], ["category"], min_cell=min_cell)
-    n_hidden = hidden.iloc[:len(cats)].to_numpy()
-    total_hidden = dict(zip(map(tuple, totals[["instrument", "wave", "item"]].to_numpy()),
-                            hidden.iloc[len(cats):].to_numpy()))
-    tot = freq[["instrument", "wave", "item"]].apply(tuple, axis=1).map(total_hidden).astype(bool).to_numpy()
-    out = freq.copy()
-    out["n"] = out["n"].astype(object).where(~n_hidden, None)
-    out["n_valid"] = out["n_valid"].astype(object).where(~tot, None)
-    out["pct"] = out["pct"].astype(object).where(~(n_hidden | tot), None)
-    out["n_suppressed"] = n_hidden
-    return out
 
 
 def _num(value):
@@ -607,7 +578,6 @@ def _codebook_document(data: dict, tables: list[dict]) -> dict:
     construct_labels = {(r.instrument, r.wave, r.construct): _text(r.label)
                         for r in data["constructs"].itertuples(index=False)}
     file_dscr, variables, groups = [], [], {}
-    declared_cache: dict[tuple[str, str | None], dict] = {}
     for w in waves.itertuples(index=False):
         versions = sorted({_text(v) or "" for v in items.loc[(items["instrument"] == w.instrument)
                                                              & (items["wave"] == w.wave), "instrument_version"]})
@@ -626,9 +596,7 @@ def _codebook_document(data: dict, tables: list[dict]) -> dict:
     for it in items.sort_values(["instrument", "item", "wave"], kind="mergesort").itertuples(index=False):
         key = (it.instrument, it.wave, it.item)
         version = _text(it.instrument_version)
-        if (it.instrument, version) not in declared_cache:
-            declared_cache[(it.instrument, version)] = _declared_missing(it.instrument, version)
-        declared = declared_cache[(it.instrument, version)].get(it.item, {})
+        declared = _declared_missing(getattr(it, "scheme_labels", None))
         text = _text(it.item_text) or ""
         var = {
             "ID": f"V_{it.instrument}_{it.wave}_{it.item}", "name": it.item, "files": f"F_{it.instrument}_{it.wave}",
@@ -666,26 +634,29 @@ def _codebook_document(data: dict, tables: list[dict]) -> dict:
             n_valid = _num(g["n_valid"].iloc[0])
             n_valid_suppressed = n_valid is None
         cats = [valid[v] for v in sorted(valid)]
-        observed = {}
+        # missing reasons as reporting shows them (n withheld there below min_cell); declared codes that
+        # nobody used are listed with 0; the code of a reason comes from the wave's recorded scheme
+        code_of = {reason: code for code, reason in declared.items()}
+        missing_rows: dict[str, tuple[float | None, bool]] = {}
         mg = miss_by.get(key)
         if mg is not None:
             for r in mg.itertuples(index=False):
-                code = _text(r.raw_code) or ""
-                observed.setdefault((code, _text(r.missing_reason)), 0)
-                observed[(code, _text(r.missing_reason))] += int(r.n)
+                missing_rows[_text(r.missing_reason) or ""] = (_num(r.n), bool(r.n_suppressed))
         for code, reason in declared.items():
-            if not any(c == code for c, _ in observed):
-                observed[(code, reason)] = 0
-        n_invalid = 0
-        for (code, reason), n in sorted(observed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            hide = 0 < n < min_cell
-            n_invalid += n
-            cats.append({"catValu": code, "labl": reason, "missing": "Y",
-                         "catStat": [{"type": "freq", "value": None if hide else n, "suppressed": hide}]})
+            missing_rows.setdefault(reason, (0, False))
+        n_invalid, invalid_withheld = 0, False
+        for reason, (n, withheld) in sorted(missing_rows.items(), key=lambda kv: (code_of.get(kv[0], ""), kv[0])):
+            if n is None:
+                invalid_withheld = True
+            else:
+                n_invalid += n
+            cats.append({"catValu": code_of.get(reason, ""), "labl": reason, "missing": "Y",
+                         "catStat": [{"type": "freq", "value": n, "suppressed": withheld}]})
         var["catgry"] = cats
+        # the invalid total is withheld whenever one of its parts is (it would give the part back)
         var["sumStat"] = [{"type": "vald", "value": n_valid, "suppressed": n_valid_suppressed},
-                          {"type": "invd", "value": None if 0 < n_invalid < min_cell else n_invalid,
-                           "suppressed": 0 < n_invalid < min_cell}]
+                          {"type": "invd", "value": None if invalid_withheld or 0 < n_invalid < min_cell else n_invalid,
+                           "suppressed": invalid_withheld or 0 < n_invalid < min_cell}]
         variables.append(var)
         if it.construct is not None and not (isinstance(it.construct, float) and math.isnan(it.construct)):
             gid = f"G_{it.instrument}_{it.wave}_{it.construct}"
@@ -807,10 +778,11 @@ def build_codebook(out_dir: Path) -> tuple[Path, Path]:
     ``tables``: every reporting table and mart with its column descriptions.
 
     Sources: raw.survey_items / survey_waves / survey_constructs (texts, schemes, versions),
-    reporting.item_distribution (frequencies, disclosure-controlled; falls back to marts.item_distribution
-    with the same rule applied here), marts.fct_item_response (missing codes used and how often; counts
-    below min_cell withheld), and the instrument definition for declared missing codes that nobody used
-    (only when its version equals the wave's instrument_version). Deterministic: sorted, no timestamps.
+    reporting.item_distribution only for every count (categories, and missing reasons from its
+    ``is_missing`` rows: disclosure-controlled and audited, SPEC 6; without reporting no counts are
+    listed), and each wave's recorded answer-scheme version (``raw.survey_items.scheme_labels``, SPEC 3.3)
+    for the codes of missing reasons and declared codes that nobody used. The invalid total is withheld
+    when any missing count is. Deterministic: sorted, no timestamps.
 
     Raises:
         FileNotFoundError: no warehouse yet.
@@ -874,13 +846,15 @@ def _latest_data_dates(con: duckdb.DuckDBPyConnection) -> dict:
     return out
 
 
-def release(as_of: dt.date, out_dir: Path) -> Path:
+def release(as_of: dt.date, out_dir: Path, include_marts: bool = False) -> Path:
     """Freeze the warehouse as a release in ``out_dir``; return the path of its ``manifest.json``.
 
     Layout (issue 6 item 6)::
 
-        out_dir/reporting/<table>.parquet   every reporting table (disclosure-controlled)
-        out_dir/marts/<table>.parquet       every mart (restricted ones excepted: none today)
+        out_dir/reporting/<table>.parquet   every reporting table (disclosure-controlled, audited)
+        out_dir/marts/<table>.parquet       only with ``include_marts``: every mart (restricted ones
+                                            excepted), NOT disclosure-controlled: a restricted release for
+                                            the study team, never for sharing (the manifest says so)
         out_dir/codebook/codebook.md, codebook.json   (see build_codebook)
         out_dir/manifest.json               as_of, data dates, rule, per table rows and file,
                                             per file bytes and SHA-256, software versions
@@ -893,9 +867,12 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
     must not be before the latest date the warehouse holds data for (latest dossier extract date; per
     survey wave its fieldwork end or last submit date): an earlier as-of would mislabel data from after
     it (rebuild a warehouse from the partitions up to that date instead). It must not be in the future.
-    All reads happen in one read-only connection (one consistent snapshot).
+    All reads happen in one read-only connection (one consistent snapshot). Before anything is written
+    the disclosure audit runs over the reporting tables (SPEC 6); floats are rounded to
+    :data:`FLOAT_DECIMALS` decimals.
 
     Raises:
+        DisclosureAuditFailed: the audit finds a withheld small count that the reporting tables pin.
         ValueError: ``as_of`` not a date, before the data or in the future; ``out_dir`` exists and is
             not empty (a release is never overwritten).
         FileNotFoundError: no warehouse yet. warehouse.WarehouseBusy: a writer holds the file.
@@ -928,7 +905,7 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
             tables: dict[str, dict] = {}
             files: dict[str, dict] = {}
             withheld = []
-            for schema in ("reporting", "marts"):
+            for schema in ("reporting", "marts") if include_marts else ("reporting",):
                 names = _tables(con, schema)
                 if names:
                     (staging / schema).mkdir()
@@ -953,6 +930,9 @@ def release(as_of: dt.date, out_dir: Path) -> Path:
             "data_dates": dates,
             "disclosure_control": rule,
             "disclosure_audit": audit,
+            "restricted": include_marts,
+            "restricted_note": ("contains marts that are NOT disclosure-controlled: for the study team only, "
+                                "never for sharing (SPEC 6)") if include_marts else None,
             "tables": tables,
             "withheld_tables": withheld,
             "files": files,

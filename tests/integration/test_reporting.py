@@ -119,7 +119,9 @@ def hand(tmp_path_factory, dbt_target):
                 outcome_placement=placement(HAND_PLACE), item_distribution=distribution(HAND_ITEMS),
                 scale_reliability=pd.DataFrame({"instrument": ["s", "s"], "wave": ["2021", "2021"],
                                                 "construct": ["a", "b"], "n_cases": [4, 40], "n_items": [3, 3],
-                                                "cronbach_alpha": [0.7, 0.8]}))
+                                                "cronbach_alpha": [0.7, 0.8], "scheme_version": [1, 1],
+                                                "comparable_with_previous_wave": [True, True],
+                                                "not_comparable_reason": [None, None]}))
     run_dbt(["build", *SELECT], db, dbt_target)  # models + their tests (primary rule, margins protected)
     return db
 
@@ -222,7 +224,9 @@ def random_wh(tmp_path_factory, dbt_target):
                 outcome_reopening=reopening({k: (a, b) for k, (a, b) in detail.items()}),
                 outcome_placement=placement({k: (a, b, b) for k, (a, b) in detail.items()}),
                 scale_reliability=pd.DataFrame({"instrument": ["s"], "wave": ["2021"], "construct": ["a"],
-                                                "n_cases": [3], "n_items": [2], "cronbach_alpha": [None]}))
+                                                "n_cases": [3], "n_items": [2], "cronbach_alpha": [None],
+                                                "scheme_version": [1], "comparable_with_previous_wave": [True],
+                                                "not_comparable_reason": [None]}))
     run_dbt(["build", *SELECT], db, dbt_target)
     return db
 
@@ -268,7 +272,9 @@ def test_min_cell_is_a_dbt_var(tmp_path, dbt_target):
     write_marts(db, outcome_time_to_closure=time_to_closure(HAND_TTC), outcome_reopening=reopening(HAND_REOPEN),
                 outcome_placement=placement(HAND_PLACE), item_distribution=distribution(HAND_ITEMS),
                 scale_reliability=pd.DataFrame({"instrument": ["s"], "wave": ["2021"], "construct": ["a"],
-                                                "n_cases": [12], "n_items": [3], "cronbach_alpha": [0.7]}))
+                                                "n_cases": [12], "n_items": [3], "cronbach_alpha": [0.7],
+                                                "scheme_version": [1], "comparable_with_previous_wave": [True],
+                                                "not_comparable_reason": [None]}))
     run_dbt(["build", *SELECT, "--vars", "{min_cell: 13}"], db, dbt_target)
     assert read(db, "select min_cell from reporting.suppression_rule").iloc[0, 0] == 13
     df = read(db, "select * from reporting.outcome_time_to_closure where registration_year = '2021' "

@@ -13,6 +13,7 @@ import pyreadstat
 import pytest
 
 from orchestration import research, warehouse
+from orchestration.disclosure.protect import DisclosureAuditFailed
 from tests.helpers import mini_instrument
 
 REGIONS = ["Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant en Brussel", "West-Vlaanderen"]
@@ -37,15 +38,17 @@ def _build(db) -> None:
         con.execute("""
             create table reporting.item_distribution as select * from (values
               ('mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'leadership', 'item', 1.0,
-               'helemaal niet akkoord', null, 40, null, true, false, true),
+               'helemaal niet akkoord', null, 40, null, true, false, true, false),
               ('mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'leadership', 'item', 2.0,
-               'eerder niet akkoord', 0, 40, 0.0, false, false, false),
+               'eerder niet akkoord', 0, 40, 0.0, false, false, false, false),
               ('mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'leadership', 'item', 3.0,
-               'neutraal', null, 40, null, true, false, true),
+               'neutraal', null, 40, null, true, false, true, false),
               ('mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'leadership', 'item', 4.0,
-               'eerder akkoord', 25, 40, 62.5, false, false, false)
+               'eerder akkoord', 25, 40, 62.5, false, false, false, false),
+              ('mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'leadership', 'item', null,
+               'weet niet', null, 40, null, true, false, true, true)
             ) t(instrument, wave, item, item_text, construct, role, value, value_label, n, n_valid, pct,
-                n_suppressed, n_valid_suppressed, suppressed)""")
+                n_suppressed, n_valid_suppressed, suppressed, is_missing)""")
         con.execute("""create table reporting.suppression_rule as
                        select 5 as min_cell, false as suppress_zero_counts, 5 as suppression_passes,
                               'rule' as rule_text""")
@@ -75,13 +78,14 @@ def _build(db) -> None:
         con.execute("create table marts.open_text_mart as select 'r1' as response_key, 'x' as answer_masked")
         con.execute("""insert into raw.survey_items (partition_key, instrument, wave, item, item_text, role,
                 construct, reverse, scheme, scheme_signature, scheme_min, scheme_max, is_nominal, is_text,
-                source_column, instrument_version, load_id) values
+                source_column, instrument_version, load_id, scheme_labels) values
             ('mini_survey/w1', 'mini_survey', 'w1', 'plan_known', 'Ik ken het implementatieplan', 'item',
-             'leadership', false, 'agree5', 'sig', 1, 5, false, false, 'L2[SQ001]', '1', 'l1'),
+             'leadership', false, 'agree5', 'sig', 1, 5, false, false, 'L2[SQ001]', '1', 'l1',
+             '{"labels": {"3": "neutraal"}, "missing": {"-9": "weet niet", "-8": "wil niet zeggen"}}'),
             ('mini_survey/w1', 'mini_survey', 'w1', 'function', null, 'attribute', null, false, 'function',
-             'sig', 1, 2, true, false, 'FUNCTIE', '1', 'l1'),
+             'sig', 1, 2, true, false, 'FUNCTIE', '1', 'l1', null),
             ('mini_survey/w1', 'mini_survey', 'w1', 'remarks', 'Opmerkingen', 'item', null, false, 'text',
-             'text', null, null, false, true, 'OPM', '1', 'l1')""")
+             'text', null, null, false, true, 'OPM', '1', 'l1', null)""")
         con.execute("""insert into raw.survey_value_labels values
             ('mini_survey/w1', 'mini_survey', 'w1', 'function', 1, 'Consulent OCJ', 'l1'),
             ('mini_survey/w1', 'mini_survey', 'w1', 'function', 2, 'Consulent SDJ', 'l1'),
@@ -161,7 +165,7 @@ def test_survey_item_columns_get_item_value_labels(wh):
     path = research.export_table("reporting.item_distribution", "sav", wh / "dist.sav")
     df, meta = pyreadstat.read_sav(str(path))
     assert meta.variable_value_labels["value"][3.0] == "neutraal"
-    assert df["n"].isna().sum() == 2
+    assert df["n"].isna().sum() == 3  # categories 1 and 3 and the "weet niet" row are withheld
 
 
 def test_csv_and_parquet_exports(wh):
@@ -235,22 +239,34 @@ def test_codebook_ddi_shape(wh):
     assert "#### plan_known, wave w1" in text and "| -9 | weet niet | yes | suppressed |" in text
 
 
-def test_codebook_falls_back_to_marts_with_suppression(wh):
+def test_codebook_missing_reasons_from_reporting_and_the_waves_scheme(wh):
+    _, js = research.build_codebook(wh / "cb3")
+    var = next(v for v in json.loads(js.read_text())["codeBook"]["dataDscr"]["var"]
+               if v["ID"] == "V_mini_survey_w1_plan_known")
+    missing = {c["catValu"]: (c["labl"], c["catStat"][0]["value"]) for c in var["catgry"] if c["missing"] == "Y"}
+    # "weet niet" is withheld in reporting (used once); "wil niet zeggen" is declared in the wave's scheme
+    # and nobody used it: 0. The invalid total would give the withheld count back: withheld too.
+    assert missing == {"-9": ("weet niet", None), "-8": ("wil niet zeggen", 0)}
+    invd = next(s for s in var["sumStat"] if s["type"] == "invd")
+    assert invd == {"type": "invd", "value": None, "suppressed": True}
+
+
+def test_codebook_without_reporting_lists_no_counts(wh):
+    # marts.item_distribution holds the true counts (3, 0, 12, 25): without reporting none may appear
     with warehouse.write_connection() as con:
         con.execute("drop table reporting.item_distribution")
     _, js = research.build_codebook(wh / "cb2")
     var = next(v for v in json.loads(js.read_text())["codeBook"]["dataDscr"]["var"]
                if v["ID"] == "V_mini_survey_w1_plan_known")
-    freq = {c["catValu"]: c["catStat"][0] for c in var["catgry"] if c["missing"] == "N"}
-    assert freq["1"]["value"] is None and freq["3"]["value"] is None  # 3 withheld, 12 with it
-    assert freq["2"]["value"] == 0 and freq["4"]["value"] == 25
+    freq = {c["catValu"]: c["catStat"][0]["value"] for c in var["catgry"] if c["missing"] == "N"}
+    assert set(freq.values()) == {None}
 
 
 # ------------------------------------------------------------------------------------- release
 
 def test_two_releases_are_identical(wh):
-    m1 = research.release(dt.date(2024, 7, 1), wh / "rel1")
-    m2 = research.release(dt.date(2024, 7, 1), wh / "rel2")
+    m1 = research.release(dt.date(2024, 7, 1), wh / "rel1", include_marts=True)
+    m2 = research.release(dt.date(2024, 7, 1), wh / "rel2", include_marts=True)
     assert m1.read_bytes() == m2.read_bytes()
     assert research.file_digests(wh / "rel1") == research.file_digests(wh / "rel2")
     manifest = json.loads(m1.read_text())
@@ -263,6 +279,38 @@ def test_two_releases_are_identical(wh):
     assert {"codebook/codebook.json", "codebook/codebook.md", "reporting/item_distribution.parquet",
             "marts/fct_item_response.parquet"} <= set(manifest["files"])
     assert not any(p.name.endswith(".partial") for p in wh.iterdir())
+
+
+def test_default_release_holds_no_withheld_count(wh):
+    # marts.item_distribution has the true 3 and 12 that reporting withholds; a default release has no marts
+    manifest = json.loads(research.release(dt.date(2024, 7, 1), wh / "rel").read_text())
+    assert not any(rel.startswith("marts/") for rel in manifest["files"])
+    assert manifest["restricted"] is False and manifest["disclosure_audit"]["passed"] is True
+    dist = pd.read_parquet(wh / "rel" / "reporting" / "item_distribution.parquet")
+    assert sorted(dist["n"].dropna().astype(int)) == [0, 25]
+
+
+def test_release_refused_when_the_audit_pins_a_withheld_count(wh):
+    # a percentage shown beside a withheld count gives it back: 7.5 % of 40 = 3
+    with warehouse.write_connection() as con:
+        con.execute("update reporting.item_distribution set pct = 7.5 where value = 1")
+    with pytest.raises(DisclosureAuditFailed, match="item_distribution .*plan_known.* n"):
+        research.release(dt.date(2024, 7, 1), wh / "pinned")
+    assert not (wh / "pinned").exists() and not (wh / "pinned.partial").exists()
+    from orchestration.cli import main
+    assert main(["release", "--as-of", "2024-07-01", "--out", str(wh / "pinned2")]) == 1
+    assert not (wh / "pinned2").exists()
+
+
+def test_release_rounds_floats_so_noise_does_not_change_bytes(wh):
+    with warehouse.write_connection() as con:
+        con.execute("create table marts.noise as select 1.0 / 3 as x")
+    research.release(dt.date(2024, 7, 1), wh / "a", include_marts=True)
+    with warehouse.write_connection() as con:
+        con.execute("create or replace table marts.noise as select 1.0 / 3 + 1e-15 as x")
+    research.release(dt.date(2024, 7, 1), wh / "b", include_marts=True)
+    assert research.file_digests(wh / "a") == research.file_digests(wh / "b")
+    assert pd.read_parquet(wh / "a" / "marts" / "noise.parquet")["x"][0] == 0.333333333
 
 
 def test_release_refuses_bad_as_of_and_existing_folder(wh):

@@ -21,5 +21,8 @@ select
     n_items,
     case when n_cases_hidden = 0 then {{ reporting_round('cronbach_alpha') }} end as cronbach_alpha,
     n_cases_hidden = 1 as n_cases_suppressed,
-    n_cases_hidden = 1 as suppressed
+    n_cases_hidden = 1 as suppressed,
+    scheme_version,
+    comparable_with_previous_wave,
+    not_comparable_reason
 from flagged
