@@ -186,3 +186,28 @@ def test_audit_catches_a_rate_published_beside_a_withheld_count():
     assert ("outcome_placement", "n_placed_365d") in set(zip(bad["table_name"], bad["column_name"]))
     row = bad[bad["column_name"] == "n_placed_365d"].iloc[0]
     assert row["lower_bound"] == pytest.approx(2) and row["upper_bound"] == pytest.approx(2)
+
+
+def test_asset_check_fails_on_an_unprotected_cell(tmp_path, monkeypatch):
+    from orchestration.assets.dbt import disclosure_audit_check
+
+    db = tmp_path / "wh.duckdb"
+    monkeypatch.setenv("SOFS_WAREHOUSE_PATH", str(db))
+    mart, rep = _ttc({"A": (1, 1), "B": (6, 6), "C": (15, 10)}, shown={"A": False})
+    con = _warehouse(outcome_time_to_closure=(mart, rep))
+    con.execute(f"attach '{db}' as wh")
+    con.execute("create schema wh.marts; create schema wh.reporting")
+    con.execute("create table wh.marts.outcome_time_to_closure as select * from marts.outcome_time_to_closure")
+    con.execute("create table wh.reporting.outcome_time_to_closure as select * from reporting.outcome_time_to_closure")
+    con.close()
+    assert disclosure_audit_check().passed is False          # nothing audited yet
+    with duckdb.connect(str(db)) as c:
+        protect_reporting(c, 5)
+    result = disclosure_audit_check()
+    assert result.passed is True and result.metadata["withheld_cells"].value == 6
+    with duckdb.connect(str(db)) as c:                     # as a build that left A pinned would record it
+        c.execute("update audit.disclosure_audit set protected = false "
+                  "where row_key = '2021|OCJ|A' and column_name = 'n_closed'")
+    result = disclosure_audit_check()
+    assert result.passed is False and result.metadata["unprotected_cells"].value == 1
+    assert "outcome_time_to_closure [2021|OCJ|A] n_closed" in result.metadata["unprotected_examples"].value
