@@ -182,3 +182,93 @@ def test_demo_files_mix_formats_and_are_deterministic(demo, tmp_path):
            [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
     other = write_demo_dossiers(tmp_path / "other", seed=7)
     assert other[-3].read_bytes() != files[-3].read_bytes()
+
+
+def outcome_reference(folder: Path, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-dossier 365-day placement and reopening flags (SPEC 5) from the extract's CSVs, pandas only.
+
+    Placement: a placement starts in [registration_date, registration_date + 365]; the window is
+    complete when registration_date + 365 <= as_of. Reopening (closed dossiers): the same child_id has
+    a dossier registered in (closure_date, closure_date + 365]; complete when closure_date + 365 <= as_of.
+    """
+    read = dict(dtype=str, keep_default_na=False, encoding="utf-8")
+    d = pd.read_csv(folder / "dossiers.csv", **read)
+    p = pd.read_csv(folder / "placements.csv", **read)
+    end_of_data = pd.Timestamp(as_of)
+    year = pd.Timedelta(days=365)
+    registration = pd.to_datetime(d["registration_date"], format="%Y-%m-%d")
+    closure = pd.to_datetime(d["closure_date"].replace("", None), format="%Y-%m-%d")
+
+    spells = p.assign(start=pd.to_datetime(p["start_date"], format="%Y-%m-%d")).merge(
+        pd.DataFrame({"dossier_id": d["dossier_id"], "registration": registration}), on="dossier_id")
+    in_window = (spells["start"] >= spells["registration"]) & (spells["start"] <= spells["registration"] + year)
+    placed = d["dossier_id"].isin(set(spells.loc[in_window, "dossier_id"]))
+    placement = pd.DataFrame({
+        "registration_year": registration.dt.year.astype(str), "service": d["service"], "region": d["region"],
+        "complete": (registration + year <= end_of_data).to_numpy(), "event": placed.to_numpy(),
+    })
+
+    closed = pd.DataFrame({"dossier_id": d["dossier_id"], "child_id": d["child_id"], "closure": closure,
+                           "service": d["service"], "region": d["region"]})[closure.notna()]
+    later = closed[["dossier_id", "child_id", "closure"]].merge(
+        pd.DataFrame({"child_id": d["child_id"], "other_registration": registration}), on="child_id")
+    hit = (later["other_registration"] > later["closure"]) & (later["other_registration"] <= later["closure"] + year)
+    reopened = closed["dossier_id"].isin(set(later.loc[hit, "dossier_id"]))
+    reopening = pd.DataFrame({
+        "closure_year": closed["closure"].dt.year.astype(str), "service": closed["service"],
+        "region": closed["region"], "complete": (closed["closure"] + year <= end_of_data).to_numpy(),
+        "event": reopened.to_numpy(),
+    })
+    return placement.reset_index(drop=True), reopening.reset_index(drop=True)
+
+
+def cells_with_margins(ref: pd.DataFrame, keys: tuple[str, ...]) -> set[tuple[str, ...]]:
+    cells = set()
+    for combo in ref[list(keys)].drop_duplicates().itertuples(index=False):
+        for mask in range(2 ** len(keys)):
+            cells.add(tuple("all" if mask >> i & 1 else value for i, value in enumerate(combo)))
+    return cells
+
+
+def select_cell(ref: pd.DataFrame, keys: tuple[str, ...], row: dict) -> pd.DataFrame:
+    mask = np.ones(len(ref), dtype=bool)
+    for column in keys:
+        if row[column] != "all":
+            mask &= (ref[column] == row[column]).to_numpy()
+    return ref[mask]
+
+
+@pytest.mark.parametrize("mart, keys, n_total, n_event, rate", [
+    ("outcome_placement", ("registration_year", "service", "region"), "n_dossiers", "n_placed_365d",
+     "placement_rate"),
+    ("outcome_reopening", ("closure_year", "service", "region"), "n_closed", "n_reopened_365d",
+     "reopening_rate"),
+])
+def test_complete_window_rates_agree_with_pandas(demo, mart, keys, n_total, n_event, rate):
+    """SPEC 5 complete-window rule, every row and margin, recomputed from the latest extract's CSVs."""
+    placement, reopening = outcome_reference(demo["landing"] / "dossiers" / AS_OF.isoformat(), AS_OF)
+    ref = placement if mart == "outcome_placement" else reopening
+    cursor = demo["con"].execute(f"select * from marts.{mart}")
+    names = [c[0] for c in cursor.description]
+    rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+    assert {tuple(str(r[k]) for k in keys) for r in rows} == cells_with_margins(ref, keys)
+    assert len(rows) == len(cells_with_margins(ref, keys))
+    for row in rows:
+        group = select_cell(ref, keys, {k: str(row[k]) for k in keys})
+        complete = group[group["complete"]]
+        n_complete, n_events = len(complete), int(complete["event"].sum())
+        expected = {n_total: len(group), "n_window_complete": n_complete,
+                    "n_window_running": len(group) - n_complete, "n_observable": n_complete, n_event: n_events}
+        assert {k: row[k] for k in expected} == expected, row
+        if n_complete:
+            assert row[rate] == pytest.approx(n_events / n_complete, abs=1e-12), row
+        else:
+            assert row[rate] is None, row
+
+
+def test_demo_placement_rate_over_complete_windows(demo):
+    """Published check: 0.124 over complete windows (0.149 under the old rule that counted running ones)."""
+    (value,) = demo["con"].execute("""
+        select placement_rate from marts.outcome_placement
+        where registration_year = 'all' and service = 'all' and region = 'all'""").fetchone()
+    assert value == pytest.approx(0.124, abs=5e-4)
