@@ -151,6 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                         if err is not None:
                             _print("      " + err.message.strip()[:3000])
                 _print(f"      see {log_path} for dbt's full output")
+            audit_ok = _print_disclosure_audit()
+            dbt_ok = dbt_ok and audit_ok
     _warn_orphans()
     loaded = [o for o in outcomes if o[2] == "loaded"]
     quarantined = [o for o in outcomes if o[2] == "quarantined"]
@@ -169,6 +171,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def _print_disclosure_audit() -> bool:
+    """One line on the disclosure audit that followed the build (SPEC 6); False when a withheld cell is
+    not protected (the run then exits 1 and ``release`` refuses)."""
+    from orchestration import warehouse
+
+    try:
+        with warehouse.read_connection() as con:
+            n, bad = con.execute("select count(*), count(*) filter (where not protected) "
+                                 "from audit.disclosure_audit where context = 'build'").fetchone()
+            names = [f"reporting.{t} [{k}] {c}" for t, k, c in con.execute(
+                "select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
+                "and not protected order by 1, 2, 3 limit 5").fetchall()]
+    except Exception:  # no audit table: nothing was built into reporting
+        return True
+    if bad:
+        _print(f"      disclosure audit FAILED: {bad} of {n} withheld cell(s) can be narrowed below "
+               f"[0, min_cell]: {'; '.join(names)}; release is refused until a rebuild protects them")
+        return False
+    _print(f"      disclosure control: {n} withheld cell(s) in reporting, every one protected (LP audit, SPEC 6)")
+    return True
 
 
 def _warn_orphans() -> None:
