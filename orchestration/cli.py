@@ -176,6 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_disclosure_audit() -> bool:
     """One line on the disclosure audit that followed the build (SPEC 6); False when a withheld cell is
     not protected (the run then exits 1 and ``release`` refuses)."""
+    import duckdb
+
     from orchestration import warehouse
 
     try:
@@ -185,7 +187,7 @@ def _print_disclosure_audit() -> bool:
             names = [f"reporting.{t} [{k}] {c}" for t, k, c in con.execute(
                 "select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
                 "and not protected order by 1, 2, 3 limit 5").fetchall()]
-    except Exception:  # no audit table: nothing was built into reporting
+    except (duckdb.CatalogException, FileNotFoundError):  # no audit table: nothing built into reporting
         return True
     if bad:
         _print(f"      disclosure audit FAILED: {bad} of {n} withheld cell(s) can be narrowed below "
