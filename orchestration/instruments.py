@@ -28,6 +28,28 @@ ROLES = ("item", "attribute")
 _INSTRUMENT_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
+class StringSafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads ``yes``/``no``/``on``/``off`` (any case) as strings.
+
+    PyYAML follows YAML 1.1, where ``codes: {Yes: 1, No: 0}`` would become ``{True: 1, False: 0}`` and
+    the export code ``Yes`` would never match. Only ``true`` and ``false`` (any case) stay booleans, as in
+    YAML 1.2. Used for instrument definitions and the team label list (SPEC 3.3, 3.4).
+    """
+
+
+StringSafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StringSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_yaml(text: str):
+    """Parse YAML text with :class:`StringSafeLoader` (codes such as ``Yes``/``No`` stay strings)."""
+    return yaml.load(text, Loader=StringSafeLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 class InstrumentError(ValueError):
     """An instrument definition is missing or invalid; the message names the file and the entry."""
 
@@ -290,7 +312,10 @@ def _scheme(name: str, spec: dict, where: str) -> AnswerScheme:
 
 
 def load_instrument(path: Path) -> Instrument:
-    """Read and validate one instrument file.
+    """Read and validate one instrument file (SPEC 3.3).
+
+    The YAML is read with :class:`StringSafeLoader`: ``Yes``, ``No``, ``on``, ``off`` stay the strings
+    they are (export codes), where plain YAML 1.1 would turn them into booleans.
 
     Raises:
         InstrumentError: unreadable YAML, unknown scheme or construct, duplicate item id or source,
@@ -298,7 +323,7 @@ def load_instrument(path: Path) -> Instrument:
     """
     where = str(path)
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InstrumentError(f"{where}: cannot read instrument definition: {exc}") from exc
     if not isinstance(doc, dict):

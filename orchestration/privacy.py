@@ -21,13 +21,19 @@ DOMAINS = {
     "child": "sofs:child-id:v1",
     "placement": "sofs:placement-id:v1",
     "event": "sofs:practice-event-id:v1",
+    "team": "sofs:team:v1",
 }
+
+#: Kinds of id that may be a Belgian national register number: normalised before hashing (SPEC 3.4, 6).
+REGISTER_NUMBER_KINDS = ("dossier", "child")
 
 
 def pseudonymise(value: str | None, kind: str, key: bytes) -> str | None:
     """Return the pseudonym (64 hex chars) of one source identifier, or None for an empty one.
 
-    Leading and trailing blanks are stripped first, so ``" 123"`` and ``"123"`` link.
+    Leading and trailing blanks are stripped first, so ``" 123"`` and ``"123"`` link. Dossier and child
+    ids written as a national register number (:func:`normalise_register_number`) are reduced to their
+    11 digits first, so ``85.07.30-033.28`` and ``85073003328`` give one pseudonym (SPEC 3.4, 6).
 
     Raises:
         KeyError: ``kind`` is not one of :data:`DOMAINS`.
@@ -38,6 +44,8 @@ def pseudonymise(value: str | None, kind: str, key: bytes) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    if kind in REGISTER_NUMBER_KINDS:
+        text = normalise_register_number(text)
     return hmac.new(key, f"{domain}\x1f{text}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -83,21 +91,107 @@ def mask_open_answer(text: str | None) -> str | None:
     return masked
 
 
-_CODE_LIKE = re.compile(r"^[\w .:'/-]{0,24}$")
-
-
 def shown_value(value: object) -> str:
-    """How a source value may appear in a message stored in ``audit`` or printed by a run.
+    """How a source value is described in a message stored in ``audit`` or printed by a run (SPEC 6).
 
-    Messages name file, line and column; the value itself only when it looks like a code or a date
-    (at most 24 characters, no run of 5 or more digits, nothing masking would change). Anything else
-    may be an identifier or personal text and is withheld: ``<value withheld, N characters>``.
+    Never the value itself (a name typed into a coded column, a register number, an e-mail address must
+    not reach ``audit``, the run output or Dagster's run database): its length and character classes,
+    e.g. ``<value withheld: 11 characters, letters and blanks>``, ``<value withheld: 10 characters,
+    digits and '/'>``. Messages name file, line, column and the rule; this says what the value looks like.
+    ``empty`` for None or blanks.
     """
     if value is None:
         return "empty"
     text = str(value)
     if not text.strip():
         return "empty"
-    if _CODE_LIKE.match(text) and not re.search(r"\d{5,}", text) and mask_open_answer(text) == text:
-        return repr(text)
-    return f"<value withheld, {len(text)} characters>"
+    classes = []
+    if any(ch.isalpha() for ch in text):
+        classes.append("letters")
+    if any(ch.isdigit() for ch in text):
+        classes.append("digits")
+    if any(ch.isspace() for ch in text):
+        classes.append("blanks")
+    other = sorted({ch for ch in text if not (ch.isalnum() or ch.isspace())})
+    if other:
+        shown = "".join(ch for ch in other if ch.isprintable() and ch.isascii())[:8]
+        classes.append(f"{shown!r}" if shown else "other characters")
+    what = classes[0] if len(classes) == 1 else ", ".join(classes[:-1]) + " and " + classes[-1]
+    return f"<value withheld: {len(text)} character{'s' if len(text) != 1 else ''}, {what}>"
+
+
+# --------------------------------------------------------------------------------------------------
+# national register numbers, Excel's scientific notation, identifiers in free text (SPEC 3.4, 6)
+
+#: An id written as a Belgian national register number: YY MM DD, a 3-digit serial, 2 check digits, each
+#: group optionally separated by a blank, dot or dash (``85.07.30-033.28``, ``850730 033 28``,
+#: ``85073003328``). Full match only; the pattern is also valid in DuckDB (RE2).
+REGISTER_NUMBER_LAYOUT = r"[0-9]{2}[ .-]?[0-9]{2}[ .-]?[0-9]{2}[ .-]{0,2}[0-9]{3}[ .-]?[0-9]{2}"
+_REGISTER_NUMBER = re.compile(REGISTER_NUMBER_LAYOUT)
+#: A number as Excel shows it in scientific notation: ``8,5073E+10``, ``8.5073E+10``, ``1E+11``.
+SCIENTIFIC_LAYOUT = r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]{1,3}"
+_SCIENTIFIC = re.compile(SCIENTIFIC_LAYOUT)
+
+
+def normalise_register_number(text: str) -> str:
+    """The 11 digits of an id written as a national register number, else the id unchanged (SPEC 3.4, 6).
+
+    ``"85.07.30-033.28"``, ``"85 07 30 033 28"`` and ``"85073003328"`` all give ``"85073003328"``;
+    ``"DOS-2021-00017"`` stays as it is. Only the layout of :data:`REGISTER_NUMBER_LAYOUT` counts (the
+    whole id, blanks at the ends stripped); the check digits are not required here
+    (:func:`register_number_valid` judges them).
+    """
+    stripped = str(text).strip()
+    if _REGISTER_NUMBER.fullmatch(stripped):
+        return re.sub(r"[^0-9]", "", stripped)
+    return stripped
+
+
+def looks_like_register_number(text: str | None) -> bool:
+    """True when ``text`` (stripped) is written as a national register number (:data:`REGISTER_NUMBER_LAYOUT`)."""
+    return text is not None and bool(_REGISTER_NUMBER.fullmatch(str(text).strip()))
+
+
+def register_number_valid(text: str) -> bool:
+    """True when the check digits of a national register number are right (Belgian rule, SPEC 3.4).
+
+    ``text`` is normalised first. The last two digits must equal 97 - (first 9 digits mod 97); for people
+    born from 2000 on, 97 - (("2" + first 9 digits) mod 97). Either rule passing is enough (the century
+    is not known from the number). Returns False for anything that is not 11 digits after normalisation.
+    """
+    digits = normalise_register_number(text)
+    if not re.fullmatch(r"[0-9]{11}", digits):
+        return False
+    body, check = int(digits[:9]), int(digits[9:])
+    return check in (97 - body % 97, 97 - int("2" + digits[:9]) % 97)
+
+
+def is_scientific_notation(text: str | None) -> bool:
+    """True when ``text`` is a number in scientific notation (``8,5073E+10``): an id that went through
+    Excel, which rounds it and can make several ids one (SPEC 3.4)."""
+    return text is not None and bool(_SCIENTIFIC.fullmatch(str(text).strip()))
+
+
+#: The kinds of identifier :func:`identifier_kind` recognises, in the words messages use.
+IDENTIFIER_KINDS = ("an e-mail address", "a phone number", "a national register number")
+
+
+def identifier_kind(text: str | None) -> str | None:
+    """What kind of personal identifier ``text`` holds, or None (SPEC 6).
+
+    The patterns of :func:`mask_open_answer`: an e-mail address, a phone number (international or
+    Belgian national) or a national register number in any spelling (11 digits, with or without dots,
+    dashes, blanks), anywhere in the text. Returns one of :data:`IDENTIFIER_KINDS`.
+    """
+    if text is None:
+        return None
+    value = str(text)
+    if _EMAIL.search(value):
+        return "an e-mail address"
+    if _PHONE_INTL.search(value):
+        return "a phone number"
+    if _NRN.search(value):
+        return "a national register number"
+    if _PHONE_NAT.search(value):
+        return "a phone number"
+    return None

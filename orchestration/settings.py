@@ -37,6 +37,14 @@ def instruments_dir() -> Path:
     return _path("SOFS_INSTRUMENTS_DIR", PROJECT_ROOT / "data" / "instruments")
 
 
+def teams_file() -> Path:
+    """The organisation's team label list: env ``SOFS_TEAMS_FILE``, default ``data/teams.yaml`` (SPEC 3.4).
+
+    Optional: without it every team is published only as its pseudonymous ``team_key``.
+    """
+    return _path("SOFS_TEAMS_FILE", PROJECT_ROOT / "data" / "teams.yaml")
+
+
 def warehouse_path() -> Path:
     """The DuckDB file: env ``SOFS_WAREHOUSE_PATH``, default ``data/warehouse.duckdb`` (SPEC 4)."""
     return _path("SOFS_WAREHOUSE_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")

@@ -77,6 +77,9 @@ create table if not exists raw.dossiers (
     closure_reason varchar, birth_year integer, sex varchar,
     source_line bigint not null, load_id varchar not null
 );
+-- team: the published label of the organisation's team list (or null); team_key: HMAC of the team as
+-- delivered (domain team). The team text of the extract is never stored (SPEC 3.4, 6).
+alter table raw.dossiers add column if not exists team_key varchar;
 create table if not exists raw.placements (
     partition_key varchar not null, extract_date date not null,
     placement_key varchar not null, dossier_key varchar not null, start_date date not null,

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestration.quality import dossiers as contract
+
 #: Quarterly extract dates written by :func:`write_demo_dossiers`.
 EXTRACT_DATES: list[date] = [
     date(year, month, day)
@@ -50,7 +52,8 @@ TEAMS = {
 }
 #: A team renamed in the course of the demo period (the old name appears in extracts before 2024).
 TEAM_RENAMES = {"Gent Rand": "Gent Rand (Lochristi)"}
-CLOSURE_REASONS = ["doelen_bereikt", "doorverwijzing", "verhuis", "meerderjarig", "weigering_hulp", "andere"]
+#: The closure reasons of the extract contract (SPEC 3.4), in this order, with the weights below.
+CLOSURE_REASONS = list(contract.CLOSURE_REASONS)
 CLOSURE_REASON_WEIGHTS = [0.45, 0.2, 0.08, 0.07, 0.1, 0.1]
 PLACEMENT_TYPES = ["foster_family", "kinship_foster", "residential", "independent_living", "other"]
 PLACEMENT_TYPE_WEIGHTS = [0.33, 0.25, 0.32, 0.05, 0.05]

@@ -50,6 +50,10 @@ PLACEMENT_TYPES = ("foster_family", "kinship_foster", "residential", "independen
 EVENT_TYPES = ("mapping", "three_houses", "words_and_pictures", "network_meeting", "safety_plan",
                "scaling_question")
 RATERS = ("worker", "parent", "child", "network")
+#: Closure reasons (SPEC 3.4): the case system's codes. Any other code is a warning and stored as ``other``,
+#: never as delivered (it is free text in some systems and may carry a name).
+OTHER = "other"
+CLOSURE_REASONS = ("doelen_bereikt", "doorverwijzing", "verhuis", "meerderjarig", "weigering_hulp", OTHER)
 SCALING = "scaling_question"
 SCALE_MIN, SCALE_MAX = 0, 10
 #: A placement may start this many days before the dossier's registration without a warning.
@@ -64,6 +68,7 @@ class Field:
 
     ``raw`` is the column in the pseudonymised frame (``dossier_key``), ``source`` the column in the
     CSV (``dossier_id``), which is what rules report. ``kind`` is id, text, code, date or number.
+    ``unknown_as``: a code outside ``codes`` is a warning (not an error) and stored as this code.
     """
 
     raw: str
@@ -73,6 +78,7 @@ class Field:
     unique: bool = False
     codes: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None
+    unknown_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +103,10 @@ CONTRACT: tuple[FileContract, ...] = (
         Field("child_key", "child_id", ID, required=True),
         Field("service", "service", CODE, required=True, codes=SERVICES),
         Field("region", "region", CODE, required=True, codes=REGIONS),
-        Field("team", "team", TEXT),
+        Field("team", "team", TEXT),            # raw: team_key (HMAC) and team (published label, SPEC 3.4)
         Field("registration_date", "registration_date", DATE, required=True),
         Field("closure_date", "closure_date", DATE),
-        Field("closure_reason", "closure_reason", TEXT),
+        Field("closure_reason", "closure_reason", CODE, codes=CLOSURE_REASONS, unknown_as=OTHER),
         Field("birth_year", "birth_year", NUMBER),
         Field("sex", "sex", CODE, codes=SEXES),
     ), not_empty=True),
@@ -140,6 +146,7 @@ class Extract:
     extract_date: dt.date
     previous: pd.DataFrame | None
     present: dict[str, bool]
+    findings: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,7 @@ class Found:
     failing_rows: int | None = None
     detail: str = ""
     lines: tuple[int, ...] = ()
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,49 @@ class DossierRule:
     frame: str
     expects: Callable[[dt.date], tuple[Expect, ...]] | None = None
     check: Callable[[Extract], Found] | None = None
+
+
+# kinds of finding the dossier reader records (``DossierRead.findings``, SPEC 3.4)
+IDENTIFIER, SCIENTIFIC, CHECK_DIGITS = "identifier", "scientific", "check_digits"
+
+
+def _finding(table: str, finding: str) -> Callable[[Extract], Found]:
+    """A check reading the reader's findings of one kind in one file: lines, columns, what was found."""
+    def check(ex: Extract) -> Found:
+        f = ex.findings
+        if f is None or not len(f):
+            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+        mine = f[(f["table"] == table) & (f["finding"] == finding)].sort_values(["source_line", "column"])
+        if not len(mine):
+            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+        lines = tuple(int(v) for v in pd.unique(mine["source_line"]))
+        columns = tuple(str(c) for c in pd.unique(mine["column"]))
+        parts = [f"{r.what} in {r.column} (line {int(r.source_line)})" if r.what else f"{r.column} (line {int(r.source_line)})"
+                 for r in mine.head(5).itertuples()]
+        more = f" and {len(mine) - 5} more" if len(mine) > 5 else ""
+        return Found(np.empty(0, dtype=np.int64), failing_rows=len(lines), lines=lines, columns=columns,
+                     detail=f"Found {', '.join(parts)}{more}.")
+    return check
+
+
+def store_codes(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Replace codes outside a list that tolerates them by the list's stand-in (SPEC 3.4), in place.
+
+    For every :class:`Field` with ``unknown_as`` (``closure_reason``): a value that is not one of
+    ``codes`` becomes ``unknown_as`` (``other``); empty stays empty. Called after the quality gate (which
+    warns about them) and before the frames are written, so the delivered text never reaches ``raw``.
+    Returns ``frames``.
+    """
+    for fc in CONTRACT:
+        frame = frames.get(fc.table)
+        if frame is None:
+            continue
+        for f in fc.fields:
+            if f.unknown_as and f.raw in frame.columns:
+                col = frame[f.raw]
+                known = col.isna() | col.isin(list(f.codes))
+                frame[f.raw] = col.where(known, f.unknown_as)
+    return frames
 
 
 def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
@@ -188,7 +239,12 @@ def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
                     RuleSpec(f"{base}_UNIQUE", 1, ERROR, f"{f.source} must be unique in {fc.file}: every row "
                              "carrying a repeated id fails (SPEC 3.4).", (f.source,)),
                     fc.table, expects=lambda _d, c=f.raw: (Expect(UNIQUE, c),)))
-            if f.codes:
+            if f.codes and f.unknown_as:
+                stage1.append(DossierRule(
+                    RuleSpec(f"{base}_IN_LIST", 1, WARNING, f"{f.source} should be one of {', '.join(f.codes)} "
+                             f"or empty; any other code is stored as {f.unknown_as} (SPEC 3.4).", (f.source,)),
+                    fc.table, expects=lambda _d, c=f.raw, v=f.codes: (Expect(IN_SET, c, values=v),)))
+            elif f.codes:
                 empty = "" if f.required else " or empty"
                 stage1.append(DossierRule(
                     RuleSpec(f"{base}_IN_LIST", 1, ERROR, f"{f.source} must be one of "
@@ -201,6 +257,21 @@ def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
                              "or empty (SPEC 3.4).", (f.source,)),
                     fc.table, expects=lambda _d, c=f.raw, b=f.bounds: (
                         Expect(BETWEEN, c, min_value=b[0], max_value=b[1]),)))
+        ids = tuple(f.source for f in fc.fields if f.kind == ID)
+        stage1.append(DossierRule(
+            RuleSpec(f"D_{fc.tag}_ID_NOT_SCIENTIFIC", 1, ERROR,
+                     f"ids in {fc.file} must be written as delivered by the case system, not as a number in "
+                     "scientific notation (8,5073E+10): the file went through Excel, which rounds long numbers "
+                     "and can make several children one. Export again, or import the column as Text in Excel "
+                     "(SPEC 3.4).", ids),
+            fc.table, check=_finding(fc.table, SCIENTIFIC)))
+        texts = tuple(f.source for f in fc.fields if f.kind in (TEXT, CODE))
+        stage1.append(DossierRule(
+            RuleSpec(f"D_{fc.tag}_NO_IDENTIFIER", 1, ERROR,
+                     f"text and code fields of {fc.file} must not hold an e-mail address, a phone number or a "
+                     "national register number; the value is not shown anywhere: open the file at the line and "
+                     "column named (SPEC 3.4, 6).", texts),
+            fc.table, check=_finding(fc.table, IDENTIFIER)))
         date_fields = [f for f in fc.fields if f.kind == DATE]
         dates.append(DossierRule(
             RuleSpec(f"D_{fc.tag}_DATES_NOT_AFTER_EXTRACT", 2, ERROR,
@@ -244,6 +315,12 @@ DOSSIER_RULES: tuple[DossierRule, ...] = (
                          "value and rated_by belong to scaling questions: a scaling_question event has a value, "
                          "other events have neither (SPEC 3.4).", ("event_type", "value", "rated_by")),
                 EVENTS, expects=_scaling_fields),
+    DossierRule(RuleSpec("D_DOSSIERS_REGISTER_NUMBER_CHECK", 1, WARNING,
+                         "a dossier_id or child_id written as a national register number (11 digits, dots and "
+                         "dashes allowed) should have valid check digits: 97 - (first 9 digits mod 97), for "
+                         "births from 2000 with 2 before the 9 digits. It is loaded (under the pseudonym of its "
+                         "11 digits) but may be mistyped (SPEC 3.4, 6).", ("dossier_id", "child_id")),
+                DOSSIERS, check=_finding(DOSSIERS, CHECK_DIGITS)),
     *_DATE_RULES,
     DossierRule(RuleSpec("D_CLOSURE_AFTER_REGISTRATION", 2, ERROR,
                          "closure_date must not be before registration_date (SPEC 3.4).",
@@ -287,7 +364,8 @@ DOSSIER_RULES: tuple[DossierRule, ...] = (
 
 
 def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date,
-                          previous: pd.DataFrame | None, source_files: dict[str, str]) -> list[RuleResult]:
+                          previous: pd.DataFrame | None, source_files: dict[str, str], *,
+                          findings: pd.DataFrame | None = None) -> list[RuleResult]:
     """Run every rule of :data:`DOSSIER_RULES` on one extract (SPEC 3.4; issue 4 items 1, 5).
 
     Args:
@@ -301,6 +379,10 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
             ``registration_date``), or None for the first extract.
         source_files: table name -> landing file (``dossiers/2024-03-31/dossiers.csv``), reported with
             each result.
+        findings: what the reader found in the values as delivered (``DossierRead.findings``: columns
+            ``table``, ``column``, ``source_line``, ``finding`` = identifier / scientific / check_digits,
+            ``what``), for the rules on identifiers in text, ids in scientific notation and register
+            number check digits; None: those rules pass.
 
     Returns:
         One :class:`RuleResult` per rule, in :data:`DOSSIER_RULES` order. Sample lines are the first
@@ -311,6 +393,7 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
         orchestration.quality.gx.GXRunError: Great Expectations could not evaluate an expectation.
     """
     extract = _prepare(frames, extract_date, previous)
+    extract.findings = findings
     found: dict[int, Found] = {}
     by_frame: dict[str, list[tuple[int, DossierRule]]] = {}
     for k, rule in enumerate(DOSSIER_RULES):
@@ -341,7 +424,7 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
         if rule.frame == DOSSIERS_VS_PREVIOUS and previous is None:
             detail = "(first extract: nothing to compare.)"
         results.append(rule.spec.outcome(lines, source_files.get(table, ""), failing_rows=f.failing_rows,
-                                         detail=detail))
+                                         detail=detail, columns=list(f.columns) if f.columns else None))
     return results
 
 

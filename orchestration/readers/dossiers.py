@@ -32,9 +32,11 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from orchestration import privacy
 from orchestration.privacy import DOMAINS, shown_value
 from orchestration.readers.base import LoadReport, ReaderError, decode_text, sniff_separator
 
@@ -83,7 +85,7 @@ READ_COLUMNS: dict[str, list[str]] = {
 #: Columns of the frames returned by :func:`pseudonymise_extract` (raw table columns minus ``load_id``).
 RAW_COLUMNS: dict[str, list[str]] = {
     "raw.dossiers": ["partition_key", "extract_date", "dossier_key", "child_key", "service", "region",
-                     "team", "registration_date", "closure_date", "closure_reason", "birth_year", "sex",
+                     "team_key", "team", "registration_date", "closure_date", "closure_reason", "birth_year", "sex",
                      "source_line"],
     "raw.placements": ["partition_key", "extract_date", "placement_key", "dossier_key", "start_date",
                        "end_date", "placement_type", "source_line"],
@@ -129,6 +131,12 @@ class DossierRead:
     ``reports`` maps file name (``dossiers.csv`` ...) to its :class:`LoadReport` (encoding,
     separator, rows, unmapped columns, notes); a missing optional file has a report with a note and
     an empty ``encoding``.
+    ``findings`` (one row per suspicious cell, never its value; SPEC 3.4, 6): ``table``
+    (``raw.dossiers`` ...), ``column`` (source column), ``source_line``, ``finding`` = ``identifier``
+    (an e-mail address, phone number or national register number in a text or code field; ``what``
+    says which), ``scientific`` (an id in scientific notation, e.g. ``8,5073E+10``: it went through
+    Excel) or ``check_digits`` (a dossier_id or child_id written as a national register number whose
+    check digits fail). The quality gate turns them into rules.
     """
 
     extract_date: date
@@ -137,6 +145,7 @@ class DossierRead:
     placements: pd.DataFrame
     practice_events: pd.DataFrame
     reports: dict[str, LoadReport] = field(default_factory=dict)
+    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FINDING_COLUMNS))
 
     @property
     def partition_key(self) -> str:
@@ -191,16 +200,89 @@ def read_dossier_extract(folder: Path, extract_date: date) -> DossierRead:
         con.close()
     return DossierRead(extract_date=extract_date, folder=folder, dossiers=frames["dossiers"],
                        placements=frames["placements"], practice_events=frames["practice_events"],
-                       reports=reports)
+                       reports=reports, findings=find_suspicious_values(frames))
 
 
-def pseudonymise_extract(read: DossierRead, key: bytes) -> dict[str, pd.DataFrame]:
+FINDING_COLUMNS = ["table", "column", "source_line", "finding", "what"]
+#: id columns that may be national register numbers (normalised before hashing, check digits judged)
+_REGISTER_NUMBER_COLUMNS = {"dossiers": ("dossier_id", "child_id")}
+
+
+def find_suspicious_values(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Cells that must not load as they are, found in the values as delivered (SPEC 3.4, 6).
+
+    Args:
+        frames: table name (``dossiers``, ``placements``, ``practice_events``) -> frame as read.
+
+    Returns:
+        A frame with :data:`FINDING_COLUMNS` (described on :class:`DossierRead`), in table, line order.
+        Values are never copied into it. Text and code columns are judged once per distinct value
+        (a handful of teams and codes); id columns vectorised with Arrow's RE2 regular expressions.
+    """
+    import pyarrow.compute as pc
+
+    from orchestration.quality.dossiers import CHECK_DIGITS, IDENTIFIER, SCIENTIFIC
+
+    out: list[pd.DataFrame] = []
+
+    def add(table: str, column: str, lines, finding: str, what) -> None:
+        lines = np.asarray(lines, dtype=np.int64)
+        if len(lines):
+            out.append(pd.DataFrame({"table": f"raw.{table}", "column": column, "source_line": lines,
+                                     "finding": finding, "what": what}))
+
+    for table, frame in frames.items():
+        if not len(frame):
+            continue
+        for col, kind, *_ in _SPECS[table]["columns"]:
+            if col not in frame.columns:
+                continue
+            values = frame[col]
+            if kind == "text":
+                kinds = {v: privacy.identifier_kind(v) for v in pd.unique(values.dropna())}
+                kinds = {v: k for v, k in kinds.items() if k}
+                if kinds:
+                    hit = values.map(kinds)
+                    mask = hit.notna().to_numpy()
+                    add(table, col, frame["source_line"].to_numpy()[mask], IDENTIFIER,
+                        hit[mask].astype(object).to_numpy())
+            elif kind == "id":
+                arr = pa.array(values, from_pandas=True, type=pa.string())
+                trimmed = pc.utf8_trim_whitespace(arr)
+                sci = np.asarray(pc.fill_null(pc.match_substring_regex(
+                    trimmed, f"^{privacy.SCIENTIFIC_LAYOUT}$"), False), dtype=bool)
+                add(table, col, frame["source_line"].to_numpy()[sci], SCIENTIFIC, "")
+                if col in _REGISTER_NUMBER_COLUMNS.get(table, ()):
+                    layout = np.asarray(pc.fill_null(pc.match_substring_regex(
+                        trimmed, f"^{privacy.REGISTER_NUMBER_LAYOUT}$"), False), dtype=bool)
+                    if layout.any():
+                        digits = pc.replace_substring_regex(trimmed.filter(pa.array(layout)), "[^0-9]", "")
+                        number = np.asarray(pc.cast(digits, pa.int64()), dtype=np.int64)
+                        body, check = number // 100, number % 100
+                        valid = (check == 97 - body % 97) | (check == 97 - (2_000_000_000 + body) % 97)
+                        lines = frame["source_line"].to_numpy()[layout][~valid]
+                        add(table, col, lines, CHECK_DIGITS, "")
+    if not out:
+        return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "source_line" else object)
+                             for c in FINDING_COLUMNS})
+    found = pd.concat(out, ignore_index=True)
+    return found.sort_values(["table", "source_line", "column"], kind="stable").reset_index(drop=True)
+
+
+def pseudonymise_extract(read: DossierRead, key: bytes,
+                         team_labels: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """Replace source ids by keyed pseudonyms and shape the frames as the raw tables (SPEC 4, 6).
 
     ``dossier_id`` -> ``dossier_key`` (domain ``dossier``, in all three tables, so keys join),
     ``child_id`` -> ``child_key`` (``child``), ``placement_id`` -> ``placement_key`` (``placement``),
     ``event_id`` -> ``event_key`` (``event``): HMAC-SHA256 exactly as
-    :func:`orchestration.privacy.pseudonymise` (computed in DuckDB for speed: ~1 s per million ids).
+    :func:`orchestration.privacy.pseudonymise` (computed in DuckDB for speed: ~1 s per million ids),
+    dossier and child ids written as national register numbers reduced to their 11 digits first.
+    ``team`` (free text in the case system) -> ``team_key`` (domain ``team``) and ``team`` = the
+    published label of ``team_labels`` (:func:`orchestration.teams.team_labels`; value as delivered,
+    stripped -> label), null for a team the list does not name. ``closure_reason`` is returned as
+    delivered: the quality gate warns about codes outside the list and
+    :func:`orchestration.quality.dossiers.store_codes` replaces them before anything is written.
 
     Returns:
         ``{"raw.dossiers": df, "raw.placements": df, "raw.practice_events": df}``, each with exactly the
@@ -242,6 +324,10 @@ def pseudonymise_extract(read: DossierRead, key: bytes) -> dict[str, pd.DataFram
                     select.append("k.dossier_key")
                 elif col == dst:
                     select.append(f"{hmac_sql.expr(f'f.{src}', kind)} as {dst}")
+                elif col == "team_key":
+                    select.append(f"{hmac_sql.expr('f.team', 'team')} as team_key")
+                elif col == "team":  # as delivered here; replaced by its published label below
+                    select.append(f"{_trim_sql('f.team')} as team")
                 else:
                     select.append(f"f.{col}")
             query = (f"select {', '.join(select)} from _in_{table} f "
@@ -250,6 +336,8 @@ def pseudonymise_extract(read: DossierRead, key: bytes) -> dict[str, pd.DataFram
             frame = _fetch(con, query)
             if "birth_year" in frame:
                 frame["birth_year"] = frame["birth_year"].astype("Int64")
+            if "team" in frame:
+                frame["team"] = frame["team"].map(team_labels or {}).astype(_STR)
             out[raw_name] = frame
         for table in read.frames():
             con.unregister(f"_in_{table}")
@@ -298,6 +386,9 @@ class _HmacSql:
         domain = DOMAINS[kind].replace("'", "''")
         # privacy.pseudonymise strips with str.strip(): _trim_sql strips the same characters
         value = _trim_sql(column)
+        if kind in privacy.REGISTER_NUMBER_KINDS:  # as privacy.normalise_register_number
+            value = (f"case when regexp_full_match({value}, '{privacy.REGISTER_NUMBER_LAYOUT}') "
+                     f"then regexp_replace({value}, '[^0-9]', '', 'g') else {value} end")
         inner = f"sha256(unhex('{self.ipad}') || encode('{domain}' || chr(31) || {value}))"
         return f"case when {value} is null then null else sha256(unhex('{self.opad}') || unhex({inner})) end"
 
@@ -397,7 +488,9 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
         wanted = {c[0] for c in spec["columns"]}
         for col, _kind, col_required, _ in spec["columns"]:
             if col not in names and col_required:
-                raise ReaderError(path, f"required column {col!r} is missing (header has: {', '.join(shown_value(n) for n in names)})",
+                required = [c for c, _k, r, _v in spec["columns"] if r]
+                raise ReaderError(path, f"required column {col!r} is missing (the header line has {len(names)} "
+                                  f"field(s), not shown; the required columns are {', '.join(required)})",
                                   line=1, column=col, code=D_REQUIRED_COLUMN)
         seen: set[str] = set()
         for n in names:

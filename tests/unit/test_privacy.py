@@ -64,11 +64,64 @@ def test_masking_leaves_no_digits_or_address(text):
 
 
 @pytest.mark.parametrize("value,shown", [
-    ("Brugge", "'Brugge'"), ("13/25/2023", "'13/25/2023'"), ("A7", "'A7'"), ("", "empty"), (None, "empty"),
-    ("85.07.30-033.28", "<value withheld, 15 characters>"),
-    ("an.de.smet@ocj.vlaanderen.be", "<value withheld, 28 characters>"),
-    ("D-123456", "<value withheld, 8 characters>"),
+    ("Brugge", "<value withheld: 6 characters, letters>"),
+    ("13/25/2023", "<value withheld: 10 characters, digits and '/'>"),
+    ("A7", "<value withheld: 2 characters, letters and digits>"), ("", "empty"), (None, "empty"),
+    ("Jan Peeters", "<value withheld: 11 characters, letters and blanks>"),
+    ("85.07.30-033.28", "<value withheld: 15 characters, digits and '-.'>"),
+    ("an.de.smet@ocj.vlaanderen.be", "<value withheld: 28 characters, letters and '.@'>"),
+    ("D-123456", "<value withheld: 8 characters, letters, digits and '-'>"),
 ])
-def test_shown_value_withholds_what_may_identify(value, shown):
+def test_shown_value_never_echoes_the_value(value, shown):
+    """Issue 10: a message says what a value looks like (length, character classes), never the value."""
     from orchestration.privacy import shown_value
     assert shown_value(value) == shown
+
+
+# A register number computed by hand: 850730033 = 97 * 8770412 + 69, 97 - 69 = 28 -> 85073003328 (born 1985).
+# Born from 2000: 2050314124 = 97 * 21137259 + 1, 97 - 1 = 96 -> 05031412496 (the pre-2000 rule gives
+# 97 - (50314124 mod 97) = 97 - 30 = 67, so 68 fails both).
+@pytest.mark.parametrize("text,digits,valid", [
+    ("85073003328", "85073003328", True), ("85.07.30-033.28", "85073003328", True),
+    ("85 07 30 033 28", "85073003328", True), ("850730-033-28", "85073003328", True),
+    ("05.03.14-124.96", "05031412496", True), ("05.03.14-124.68", "05031412468", False),
+    ("85.07.30-033.27", "85073003327", False),
+    ("DOS-2021-00017", "DOS-2021-00017", False), ("8507300332", "8507300332", False),
+])
+def test_register_numbers_normalised_and_check_digits(text, digits, valid):
+    from orchestration.privacy import normalise_register_number, register_number_valid
+    assert normalise_register_number(text) == digits
+    assert register_number_valid(text) is valid
+
+
+def test_one_child_one_key_whatever_the_spelling():
+    keys = {pseudonymise(t, "child", KEY) for t in ("85073003328", "85.07.30-033.28", " 85 07 30 033 28 ")}
+    assert len(keys) == 1
+    assert keys == {hmac.new(KEY, b"sofs:child-id:v1\x1f85073003328", hashlib.sha256).hexdigest()}
+    # other kinds of id are hashed as written
+    assert pseudonymise("85.07.30-033.28", "respondent", KEY) != pseudonymise("85073003328", "respondent", KEY)
+
+
+@pytest.mark.parametrize("text,scientific", [
+    ("8,5073E+10", True), ("8.5073E+10", True), ("1E+11", True), ("8.5073e10", True),
+    ("85073003328", False), ("E10", False), ("DOS-1E5", False),
+])
+def test_scientific_notation(text, scientific):
+    from orchestration.privacy import is_scientific_notation
+    assert is_scientific_notation(text) is scientific
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Team Noord", None), ("Kortrijk – Roeselare", None), ("doelen_bereikt", None),
+    ("an.de.smet@ocj.vlaanderen.be", "an e-mail address"), ("bel 0470 12 34 56", "a phone number"),
+    ("Jan 85.07.30-033.28", "a national register number"), ("+32 470 12 34 56", "a phone number"),
+])
+def test_identifier_kind(text, kind):
+    from orchestration.privacy import identifier_kind
+    assert identifier_kind(text) == kind
+
+
+def test_yes_no_codes_stay_strings():
+    from orchestration.instruments import load_yaml
+    doc = load_yaml("codes: {Yes: 1, No: 0, on: 2, OFF: 3}\nanonymised: true\nother: False")
+    assert doc == {"codes": {"Yes": 1, "No": 0, "on": 2, "OFF": 3}, "anonymised": True, "other": False}

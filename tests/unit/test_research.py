@@ -94,7 +94,9 @@ def _build(db) -> None:
                        'Kleine testbevraging', date '2021-03-01', date '2021-03-31', false, 'responses.csv', 'l1')""")
         con.execute("""insert into raw.survey_constructs values
                        ('mini_survey/w1', 'mini_survey', 'w1', 'leadership', 'Leiderschap', 0.5, 'l1')""")
-        con.execute("""insert into raw.dossiers values ('2024-06-30', date '2024-06-30', 'd1', 'c1', 'OCJ',
+        con.execute("""insert into raw.dossiers (partition_key, extract_date, dossier_key, child_key, service,
+                       region, team, registration_date, closure_date, closure_reason, birth_year, sex, source_line,
+                       load_id) values ('2024-06-30', date '2024-06-30', 'd1', 'c1', 'OCJ',
                        'Limburg', null, date '2022-01-01', null, null, null, null, 2, 'l2')""")
         con.execute("""insert into restricted.open_answers values
                        ('mini_survey/w1', 'mini_survey', 'w1', 'r1', 'remarks', 'x', 'l1')""")

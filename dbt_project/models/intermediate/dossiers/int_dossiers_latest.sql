@@ -10,6 +10,7 @@ select
     d.child_key,
     d.service,
     d.region,
+    d.team_key,
     d.team,
     d.registration_date,
     d.closure_date,

@@ -41,6 +41,7 @@ select
     m.child_key,
     m.service,
     m.region,
+    m.team_key,
     m.team,
     m.registration_date,
     m.closure_date,

@@ -6,6 +6,7 @@ select
     cast(child_key as {{ dbt.type_string() }}) as child_key,
     cast(service as {{ dbt.type_string() }}) as service,
     cast(region as {{ dbt.type_string() }}) as region,
+    cast(team_key as {{ dbt.type_string() }}) as team_key,
     cast(team as {{ dbt.type_string() }}) as team,
     cast(registration_date as date) as registration_date,
     cast(closure_date as date) as closure_date,
