@@ -466,10 +466,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export one table (``reporting`` by default) as csv, parquet, sav or dta with labels (SPEC 6)."""
-    from orchestration.research import export_table
+    """Export one table (``reporting`` by default) as csv, parquet, sav or dta with labels (SPEC 6), or
+    with ``export survey INSTRUMENT`` the wide respondent x item file (microdata: needs --allow-marts)."""
+    from orchestration.research import export_survey, export_table
 
-    path = export_table(args.table, args.format, args.out, allow_marts=args.allow_marts)  # str keeps a trailing /
+    if args.table == "survey":
+        if not args.instrument:
+            raise ValueError("export survey needs an instrument: sofs-warehouse export survey INSTRUMENT "
+                             "[--wave W] --format sav|dta|csv|parquet --allow-marts")
+        path = export_survey(args.instrument, args.format, wave=args.wave, out=args.out,
+                             allow_microdata=args.allow_marts)
+    elif args.instrument or args.wave:
+        raise ValueError("an instrument and --wave belong to `export survey INSTRUMENT [--wave W]`")
+    else:
+        path = export_table(args.table, args.format, args.out, allow_marts=args.allow_marts)  # str keeps a trailing /
     _print(f"wrote {path}")
     return EXIT_OK
 
@@ -527,11 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     p.add_argument("--max-rows", type=int, default=200)
     p.set_defaults(func=cmd_query)
-    p = sub.add_parser("export", help="export a table (reporting by default) as csv, parquet, sav or dta")
-    p.add_argument("table", help="a reporting table (e.g. outcome_placement) or marts.<table> with --allow-marts")
+    p = sub.add_parser("export", help="export a table (reporting by default), or `survey INSTRUMENT` as a wide "
+                       "respondent x item file, as csv, parquet, sav or dta")
+    p.add_argument("table", help="a reporting table (e.g. outcome_placement), marts.<table> with --allow-marts, "
+                   "or `survey` followed by an instrument")
+    p.add_argument("instrument", nargs="?", help="with `survey`: the instrument (e.g. staff_survey)")
+    p.add_argument("--wave", help="with `survey`: one wave (default: every wave, stacked)")
     p.add_argument("--format", required=True, choices=["csv", "parquet", "sav", "dta"])
-    p.add_argument("--out", help="file or folder (default: ./<table>.<format>)")
-    p.add_argument("--allow-marts", action="store_true", help="allow a marts.<table> that holds no restricted data")
+    p.add_argument("--out", help="file (its extension must match --format) or existing folder "
+                   "(default: ./<table>.<format>)")
+    p.add_argument("--allow-marts", action="store_true", help="allow a marts.<table> that holds no restricted "
+                   "data, or the survey microdata (NOT disclosure-controlled: for the study team only)")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("codebook", help="write the codebook (Markdown and DDI-Codebook-shaped JSON)")
     p.add_argument("--out", default="codebook", help="output folder (default: ./codebook)")

@@ -116,6 +116,7 @@ def wh(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------- exports
 
 def test_sav_export_has_variable_and_value_labels(wh):
+    (wh / "out").mkdir()
     path = research.export_table("outcome_reopening", "sav", wh / "out" / "reopening.sav")
     df, meta = pyreadstat.read_sav(str(path))
     labels = meta.column_names_to_labels
@@ -270,7 +271,11 @@ def test_two_releases_are_identical(wh):
     m1 = research.release(dt.date(2024, 7, 1), wh / "rel1", include_marts=True)
     m2 = research.release(dt.date(2024, 7, 1), wh / "rel2", include_marts=True)
     assert m1.read_bytes() == m2.read_bytes()
-    assert research.file_digests(wh / "rel1") == research.file_digests(wh / "rel2")
+    # release.duckdb gets a random header from DuckDB: every other file is the same, byte for byte
+    compat = {research.COMPAT_FILE, research.COMPAT_FILE + ".sha256"}
+    d1, d2 = research.file_digests(wh / "rel1"), research.file_digests(wh / "rel2")
+    assert {k: v for k, v in d1.items() if k not in compat} == {k: v for k, v in d2.items() if k not in compat}
+    assert compat <= set(d1)
     manifest = json.loads(m1.read_text())
     assert manifest["as_of"] == "2024-07-01"
     assert manifest["tables"]["reporting.outcome_reopening"]["rows"] == 4
@@ -311,7 +316,7 @@ def test_release_rounds_floats_so_noise_does_not_change_bytes(wh):
     with warehouse.write_connection() as con:
         con.execute("create or replace table marts.noise as select 1.0 / 3 + 1e-15 as x")
     research.release(dt.date(2024, 7, 1), wh / "b", include_marts=True)
-    assert research.file_digests(wh / "a") == research.file_digests(wh / "b")
+    assert (wh / "a" / "manifest.json").read_bytes() == (wh / "b" / "manifest.json").read_bytes()
     assert pd.read_parquet(wh / "a" / "marts" / "noise.parquet")["x"][0] == 0.333333333
 
 
@@ -352,3 +357,321 @@ def test_reference_suppression_falls_back_to_total():
     cells = pd.DataFrame({"g": "x", "region": ["Limburg", "Antwerpen", "all"], "cell_value": [3, None, 10]})
     hidden = research.secondary_suppression(cells, ["g"], ["region"], min_cell=5)
     assert list(hidden) == [True, True, False]  # the null counts as hidden: two unknowns, total kept
+
+
+# ------------------------------------------------------------------ wide survey file (issue 15)
+
+LONG_ITEM = "worker_understands_the_family_safety_goals"  # 42 characters: too long for Stata
+AGREE5 = {"1": "helemaal niet akkoord", "2": "eerder niet akkoord", "3": "neutraal", "4": "eerder akkoord",
+          "5": "helemaal akkoord"}
+
+
+def _scheme(labels: dict, missing: dict, values=None, lo=None, hi=None, nominal=False) -> tuple[str, str]:
+    coding = {"codes": {}, "values": values if values is not None else sorted(float(k) for k in labels),
+              "missing": sorted(missing), "min": lo, "max": hi, "nominal": nominal, "text": False}
+    return json.dumps(coding), json.dumps({"labels": labels, "missing": missing})
+
+
+@pytest.fixture
+def wide(wh):
+    """wh plus what the wide file reads: three responses of mini_survey w1 with four non-text items (an
+    attribute, two labelled items with declared missing codes, one of them not numeric (A9), and a 0-10
+    item with a name too long for Stata), and the scheme each was loaded with."""
+    with warehouse.write_connection() as con:
+        con.execute("""create or replace table marts.fct_survey_response as select * from (values
+              ('mini_survey', 'w1', 'r1', 'p1', null, true, 3, timestamp '2021-03-02 10:00:00', 1, 1.0, 'Consulent OCJ'),
+              ('mini_survey', 'w1', 'r2', 'p2', null, true, 3, timestamp '2021-03-03 11:30:00', 1, 2.0, 'Consulent SDJ'),
+              ('mini_survey', 'w1', 'r3', 'p3', null, false, 1, null, 1, 1.0, 'Consulent OCJ')
+            ) t(instrument, wave, response_key, respondent_key, dossier_key, is_complete, lastpage, submitted_at,
+                wave_order, "function", function_label)""")
+        con.execute(f"""create or replace table marts.fct_item_response as select * from (values
+              ('mini_survey', 'w1', 'r1', 'plan_known', 4.0, null, 'A4'),
+              ('mini_survey', 'w1', 'r2', 'plan_known', null, 'weet niet', '-9'),
+              ('mini_survey', 'w1', 'r1', 'function', 1.0, null, '1'),
+              ('mini_survey', 'w1', 'r2', 'function', 2.0, null, '2'),
+              ('mini_survey', 'w1', 'r3', 'function', 1.0, null, '1'),
+              ('mini_survey', 'w1', 'r1', 'safe_home', 3.0, null, 'A3'),
+              ('mini_survey', 'w1', 'r2', 'safe_home', null, 'weet ik niet', 'A9'),
+              ('mini_survey', 'w1', 'r3', 'safe_home', 1.0, null, 'A1'),
+              ('mini_survey', 'w1', 'r1', '{LONG_ITEM}', 7.0, null, '7'),
+              ('mini_survey', 'w1', 'r2', '{LONG_ITEM}', null, 'weet niet', '-9'),
+              ('mini_survey', 'w1', 'r3', '{LONG_ITEM}', 10.0, null, '10')
+            ) t(instrument, wave, response_key, item, value, missing_reason, raw_code)""")
+        con.execute("delete from raw.survey_items")
+        rows = [("function", None, "attribute", "function", True,
+                 _scheme({"1": "Consulent OCJ", "2": "Consulent SDJ"}, {}, nominal=True)),
+                ("plan_known", "Ik ken het implementatieplan", "item", "agree5", False,
+                 _scheme(AGREE5, {"-9": "weet niet", "-8": "wil niet zeggen"})),
+                ("safe_home", "Ik voel me thuis veilig", "item", "child3", False,
+                 _scheme({"1": "nee", "2": "een beetje", "3": "ja"}, {"A9": "weet ik niet"})),
+                (LONG_ITEM, "De consulent begrijpt de veiligheidsdoelen van het gezin (0-10)", "item", "score0_10",
+                 False, _scheme({}, {"-9": "weet niet"}, values=[], lo=0.0, hi=10.0)),
+                ("remarks", "Opmerkingen", "item", "text", False, ("{}", "{}"))]
+        for item, text, role, scheme, nominal, (coding, labels) in rows:
+            con.execute("""insert into raw.survey_items (partition_key, instrument, wave, item, item_text, role,
+                    construct, reverse, scheme, scheme_signature, scheme_min, scheme_max, is_nominal, is_text,
+                    source_column, instrument_version, load_id, scheme_coding, scheme_labels)
+                    values ('mini_survey/w1', 'mini_survey', 'w1', ?, ?, ?, null, false, ?, 'sig', null, null, ?, ?,
+                            ?, '1', 'l1', ?, ?)""",
+                        [item, text, role, scheme, nominal, scheme == "text", item.upper(), coding, labels])
+    return wh
+
+
+def test_stata_abbreviation_by_hand():
+    # vowels dropped from the longest words first (ties: the rightmost), until the name fits
+    assert research.stata_abbreviation("days_closure_to_next_registration") == "days_closure_to_next_rgstrtn"
+    assert research.stata_abbreviation(LONG_ITEM) == "wrkr_undrstnds_the_fmly_sfty_gls"
+    assert research.stata_abbreviation("short_name") == "short_name"
+    names = research.safe_names(["a" * 40, "a" * 41], "dta")  # both abbreviate to 32 a's: the second gets _2
+    assert names == {"a" * 40: "a" * 32, "a" * 41: "a" * 30 + "_2"}
+
+
+def test_fit_label_cuts_between_words():
+    text = "Ik ben op de hoogte van wat het SofS-implementatieplan inhoudt"
+    assert research.fit_label(text, 40, "sav") == "Ik ben op de hoogte van wat het ..."
+    assert research.fit_label(text, 200, "sav") == text
+    # SPSS limits are bytes: 'é' takes two, so fewer words fit
+    assert research.fit_label("één twee drie vier", 12, "sav") == "één ..."
+    assert research.fit_label("één twee drie vier", 12, "dta") == "één twee ..."
+
+
+def test_wide_survey_sav(wide):
+    path = research.export_survey("mini_survey", "sav", wave="w1", out=wide / "w1.sav", allow_microdata=True)
+    df, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    assert list(df.columns) == ["wave", "response_key", "respondent_key", "is_complete", "lastpage", "submitted_at",
+                                "function", "plan_known", "safe_home", LONG_ITEM]  # no dossier key, no open answers
+    assert list(df["response_key"]) == ["r1", "r2", "r3"]
+    assert list(df["plan_known"].fillna(999)) == [4, -9, 999]        # r3 skipped it: system-missing
+    assert list(df["safe_home"]) == [3, -1, 1]                       # A9 is not a number: -1
+    assert list(df[LONG_ITEM]) == [7, -9, 10]
+    assert meta.missing_ranges["plan_known"] == [{"lo": -9.0, "hi": -9.0}, {"lo": -8.0, "hi": -8.0}]
+    assert meta.missing_ranges["safe_home"] == [{"lo": -1.0, "hi": -1.0}]
+    assert "function" not in meta.missing_ranges
+    assert meta.variable_value_labels["plan_known"] == {1.0: "helemaal niet akkoord", 2.0: "eerder niet akkoord",
+                                                        3.0: "neutraal", 4.0: "eerder akkoord",
+                                                        5.0: "helemaal akkoord", -9.0: "weet niet",
+                                                        -8.0: "wil niet zeggen"}
+    assert meta.variable_value_labels["safe_home"] == {1.0: "nee", 2.0: "een beetje", 3.0: "ja", -1.0: "weet ik niet"}
+    assert meta.variable_value_labels["function"] == {1.0: "Consulent OCJ", 2.0: "Consulent SDJ"}
+    assert meta.variable_value_labels[LONG_ITEM] == {-9.0: "weet niet"}
+    assert meta.variable_measure == {"wave": "nominal", "response_key": "nominal", "respondent_key": "nominal",
+                                     "is_complete": "nominal", "lastpage": "ordinal", "submitted_at": "scale",
+                                     "function": "nominal", "plan_known": "ordinal", "safe_home": "ordinal",
+                                     LONG_ITEM: "scale"}
+    assert meta.original_variable_types["lastpage"] == "F12.0"
+    assert meta.original_variable_types["plan_known"] == "F8.0"
+    assert meta.column_names_to_labels["plan_known"] == "Ik ken het implementatieplan"
+    assert meta.file_label == "Microdata, not for sharing: mini_survey w1"
+    assert "NOT disclosure-controlled" in " ".join(meta.notes)
+    # without user_missing the declared codes are missing, as SPSS treats them
+    plain, _ = pyreadstat.read_sav(str(path))
+    assert plain["plan_known"].isna().sum() == 2 and plain["safe_home"].isna().sum() == 1
+
+
+def test_wide_survey_dta(wide):
+    path = research.export_survey("mini_survey", "dta", wave="w1", out=wide / "w1.dta", allow_microdata=True)
+    df, meta = pyreadstat.read_dta(str(path), user_missing=True)
+    short = "wrkr_undrstnds_the_fmly_sfty_gls"
+    assert short in df.columns and all(len(c) <= 32 for c in df.columns)
+    assert list(df["plan_known"].fillna(999)) == [4, "a", 999]  # -9 -> .a (lowest code), -8 -> .b
+    assert list(df["safe_home"]) == [3, "a", 1]
+    # extended missing values present in the data (-8 "wil niet zeggen" = .b is only labelled)
+    assert meta.missing_user_values == {"plan_known": ["a"], "safe_home": ["a"], short: ["a"]}
+    assert meta.value_labels[meta.variable_to_label["plan_known"]]["a"] == "weet niet"
+    assert meta.value_labels[meta.variable_to_label["plan_known"]]["b"] == "wil niet zeggen"
+    # value-label sets carry their variable's name
+    assert meta.variable_to_label == {c: c for c in ("is_complete", "function", "plan_known", "safe_home", short)}
+    assert meta.column_names_to_labels[short] == "De consulent begrijpt de veiligheidsdoelen van het gezin (0-10)"
+
+
+def test_wide_survey_csv_and_parquet(wide):
+    path = research.export_survey("mini_survey", "csv", out=wide, allow_microdata=True)
+    assert path == (wide / "survey_mini_survey_all_waves.csv").resolve()
+    df = pd.read_csv(path)
+    assert list(df["plan_known"].fillna(0)) == [4, 0, 0] and list(df["plan_known_missing"].fillna("")) == \
+        ["", "weet niet", ""]
+    assert list(df["safe_home_missing"].fillna("")) == ["", "weet ik niet", ""]
+    assert "function_missing" not in df.columns and "remarks" not in df.columns
+    table = pq.read_table(research.export_survey("mini_survey", "parquet", wave="w1", out=wide / "w.parquet",
+                                                 allow_microdata=True))
+    assert b"NOT disclosure-controlled" in table.schema.metadata[b"sofs_note"]
+
+
+def test_wide_survey_refusals(wide):
+    with pytest.raises(ValueError, match="NOT disclosure-controlled"):
+        research.export_survey("mini_survey", "sav", out=wide / "a.sav")
+    with pytest.raises(ValueError, match="unknown instrument 'nope'.*mini_survey"):
+        research.export_survey("nope", "sav", out=wide / "a.sav", allow_microdata=True)
+    with pytest.raises(ValueError, match="no wave 'w9': its waves are w1"):
+        research.export_survey("mini_survey", "sav", wave="w9", out=wide / "a.sav", allow_microdata=True)
+    with pytest.raises(ValueError, match="extension .csv does not match --format sav"):
+        research.export_survey("mini_survey", "sav", out=wide / "x.csv", allow_microdata=True)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        research.export_survey("mini_survey", "sav", out=wide / "missing" / "x.sav", allow_microdata=True)
+    assert not (wide / "x.csv").exists() and not (wide / "missing").exists() and not (wide / "a.sav").exists()
+    from orchestration.cli import main
+    assert main(["export", "survey", "mini_survey", "--format", "sav", "--out", str(wide / "x.csv"),
+                 "--allow-marts"]) == 2
+    assert main(["export", "outcome_reopening", "--format", "sav", "--out", str(wide / "no" / "r.sav")]) == 2
+    assert not (wide / "no").exists()
+    assert main(["export", "survey", "mini_survey", "--wave", "w1", "--format", "sav", "--out", str(wide),
+                 "--allow-marts"]) == 0
+    assert (wide / "survey_mini_survey_w1.sav").exists()
+
+
+def test_wide_survey_refuses_to_stack_scheme_versions(wide):
+    # wave w2 decodes plan_known with another scheme version: stacking would pool incomparable values
+    with warehouse.write_connection() as con:
+        con.execute("""insert into marts.fct_survey_response values
+                       ('mini_survey', 'w2', 'r9', 'p1', null, true, 3, null, 2, 1.0, 'Consulent OCJ')""")
+        con.execute("insert into marts.fct_item_response values ('mini_survey', 'w2', 'r9', 'plan_known', 5.0, null, '5')")
+        coding, labels = _scheme(AGREE5, {"-9": "weet niet"})
+        con.execute("""insert into raw.survey_items (partition_key, instrument, wave, item, item_text, role, reverse,
+                scheme, scheme_signature, is_nominal, is_text, load_id, scheme_coding, scheme_labels)
+                values ('mini_survey/w2', 'mini_survey', 'w2', 'plan_known', 'Ik ken het implementatieplan', 'item',
+                        false, 'agree5_v2', 'sig2', false, false, 'l9', ?, ?)""", [coding, labels])
+    with pytest.raises(ValueError, match="plan_known of mini_survey is coded or labelled differently.*w1: agree5, "
+                                         "w2: agree5_v2.*--wave"):
+        research.export_survey("mini_survey", "sav", out=wide / "all.sav", allow_microdata=True)
+    df, _ = pyreadstat.read_sav(str(research.export_survey("mini_survey", "sav", wave="w2", out=wide / "w2.sav",
+                                                           allow_microdata=True)))
+    assert list(df["plan_known"]) == [5] and list(df["wave"]) == ["w2"]
+
+
+def test_codebook_records_export_names_codes_and_conventions(wide):
+    md, js = research.build_codebook(wide / "cb")
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    variables = {v["ID"]: v for v in doc["codeBook"]["dataDscr"]["var"]}
+    assert variables[f"V_mini_survey_w1_{LONG_ITEM}"]["exportNames"] == {
+        "sav": LONG_ITEM, "dta": "wrkr_undrstnds_the_fmly_sfty_gls"}
+    missing = {c["labl"]: c["exportCode"] for c in variables["V_mini_survey_w1_plan_known"]["catgry"]
+               if c["missing"] == "Y"}
+    assert missing == {"weet niet": {"sav": -9, "dta": ".a"}, "wil niet zeggen": {"sav": -8, "dta": ".b"}}
+    safe = [c for c in variables["V_mini_survey_w1_safe_home"]["catgry"] if c["missing"] == "Y"]
+    assert [(c["catValu"], c["exportCode"]) for c in safe] == [("A9", {"sav": -1, "dta": ".a"})]
+    conv = doc["exportConventions"]
+    assert conv["codeLists"]["service"]["0"] == "all (total)" and conv["codeLists"]["region"]["2"] == "Limburg"
+    reopening = next(t for t in doc["tables"] if t["name"] == "reporting.outcome_reopening")
+    assert {c["name"]: c["stataName"] for c in reopening["columns"]}["n_observable_suppressed"] == \
+        "n_observable_suppressed"
+    text = md.read_text(encoding="utf-8")
+    assert "## Codes in .sav and .dta files" in text and "| `service` | 0 | all (total) |" in text
+    assert "| -9 | weet niet | yes | suppressed |  | -9 (user-missing) / .a |" in text
+    assert f"SPSS `{LONG_ITEM}`, Stata `wrkr_undrstnds_the_fmly_sfty_gls`" in text
+
+
+def test_table_sav_measures_formats_and_long_labels(wh):
+    long_text = ("Reopening of closed dossiers within 365 days per closure cohort, service and region, "
+                 "disclosure-controlled")
+    with warehouse.write_connection() as con:
+        con.execute(f"comment on table reporting.outcome_reopening is '{long_text}'")
+    path = research.export_table("outcome_reopening", "sav", wh / "r.sav")
+    _, meta = pyreadstat.read_sav(str(path))
+    assert meta.file_label == "Reopening of closed dossiers within 365 days per closure ..."  # 58 bytes, whole words
+    assert meta.original_variable_types["n_observable"] == "F12.0"  # a count with a withheld (null) cell
+    assert meta.original_variable_types["reopening_rate"] == "F12.4"
+    assert meta.variable_measure["region"] == "nominal" and meta.variable_measure["closure_year"] == "ordinal"
+    assert meta.variable_measure["reopening_rate"] == "scale" and meta.variable_measure["suppressed"] == "nominal"
+    path = research.export_table("outcome_reopening", "dta", wh / "r.dta")
+    _, meta = pyreadstat.read_dta(str(path))
+    assert meta.file_label == "Reopening of closed dossiers within 365 days per closure cohort, service and ..."
+    assert meta.variable_to_label["region"] == "region" and meta.variable_to_label["service"] == "service"
+
+
+# --------------------------------------------------------------------- R (haven) reads the files
+
+R_SCRIPT = r"""
+library(haven)
+args <- commandArgs(trailingOnly = TRUE)
+sav <- read_sav(args[1], user_na = TRUE)
+x <- sav$plan_known
+stopifnot(inherits(x, "haven_labelled_spss"))
+stopifnot(identical(as.numeric(attr(x, "na_values")), c(-9, -8)))
+lab <- attr(x, "labels")
+stopifnot(names(lab)[lab == -9] == "weet niet", names(lab)[lab == 4] == "eerder akkoord")
+stopifnot(identical(as.numeric(x[1:2]), c(4, -9)), is.na(zap_missing(x)[2]))
+stopifnot(attr(x, "label") == "Ik ken het implementatieplan")
+stopifnot(identical(as.numeric(attr(sav$safe_home, "na_values")), -1))
+stopifnot(attr(sav, "label") == "Microdata, not for sharing: mini_survey w1")
+dta <- read_dta(args[2])
+y <- dta$plan_known
+stopifnot(is_tagged_na(y[2], "a"), is.na(y[3]), !is_tagged_na(y[3]), y[1] == 4)
+ly <- attr(y, "labels")
+stopifnot(names(ly)[is_tagged_na(ly, "a")] == "weet niet", names(ly)[is_tagged_na(ly, "b")] == "wil niet zeggen")
+stopifnot("wrkr_undrstnds_the_fmly_sfty_gls" %in% names(dta))
+cat("haven", as.character(packageVersion("haven")), "ok\n")
+"""
+
+
+def test_r_haven_reads_labels_and_user_missing(wide):
+    import shutil
+    import subprocess
+
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript not found: install Debian's r-base-core and r-cran-haven (.ci/run does) to run this")
+    if subprocess.run([rscript, "-e", "library(haven)"], capture_output=True).returncode != 0:
+        pytest.skip("R has no haven package: install Debian's r-cran-haven")
+    sav = research.export_survey("mini_survey", "sav", wave="w1", out=wide / "w1.sav", allow_microdata=True)
+    dta = research.export_survey("mini_survey", "dta", wave="w1", out=wide / "w1.dta", allow_microdata=True)
+    (wide / "check.R").write_text(R_SCRIPT, encoding="utf-8")
+    run = subprocess.run([rscript, str(wide / "check.R"), str(sav), str(dta)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "ok" in run.stdout
+
+
+# ------------------------------------------------------------- release: versions and DuckDB copy
+
+def test_release_records_product_version_and_a_duckdb_copy(wh):
+    import importlib.metadata
+
+    manifest = json.loads(research.release(dt.date(2024, 7, 1), wh / "rel").read_text())
+    product = manifest["product"]
+    assert product["version"] == importlib.metadata.version("sofs-warehouse")
+    assert product["git_commit"] is None or len(product["git_commit"]) == 40
+    copy = manifest["duckdb_copy"]
+    assert copy["storage_version"] == "v1.0.0" and copy["file"] == "release.duckdb"
+    assert "release.duckdb" not in manifest["files"]
+    data = (wh / "rel" / "release.duckdb").read_bytes()
+    assert data[8:12] == b"DUCK" and int.from_bytes(data[12:20], "little") == 64  # storage of DuckDB 1.0
+    digest = (wh / "rel" / "release.duckdb.sha256").read_text().split()[0]
+    assert digest == hashlib.sha256(data).hexdigest()
+    con = duckdb.connect(str(wh / "rel" / "release.duckdb"), read_only=True)
+    try:
+        rows = con.sql("select * from reporting.outcome_reopening order by all").df()
+        comment = con.execute("select comment from duckdb_columns() where table_name = 'outcome_reopening' "
+                              "and column_name = 'n_observable'").fetchone()[0]
+        schemas = {r[0] for r in con.execute("select distinct schema_name from duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    parquet = pd.read_parquet(wh / "rel" / "reporting" / "outcome_reopening.parquet")
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), parquet.reset_index(drop=True), check_dtype=False)
+    assert comment == "Closed dossiers whose 365-day window is observable (count)"
+    assert schemas == {"reporting"}  # no marts without include_marts
+
+
+def test_release_duckdb_opens_in_duckdb_1x(wh):
+    """release.duckdb opens in an older DuckDB (1.1.3, as R's and DBeaver's 1.x clients), installed in a
+    venv of its own inside the test's folder (pip works offline from the local wheel index)."""
+    import subprocess
+    import sys
+
+    research.release(dt.date(2024, 7, 1), wh / "rel")
+    venv = wh / "old-duckdb"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "duckdb==1.1.3"],
+                         capture_output=True, text=True, timeout=300)
+    if pip.returncode != 0:
+        pytest.skip(f"pip could not install duckdb==1.1.3 (offline?): {pip.stderr.strip()[-300:]}")
+    script = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+              "print(duckdb.__version__, con.sql('select count(*), sum(n_observable) from "
+              "reporting.outcome_reopening').fetchone())")
+    run = subprocess.run([str(venv / "bin" / "python"), "-c", script, str(wh / "rel" / "release.duckdb")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "1.1.3 (4, 104)"  # 4 rows; 12 + 40 + 52 (the withheld one is null)
+    # the warehouse itself is DuckDB 2.0 storage, which 1.1.3 cannot open (why release ships the copy)
+    run = subprocess.run([str(venv / "bin" / "python"), "-c", script, str(wh / "wh.duckdb")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "version" in run.stderr.lower()
