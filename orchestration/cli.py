@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             warnings = message.split("; warnings: ", 1)[1] if "; warnings: " in message else ""
             _print(f"      {status}: {rows} rows ({time.monotonic() - t0:.1f} s)"
                    + (f"\n      {message}" if status != "loaded" else "")
-                   + (f"\n      warnings (loaded anyway): {warnings[:600]}" if warnings else ""))
+                   + "".join(f"\n      WARNING (loaded anyway): {w[:400]}" for w in warnings.split(" | ") if w))
         kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})
         dbt_ok = True
         if stale:
@@ -390,7 +390,31 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for code, sev, n, lines, cols, message in checks.get(row[6], []):
                     _print(f"{'':<12} {'':>8}  rule {code} ({sev}): {n} row(s), column(s) {cols or '-'}, "
                            f"line(s) {lines or '-'}: {message}")
+    _print_wave_order()
     return EXIT_OK
+
+
+def _print_wave_order() -> None:
+    """The order of the loaded waves of each instrument, as the marts use it (SPEC 3; issue 10)."""
+    from orchestration import warehouse
+    from orchestration.waves import describe_order, wave_order
+
+    try:
+        with warehouse.read_connection() as con:
+            rows = con.execute("select distinct instrument, wave, fieldwork_start from raw.survey_waves").fetchall()
+    except FileNotFoundError:
+        return
+    except Exception:  # noqa: BLE001 - no raw tables yet: nothing to order
+        return
+    by_instrument: dict[str, dict] = {}
+    for instrument, wave, start in rows:
+        by_instrument.setdefault(instrument, {})[wave] = start
+    for instrument in sorted(by_instrument):
+        order = wave_order(by_instrument[instrument])
+        _print(f"\nwave order of {instrument} (fieldwork_start, else a date or year in the wave name, else the name): "
+               + "; ".join(f"{n}. {describe_order(*w)}" for n, w in enumerate(order, start=1)))
+
+
 
 
 # ------------------------------------------------------------------------------------- query

@@ -296,10 +296,26 @@ def read_survey_partition(partition: Partition) -> tuple[instruments_mod.Instrum
     else:
         from orchestration.readers.limesurvey import read_limesurvey_csv
         read = read_limesurvey_csv(folder / "responses.csv", instrument, partition.wave)
+    meta["lss_duplicates"] = []
     if (folder / "survey.lss").is_file():
         from orchestration.readers.lss import compare_labels, read_lss
-        read.report.notes.extend(compare_labels(read_lss(folder / "survey.lss"), instrument, partition.wave))
+        lss = read_lss(folder / "survey.lss")
+        meta["lss_duplicates"] = lss.duplicate_codes
+        read.report.notes.extend(compare_labels(lss, instrument, partition.wave))
     return instrument, read, meta
+
+
+def sibling_wave_starts(partition: Partition) -> dict[str, date | None]:
+    """fieldwork_start of every wave folder of the partition's instrument in the landing zone (this one
+    included), None where ``wave.yaml`` gives none or cannot be read (SPEC 3; for ``S_WAVE_UNDATED``)."""
+    starts: dict[str, date | None] = {}
+    for folder in sorted(p for p in partition.folder.parent.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            meta = read_wave_yaml(folder / "wave.yaml") if (folder / "wave.yaml").is_file() else {}
+        except ReaderError:
+            meta = {}
+        starts[folder.name] = meta.get("fieldwork_start")
+    return starts
 
 
 def _prepare_survey(partition: Partition, key: bytes, load_id: str) -> tuple[LoadOutcome, dict]:
@@ -329,8 +345,15 @@ def _prepare_survey(partition: Partition, key: bytes, load_id: str) -> tuple[Loa
         return outcome, {}
     if read.report.encoding == "cp1252":
         outcome.notes.append(f"{rel}: encoding cp1252")
+    from orchestration.waves import name_date
+
+    dated = sorted(w for w, start in sibling_wave_starts(partition).items() if start and w != partition.wave)
+    when, basis = name_date(partition.wave)
+    hint = f"by the {basis} ({when.isoformat()})" if when else "by its name, after every dated wave"
     outcome.results = check_survey(read, instrument, partition.wave, rel,
-                                   fieldwork_start=meta["fieldwork_start"], fieldwork_end=meta["fieldwork_end"])
+                                   fieldwork_start=meta["fieldwork_start"], fieldwork_end=meta["fieldwork_end"],
+                                   lss_duplicates=meta.get("lss_duplicates", ()), dated_waves=dated,
+                                   order_hint=hint)
     if any(r.blocks for r in outcome.results):
         return outcome, {}
     superseded, decisions = mark_superseded(read.responses, rel)
@@ -399,8 +422,9 @@ def survey_frames(partition: Partition, instrument, read: SurveyRead, meta: dict
 # ---------------------------------------------------------------------------------------- dossiers
 
 def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tuple[LoadOutcome, dict]:
-    from orchestration.quality.dossiers import check_dossier_extract
+    from orchestration.quality.dossiers import check_dossier_extract, store_codes
     from orchestration.readers.dossiers import pseudonymise_extract, read_dossier_extract
+    from orchestration.teams import team_labels
 
     outcome = LoadOutcome("dossier", partition.key, QUARANTINED, load_id)
     if partition.problem:
@@ -415,11 +439,12 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
     for rep in read.reports.values():
         outcome.notes.extend(rep.notes)
     outcome.encoding = ", ".join(sorted({rep.encoding for rep in read.reports.values()}))
-    frames = pseudonymise_extract(read, key)
+    frames = pseudonymise_extract(read, key, team_labels())
     previous = con.execute("""
         select dossier_key, child_key, registration_date from raw.dossiers
         where extract_date = (select max(extract_date) from raw.dossiers where extract_date < ?)
     """, [extract_date]).df()
     source_files = {t: partition.relative(partition.folder / f"{t.split('.', 1)[1]}.csv") for t in frames}
-    outcome.results = check_dossier_extract(frames, extract_date, previous if len(previous) else None, source_files)
-    return outcome, frames
+    outcome.results = check_dossier_extract(frames, extract_date, previous if len(previous) else None, source_files,
+                                            findings=read.findings)
+    return outcome, store_codes(frames)

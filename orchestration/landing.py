@@ -4,6 +4,7 @@ Landing files are only ever read: never modified, moved or deleted.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -51,10 +52,17 @@ class Partition:
 
         A survey wave also carries its instrument definition, as the pseudo-file
         ``surveys/<instrument>/<wave>/(instrument <instrument>.yaml)``: a corrected definition is new
-        work for every wave of that instrument, like a corrected export.
+        work for every wave of that instrument, like a corrected export. A folder without any contract
+        file (empty, or only stray files) has one entry, the folder itself, fingerprinted by the names of
+        what it holds: it is quarantined once and then unchanged until a file is added.
         """
         out = {self.relative(p): sha256_file(p) for p in self.files}
-        if self.kind == "survey" and out:
+        if not out:
+            # no contract file at all (an empty or stray folder): one fingerprint for what the folder holds,
+            # so it is reported once and counts as unchanged until something is put in it
+            listing = "\n".join(sorted(self.ignored))
+            out[self.relative(self.folder)] = "folder:" + hashlib.sha256(listing.encode("utf-8")).hexdigest()
+        if self.kind == "survey" and self.files:
             definition = settings.instruments_dir() / f"{self.instrument}.yaml"
             if definition.is_file():
                 out[f"{self.relative(self.folder)}/(instrument {definition.name})"] = sha256_file(definition)
@@ -65,14 +73,16 @@ def discover(root: Path | None = None) -> list[Partition]:
     """Every partition in the landing zone, surveys first then dossier extracts, each sorted by key.
 
     Folders whose names break the SPEC 3 patterns, or that hold no or ambiguous data files, come back
-    with ``problem`` set, so they are reported rather than silently ignored.
+    with ``problem`` set, so they are reported rather than silently ignored. Hidden folders (name
+    starting with ``.``, e.g. ``.ipynb_checkpoints``, ``.git``) and ``__pycache__`` are not partitions
+    and are skipped at every level.
     """
     root = Path(root or settings.landing_dir())
     found: list[Partition] = []
     surveys = root / "surveys"
     if surveys.is_dir():
-        for inst in sorted(p for p in surveys.iterdir() if p.is_dir()):
-            for wave in sorted(p for p in inst.iterdir() if p.is_dir()):
+        for inst in _folders(surveys):
+            for wave in _folders(inst):
                 files = tuple(sorted(wave / f for f in SURVEY_FILES if (wave / f).is_file()))
                 problem = None
                 if not _INSTRUMENT.match(inst.name):
@@ -83,12 +93,12 @@ def discover(root: Path | None = None) -> list[Partition]:
                     data = [f for f in files if f.name.startswith("responses.")]
                     if len(data) != 1:
                         problem = ("both responses.csv and responses.sav present: keep exactly one"
-                                   if data else "no responses.csv or responses.sav")
+                                   if data else "no responses.csv or responses.sav" + _EMPTY(wave))
                 found.append(Partition("survey", f"{inst.name}/{wave.name}", wave, files, problem,
                                        _ignored(wave, SURVEY_FILES)))
     dossiers = root / "dossiers"
     if dossiers.is_dir():
-        for ext in sorted(p for p in dossiers.iterdir() if p.is_dir()):
+        for ext in _folders(dossiers):
             files = tuple(sorted(ext / f for f in DOSSIER_FILES if (ext / f).is_file()))
             problem = None
             try:
@@ -102,9 +112,23 @@ def discover(root: Path | None = None) -> list[Partition]:
             if problem is None:
                 missing = [f for f in ("dossiers.csv", "placements.csv") if not (ext / f).is_file()]
                 if missing:
-                    problem = f"missing {', '.join(missing)}"
+                    problem = f"missing {', '.join(missing)}" + _EMPTY(ext)
             found.append(Partition("dossier", ext.name, ext, files, problem, _ignored(ext, DOSSIER_FILES)))
     return found
+
+
+def _EMPTY(folder: Path) -> str:  # noqa: N802 - reads as a phrase
+    """The tail of the message for a folder without any file: reported once, until something is added."""
+    if any(folder.iterdir()):
+        return ""
+    return (" (the folder is empty: reported once; put the export in it, or remove the folder, "
+            "or hide it by starting its name with '.')")
+
+
+def _folders(parent: Path) -> list[Path]:
+    """Sub-folders of ``parent`` that can be partitions (or instruments): not hidden, not ``__pycache__``."""
+    return sorted(p for p in parent.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and p.name != "__pycache__")
 
 
 def _ignored(folder: Path, known: tuple[str, ...]) -> tuple[str, ...]:

@@ -261,7 +261,7 @@ def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
         stage1.append(DossierRule(
             RuleSpec(f"D_{fc.tag}_ID_NOT_SCIENTIFIC", 1, ERROR,
                      f"ids in {fc.file} must be written as delivered by the case system, not as a number in "
-                     "scientific notation (8,5073E+10): the file went through Excel, which rounds long numbers "
+                     "scientific notation (such as 1,2E+10): the file went through Excel, which rounds long numbers "
                      "and can make several children one. Export again, or import the column as Text in Excel "
                      "(SPEC 3.4).", ids),
             fc.table, check=_finding(fc.table, SCIENTIFIC)))

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from orchestration.privacy import shown_value
+from orchestration.privacy import is_scientific_notation, shown_value
 from orchestration.instruments import AnswerScheme, Instrument
 from orchestration.quality import gx
 from orchestration.quality.gx import A_GE_B, BETWEEN, IN_SET, MIN_ROWS, UNIQUE, Expect
 from orchestration.quality.results import ERROR, WARNING, RuleResult, RuleSpec
-from orchestration.readers.base import SurveyRead
+from orchestration.readers.base import LoadReport, SurveyRead
 
 RESPONSES, ANSWERS = "responses", "answers"
 
@@ -44,17 +44,86 @@ class Wave:
     today: dt.date
     fieldwork_start: dt.date | None = None
     fieldwork_end: dt.date | None = None
+    report: LoadReport | None = None
+    responses: pd.DataFrame | None = None
+    lss_duplicates: tuple[str, ...] = ()
+    dated_waves: tuple[str, ...] = ()
+    order_hint: str = ""
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What a rule without expectations found: source lines, failing count, detail, columns reported."""
+
+    lines: tuple[int, ...] = ()
+    failing_rows: int = 0
+    detail: str = ""
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class SurveyRule:
     """One rule: its spec, the frame of the :class:`SurveyRead` it judges (``responses`` or
-    ``answers``), and the Great Expectations expectations it is made of, built for the wave."""
+    ``answers``), and either the Great Expectations expectations it is made of, built for the wave, or a
+    ``check`` of what the reader reported about the file as a whole (missing items, unmapped columns,
+    the ``.lss``, the other waves)."""
 
     spec: RuleSpec
     frame: str
-    expects: Callable[[Wave], tuple[Expect, ...]]
+    expects: Callable[[Wave], tuple[Expect, ...]] = lambda _w: ()
     not_applicable: Callable[[Wave], str] | None = None
+    check: Callable[[Wave], Judged] | None = None
+
+
+def _missing_items(w: Wave) -> Judged:
+    missing = list(w.report.missing_items) if w.report else []
+    if not missing:
+        return Judged()
+    parts = ", ".join(f"{item} (column {col})" for item, col in missing[:10])
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return Judged(lines=(1,), failing_rows=len(missing), columns=tuple(c for _, c in missing),
+                  detail=f"Not in the export: {parts}{more}.")
+
+
+def _unmapped_columns(w: Wave) -> Judged:
+    cols = list(w.report.unmapped_columns) if w.report else []
+    if not cols:
+        return Judged()
+    return Judged(lines=(1,), failing_rows=len(cols), columns=tuple(cols),
+                  detail=f"Not loaded: {', '.join(cols[:10])}{' and more' if len(cols) > 10 else ''}.")
+
+
+def _scientific_ids(w: Wave) -> Judged:
+    if w.responses is None or not len(w.responses):
+        return Judged()
+    lines: list[int] = []
+    columns: list[str] = []
+    for col, name in (("respondent_id", w.instrument.respondent_key), ("dossier_id", w.instrument.dossier_key)):
+        if col not in w.responses:
+            continue
+        bad = w.responses[col].map(lambda v: isinstance(v, str) and is_scientific_notation(v)).to_numpy(dtype=bool)
+        if bad.any():
+            lines.extend(int(x) for x in w.responses["source_line"].to_numpy()[bad])
+            columns.append(name or col)
+    if not lines:
+        return Judged()
+    return Judged(lines=tuple(sorted(set(lines))), failing_rows=len(set(lines)), columns=tuple(columns))
+
+
+def _lss_duplicates(w: Wave) -> Judged:
+    if not w.lss_duplicates:
+        return Judged()
+    return Judged(lines=(), failing_rows=len(w.lss_duplicates), columns=tuple(w.lss_duplicates),
+                  detail=f"Duplicated question codes: {', '.join(w.lss_duplicates[:10])}; their labels were "
+                         "not compared.")
+
+
+def _undated(w: Wave) -> Judged:
+    if w.fieldwork_start is not None or not w.dated_waves:
+        return Judged()
+    return Judged(failing_rows=1, columns=("fieldwork_start",),
+                  detail=f"Waves with a fieldwork_start: {', '.join(w.dated_waves[:10])}. This wave is "
+                         f"ordered {w.order_hint or 'by its name'}.")
 
 
 def _scheme_expects(w: Wave) -> tuple[Expect, ...]:
@@ -122,12 +191,41 @@ SURVEY_RULES: tuple[SurveyRule, ...] = (
                RESPONSES, _fieldwork,
                not_applicable=lambda w: "" if (w.fieldwork_start or w.fieldwork_end) else
                "(no fieldwork dates for this wave: not checked.)"),
+    SurveyRule(RuleSpec("S_ID_NOT_SCIENTIFIC", 1, ERROR,
+                        "a token or dossier id must be written as delivered, not as a number in scientific notation "
+                        "(such as 1,2E+10): the file went through Excel, which rounds long numbers and can make several "
+                        "respondents or dossiers one. Export again from LimeSurvey, or import the column as Text "
+                        "in Excel (SPEC 3.1).", ()),
+               RESPONSES, check=_scientific_ids),
+    SurveyRule(RuleSpec("S_ITEM_MISSING", 1, WARNING,
+                        "every item the instrument asks in this wave should have its column in the export; a missing "
+                        "one has no answers in this wave. If the column moved, name it for the wave in the item's "
+                        "source map; if the wave did not ask it, map the item's source per wave without it "
+                        "(SPEC 3.3).", ()),
+               ANSWERS, check=_missing_items),
+    SurveyRule(RuleSpec("S_COLUMN_UNMAPPED", 1, WARNING,
+                        "every column of the export should be a LimeSurvey metadata column, one of LimeSurvey's "
+                        "timing columns (interviewtime, groupTime<group id>, <question code>Time) or a column an "
+                        "item of the instrument names; other columns are not loaded (SPEC 3.1, 3.3).", ()),
+               ANSWERS, check=_unmapped_columns),
+    SurveyRule(RuleSpec("S_LSS_DUPLICATE_CODE", 1, WARNING,
+                        "question codes (titles) in survey.lss should be unique: the answer labels of a code that "
+                        "two questions share are not compared with the instrument, since they cannot be told apart "
+                        "(SPEC 3).", ()),
+               ANSWERS, check=_lss_duplicates),
+    SurveyRule(RuleSpec("S_WAVE_UNDATED", 2, WARNING,
+                        "a wave should have a fieldwork_start (wave.yaml) when other waves of the instrument have "
+                        "one: waves are ordered by fieldwork_start, and an undated wave by the date or year in its "
+                        "name, else by its name, which may put it in the wrong place for scale_change and "
+                        "wave_order (SPEC 3). `sofs-warehouse status` shows the order used.", ("fieldwork_start",)),
+               RESPONSES, check=_undated),
 )
 
 
 def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_file: str, *,
                  today: dt.date | None = None, fieldwork_start: dt.date | None = None,
-                 fieldwork_end: dt.date | None = None) -> list[RuleResult]:
+                 fieldwork_end: dt.date | None = None, lss_duplicates: tuple[str, ...] | list[str] = (),
+                 dated_waves: tuple[str, ...] | list[str] = (), order_hint: str = "") -> list[RuleResult]:
     """Run every rule of :data:`SURVEY_RULES` on one wave as read (SPEC 3.1, 3.3, 5; issue 4 items 1, 5).
 
     Args:
@@ -139,6 +237,13 @@ def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_fil
         today: the day of the check for ``S_SUBMIT_NOT_FUTURE`` (default: today).
         fieldwork_start, fieldwork_end: the wave's fieldwork dates from ``wave.yaml``, if any
             (``datetime.date``, a Timestamp or an ISO string; None or empty when not given).
+        lss_duplicates: question codes that more than one question of the wave's ``survey.lss`` carries
+            (:attr:`orchestration.readers.lss.LssStructure.duplicate_codes`).
+        dated_waves: the other waves of the instrument that have a ``fieldwork_start`` (for
+            ``S_WAVE_UNDATED``); ``order_hint`` says how this wave is ordered without one.
+
+    ``read.report`` supplies the items whose column the export lacks (``S_ITEM_MISSING``) and the
+    columns no item names (``S_COLUMN_UNMAPPED``); these rules report line 1 (the header) and the columns.
 
     Returns:
         One :class:`RuleResult` per rule, in :data:`SURVEY_RULES` order. Sample lines are the first
@@ -151,7 +256,8 @@ def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_fil
     """
     instrument = instrument.for_wave(wave)  # each item's answer-scheme version for this wave (SPEC 3.3)
     w = Wave(instrument, wave, _as_date(today) or dt.date.today(), _as_date(fieldwork_start),
-             _as_date(fieldwork_end))
+             _as_date(fieldwork_end), report=read.report, responses=read.responses,
+             lss_duplicates=tuple(lss_duplicates), dated_waves=tuple(dated_waves), order_hint=order_hint)
     frames = {RESPONSES: read.responses.reset_index(drop=True), ANSWERS: read.answers.reset_index(drop=True)}
     found: dict[int, tuple[np.ndarray, list[gx.Verdict]]] = {}
     for name, frame in frames.items():
@@ -164,6 +270,12 @@ def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_fil
 
     results = []
     for k, rule in enumerate(SURVEY_RULES):
+        if rule.check is not None:
+            judged = rule.check(w)
+            results.append(rule.spec.outcome(list(judged.lines), source_file, failing_rows=judged.failing_rows,
+                                             detail=judged.detail,
+                                             columns=list(judged.columns) if judged.columns is not None else None))
+            continue
         positions, verdicts = found[k]
         frame = frames[rule.frame]
         lines = frame["source_line"].to_numpy()[positions] if len(positions) else np.empty(0, dtype=np.int64)

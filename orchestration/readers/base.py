@@ -6,6 +6,7 @@ everything after the reader (pseudonymisation, checks, raw tables, dbt) is the s
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class LoadReport:
     n_rows: int = 0
     unmapped_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: ``(item, source column)`` of every item the instrument asks in this wave whose column the file lacks
+    missing_items: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -146,3 +149,27 @@ def sniff_separator(header_line: str) -> str:
         elif not quoted and ch in counts:
             counts[ch] += 1
     return ";" if counts[";"] > counts[","] else ","
+
+
+_GROUP_TIME = re.compile(r"^groupTime\d+$")
+
+
+def question_code(column: str) -> str:
+    """The question code of an export column: ``L2`` for ``L2[SQ001]``, ``L2_SQ001`` or ``L2.SQ001.``,
+    upper case (LimeSurvey question codes are letters and digits only)."""
+    return re.split(r"[\[_.]", column.strip().lstrip("\ufeff"), maxsplit=1)[0].upper()
+
+
+def is_timing_column(column: str, question_codes: set[str]) -> bool:
+    """True for LimeSurvey's own timing columns, which are ignored (SPEC 3.1).
+
+    LimeSurvey names them ``interviewtime`` (total), ``groupTime<group id>`` (per page, e.g.
+    ``groupTime12``) and ``<question code>Time`` (per question, e.g. ``L2Time``). The last form counts only
+    when its question code is a question of the export or of the instrument (``question_codes``, upper
+    case, see :func:`question_code`) and ``Time`` is spelled as LimeSurvey spells it: ``OVERTIME`` or
+    ``Overtime`` is a column like any other, and reported when no item names it.
+    """
+    name = column.strip().lstrip("\ufeff")
+    if name.lower() == "interviewtime" or _GROUP_TIME.match(name):
+        return True
+    return name.endswith("Time") and len(name) > 4 and name[:-4].upper() in question_codes

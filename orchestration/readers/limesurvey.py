@@ -18,12 +18,11 @@ from orchestration.instruments import Instrument, normalise_column
 from orchestration.privacy import shown_value
 from orchestration.readers.base import (
     ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
-    decode_text, sniff_separator,
+    decode_text, is_timing_column, question_code, sniff_separator,
 )
 
 METADATA = {"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"}
 DROPPED = {"IPADDR", "REFURL"}  # never read, never stored (SPEC 3.1, 6)
-_TIMING = re.compile(r"^(INTERVIEWTIME|GROUPTIME.*|.*TIME)$")
 ANONYMISED_SUBMITDATE = "1980-01-01 00:00:00"
 
 # Headings LimeSurvey writes when "Headings: question text" (or abbreviated text) is chosen.
@@ -73,15 +72,17 @@ def read_limesurvey_csv(path: Path, instrument: Instrument, wave: str) -> Survey
     col_of = {k: i for i, k in enumerate(keys)}
     items = instrument.columns_for(wave)
     item_cols = [(col_of[k], k, it) for k, it in items.items() if k in col_of]
-    missing_items = sorted(it.item for k, it in items.items() if k not in col_of)
-    if missing_items:
-        report.notes.append(f"{path.name}: items of the instrument not in this export: {', '.join(missing_items)}")
+    report.missing_items = sorted((it.item, it.source_for(wave)) for k, it in items.items() if k not in col_of)
+    if report.missing_items:
+        report.notes.append(f"{path.name}: items of the instrument not in this export: "
+                            f"{', '.join(i for i, _ in report.missing_items)}")
+    questions = {question_code(h) for h in header} | {question_code(it.source_for(wave)) for it in items.values()}
     used = set(METADATA) | {k for _, k, _ in item_cols}
     for extra in (instrument.respondent_key, instrument.dossier_key):
         if extra:
             used.add(normalise_column(extra))
     report.unmapped_columns = [h for h, k in zip(header, keys)
-                               if k not in used and k not in DROPPED and not _TIMING.match(k)]
+                               if k not in used and k not in DROPPED and not is_timing_column(h, questions)]
     if report.unmapped_columns:
         report.notes.append(f"{path.name}: columns no item names (not loaded): {', '.join(report.unmapped_columns)}")
 

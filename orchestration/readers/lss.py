@@ -51,6 +51,10 @@ class LssStructure:
         languages: every language the file names, base language first.
         db_version: ``DBVersion`` of the export, or None.
         layout: ``"l10n"`` (LimeSurvey 4+ ``*_l10ns`` tables) or ``"pre4"``.
+        duplicate_codes: normalised codes that more than one question (distinct ``qid``) carries, sorted.
+            Their rows stay in ``questions``/``answers``, but :func:`compare_labels` does not compare them
+            (the answers of two questions would be mixed) and the quality gate warns
+            (``S_LSS_DUPLICATE_CODE``).
     """
 
     questions: pd.DataFrame
@@ -59,6 +63,7 @@ class LssStructure:
     languages: list[str] = field(default_factory=list)
     db_version: int | None = None
     layout: str = "pre4"
+    duplicate_codes: list[str] = field(default_factory=list)
 
 
 def read_lss(path: Path) -> LssStructure:
@@ -169,12 +174,17 @@ def read_lss(path: Path) -> LssStructure:
     if base is None and languages:
         base = languages[0]
 
+    qids_of: dict[str, set[str]] = {}
+    for qid in title_of:
+        qids_of.setdefault(code_of(qid), set()).add(qid)
+    duplicates = sorted(code for code, qids in qids_of.items() if code is not None and len(qids) > 1)
+
     qdf = _frame(questions, QUESTION_COLUMNS, nullable=("language", "parent", "type"))
     qdf["qid"] = qdf["qid"].astype("Int64")
     adf = _frame(answers, ANSWER_COLUMNS, nullable=("language",)).drop_duplicates(ignore_index=True)
     adf["scale_id"] = adf["scale_id"].astype("int64")
     return LssStructure(questions=qdf, answers=adf, base_language=base, languages=languages,
-                        db_version=db_version, layout=layout)
+                        db_version=db_version, layout=layout, duplicate_codes=duplicates)
 
 
 def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, language: str | None = None) -> list[str]:
@@ -190,6 +200,8 @@ def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, languag
     Returns:
         Sentences naming item, source column, answer code and both labels, in item order. Empty when
         they agree, or when the ``.lss`` holds no answer list for an item (numeric and free questions).
+        An item whose question code (or parent's) is one of ``lss.duplicate_codes`` is not compared: the
+        answer lists of two questions cannot be told apart (the quality gate warns instead).
     """
     instrument = instrument.for_wave(wave)  # each item's answer-scheme version for this wave (SPEC 3.3)
     language = language or lss.base_language
@@ -210,6 +222,8 @@ def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, languag
         match = re.fullmatch(r"(.*)#([01])", code)
         if match:
             code, scale = match.group(1), int(match.group(2))
+        if code in lss.duplicate_codes or parents.get(code) in lss.duplicate_codes:
+            continue
         rows = answers[(answers["code"] == code) & (answers["scale_id"] == scale)]
         if rows.empty and code in parents:
             rows = answers[(answers["code"] == parents[code]) & (answers["scale_id"] == scale)]

@@ -38,14 +38,14 @@ import pyreadstat
 from orchestration.instruments import AnswerScheme, Instrument, Item, normalise_column
 from orchestration.privacy import shown_value
 from orchestration.readers.base import (
-    ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
+    ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead, is_timing_column,
+    question_code,
 )
 
 #: LimeSurvey metadata variables (normalised names) the reader understands.
 METADATA = {"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"}
 #: Never read into the result, never stored (SPEC 3.1, 6).
 DROPPED = {"IPADDR", "REFURL"}
-_TIMING = re.compile(r"^(INTERVIEWTIME|GROUPTIME.*|.*TIME)$")
 #: What an anonymised LimeSurvey survey writes as submit date: not a date (SPEC 3.1).
 ANONYMISED_DATE = pd.Timestamp("1980-01-01")
 #: Seconds between the SPSS epoch (1582-10-14) and the Unix epoch (1970-01-01).
@@ -161,9 +161,11 @@ def read_spss(path: Path, instrument: Instrument, wave: str) -> SurveyRead:
 
     items = instrument.columns_for(wave)
     mapped = [(var_of[k], it) for k, it in items.items() if k in var_of]
-    absent = sorted(it.item for k, it in items.items() if k not in var_of)
-    if absent:
-        report.notes.append(f"{path.name}: items of the instrument not in this file (wave {wave}): {', '.join(absent)}")
+    report.missing_items = sorted((it.item, it.source_for(wave)) for k, it in items.items() if k not in var_of)
+    if report.missing_items:
+        report.notes.append(f"{path.name}: items of the instrument not in this file (wave {wave}): "
+                            f"{', '.join(i for i, _ in report.missing_items)}")
+    questions = {question_code(v) for v in variables} | {question_code(it.source_for(wave)) for it in items.values()}
     used = set(METADATA) | {normalise_column(v) for v, _ in mapped}
     token_var = var_of.get(normalise_column(instrument.respondent_key)) if instrument.respondent_key else None
     dossier_var = var_of.get(normalise_column(instrument.dossier_key)) if instrument.dossier_key else None
@@ -175,7 +177,7 @@ def read_spss(path: Path, instrument: Instrument, wave: str) -> SurveyRead:
         if var is not None:
             used.add(normalise_column(var))
     report.unmapped_columns = [v for v, k in zip(variables, keys)
-                               if k not in used and k not in DROPPED and not _TIMING.match(k)]
+                               if k not in used and k not in DROPPED and not is_timing_column(v, questions)]
     if report.unmapped_columns:
         report.notes.append(f"{path.name}: variables no item names (not loaded): {', '.join(report.unmapped_columns)}")
 

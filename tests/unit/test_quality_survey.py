@@ -127,7 +127,8 @@ def test_code_in_scheme_reports_line_column_and_code():
     r = result(run(read), "S_CODE_IN_SCHEME")
     assert (r.passed, r.severity, r.stage, r.failing_rows, r.sample_lines) == (False, ERROR, 1, 2, [5, 7])
     assert r.columns == ["L2[SQ001]", "SCORE"]
-    assert "L2[SQ001]='A9' (line 5)" in r.message and "SCORE='11' (line 7)" in r.message
+    assert "L2[SQ001]=<value withheld: 2 characters, letters and digits> (line 5)" in r.message
+    assert "SCORE=<value withheld: 2 characters, digits> (line 7)" in r.message and "A9" not in r.message
 
 
 def test_value_in_range_built_from_each_answer_scheme():
