@@ -11,7 +11,9 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -83,10 +85,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.ConfigurationError: no key, bad settings, or an instrument definition that would recode
             a loaded wave (SPEC 3.3; :func:`orchestration.schemes.check_loaded_waves`); exit code 2.
     """
-    from orchestration import schemes, warehouse
+    from orchestration import faults, ingest, schemes, warehouse
 
     settings.export_environment()
-    settings.pseudonym_key()  # fail early, with the clear message, before any work
+    key = settings.pseudonym_key()  # fail early, with the clear message, before any work
     settings.min_cell()
     _require_landing()
     ensure_instance()
@@ -103,7 +105,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     outcomes: list[tuple[str, str, str, int, str]] = []
     with warehouse.writer_lock(wait_seconds=args.wait):
-        warehouse.ensure_writable()
+        warehouse.ensure_writable(wait_seconds=args.wait)
+        # a damaged file stops here, before any work, naming the file and the way back (issue 10)
+        faults.verify_warehouse(schemas=None)
+        with warehouse.write_connection() as con:
+            ingest.verify_key(con, key)  # a wrong key is a configuration error, also when nothing is new
+        # runs killed earlier (kill -9, out of memory) would hold the duckdb pool slot forever (issue 10)
+        faults.recover_dead_runs(instance)
         # loaded waves keep their answer-scheme versions: an edit that would recode one stops here (SPEC 3.3)
         for change in schemes.check_loaded_waves():
             _print(f"NOTE: answer-scheme labels changed, codes and values unchanged (recorded in "
@@ -112,16 +120,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         pending, unchanged = pending_partitions()
         _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
                f"{unchanged} unchanged (skipped)")
+        if pending:  # a load the disk cannot hold is refused before it starts (issue 10)
+            faults.check_free_space([f for partition, _fp in pending for f in partition.files])
         for n, (partition, _fp) in enumerate(pending, start=1):
             name = partitions_def[partition.kind].name
             if not instance.has_dynamic_partition(name, partition.key):
                 instance.add_dynamic_partitions(name, [partition.key])
             t0 = time.monotonic()
             _print(f"[{n}/{len(pending)}] {partition.kind} {partition.key} ...")
-            result = defs.resolve_job_def(INGEST_JOBS[partition.kind].name).execute_in_process(
-                instance=instance, partition_key=partition.key, raise_on_error=False,
-                run_config=_quiet_run_config())
+            result = _execute(defs.resolve_job_def(INGEST_JOBS[partition.kind].name), instance, args.wait,
+                              partition_key=partition.key)
             status, rows, message = _ingest_status(result)
+            if status == "failed":
+                _record_failure(partition, message)
             outcomes.append((partition.kind, partition.key, status, rows, message))
             warnings = message.split("; warnings: ", 1)[1] if "; warnings: " in message else ""
             _print(f"      {status}: {rows} rows ({time.monotonic() - t0:.1f} s)"
@@ -138,8 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             log_path = settings.dagster_home() / "last_dbt_build.log"
             _print(f"building dbt models ({job.name}) ... (dbt output: {log_path})")
             with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                result = defs.resolve_job_def(job.name).execute_in_process(
-                    instance=instance, raise_on_error=False, run_config=_quiet_run_config())
+                result = _execute(defs.resolve_job_def(job.name), instance, args.wait, say=_print_to(sys.__stdout__))
             dbt_ok = result.success
             done = [ln.strip() for ln in log_path.read_text(encoding="utf-8").splitlines() if "Done. PASS=" in ln]
             _print(f"      {'done' if dbt_ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)"
@@ -149,7 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     if event.is_failure and event.event_specific_data is not None:
                         err = getattr(event.event_specific_data, "error", None)
                         if err is not None:
-                            _print("      " + err.message.strip()[:3000])
+                            _print("      " + _error_cause(err)[:3000])
                 _print(f"      see {log_path} for dbt's full output")
             audit_ok = _print_disclosure_audit()
             dbt_ok = dbt_ok and audit_ok
@@ -197,6 +207,53 @@ def _print_disclosure_audit() -> bool:
     return True
 
 
+def _print_to(stream):
+    def say(message: str) -> None:
+        print(message, file=stream, flush=True)
+    return say
+
+
+def _execute(job, instance, wait_seconds: float, say=None, **kwargs):
+    """``job.execute_in_process`` watched by :class:`orchestration.faults.PoolWatch`: while the run waits
+    for the ``duckdb`` pool slot it prints progress, recovers a holder whose process died, and honours
+    ``--wait`` and Ctrl-C/SIGTERM (issue 10). The run is tagged with this process id."""
+    import uuid
+
+    from orchestration import faults
+
+    run_id = str(uuid.uuid4())
+    with faults.PoolWatch(instance, run_id, wait_seconds, log=say or _print):
+        return job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False,
+                                      run_config=_quiet_run_config(), tags={"sofs/pid": str(os.getpid())},
+                                      **kwargs)
+
+
+def _error_cause(err) -> str:
+    """The innermost error of a Dagster step failure, ``Type: message``, instead of Dagster's wrapper
+    ("Error occurred while executing op ...")."""
+    while getattr(err, "cause", None) is not None:
+        err = err.cause
+    text = err.message.strip()
+    return text if ":" in text.split("\n")[0] else f"{err.cls_name}: {text}"
+
+
+def _record_failure(partition, message: str) -> None:
+    """Write a ``failed`` row per file of a partition whose ingest step failed (best effort: with a full
+    disk even this may fail), so that ``status`` and ``audit.loads`` say why (issue 10)."""
+    import uuid
+    from datetime import datetime
+
+    from orchestration import ingest, warehouse
+
+    outcome = ingest.LoadOutcome(partition.kind, partition.key, "failed", uuid.uuid4().hex, message=message[:4000],
+                                 files=partition.fingerprint() or {partition.relative(partition.folder): ""})
+    try:
+        with warehouse.write_connection() as con, warehouse.transaction(con):
+            ingest._write_audit(con, outcome, datetime.now())
+    except Exception as exc:  # noqa: BLE001 - the run output still carries the message
+        _print(f"      (could not record the failure in audit.loads: {str(exc).splitlines()[0][:200]})")
+
+
 def _warn_orphans() -> None:
     """Say which loaded partitions no longer have a landing folder (they still feed the marts)."""
     from orchestration import ingest, landing, warehouse
@@ -234,7 +291,7 @@ def _ingest_status(result) -> tuple[str, int, str]:
             return (md["status"].value, int(md["rows"].value), md["message"].value)
     for event in result.all_events:
         if event.is_failure and getattr(event.event_specific_data, "error", None) is not None:
-            return "failed", 0, event.event_specific_data.error.message.strip()
+            return "failed", 0, _error_cause(event.event_specific_data.error)
     return "failed", 0, "the ingestion run ended without a result"
 
 
@@ -353,6 +410,21 @@ def _print_region_summary(con) -> None:
 
 # ------------------------------------------------------------------------------------ status
 
+@contextlib.contextmanager
+def _damage_is_named():
+    """Turn a DuckDB error that reads as a damaged file into :class:`orchestration.faults.WarehouseDamaged`."""
+    import duckdb
+
+    from orchestration import faults
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        if faults.is_damage(exc):
+            raise faults.WarehouseDamaged(settings.warehouse_path(), str(exc).splitlines()[0][:300]) from exc
+        raise
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Every landing file with its latest audit status (``pending`` when never attempted)."""
     from orchestration import landing, warehouse
@@ -363,7 +435,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     latest: dict[str, tuple] = {}
     checks: dict[str, list[tuple]] = {}
     try:
-        with warehouse.read_connection() as con:
+        with warehouse.read_connection() as con, _damage_is_named():
             for row in con.execute("""
                 select source_file, sha256, status, rows, finished_at, message, load_id, partition_key from (
                     select *, row_number() over (partition by source_file order by started_at desc) rn
@@ -444,6 +516,10 @@ def cmd_query(args: argparse.Namespace) -> int:
             try:
                 df = con.sql(args.sql).df()
             except duckdb.Error as exc:
+                from orchestration import faults
+
+                if faults.is_damage(exc):  # a block failing its checksum: the file, not the query (issue 10)
+                    raise faults.WarehouseDamaged(settings.warehouse_path(), str(exc).splitlines()[0][:300]) from exc
                 _print(f"query failed: {exc}")
                 return EXIT_USAGE
     except FileNotFoundError as exc:
@@ -533,6 +609,15 @@ def cmd_release(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a consistent, verified copy of the warehouse (SPEC 8; :func:`orchestration.faults.backup`)."""
+    from orchestration import faults
+
+    settings.export_environment()
+    faults.backup(Path(args.out) if args.out else None, wait_seconds=args.wait, log=_print)
+    return EXIT_OK
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Build the dbt manifest Dagster needs (also done automatically by ``run``)."""
     prepare_manifest(force=True)
@@ -588,6 +673,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="demo key + demo data + run (what `make demo` calls)")
     p.add_argument("--wait", type=float, default=60.0)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("backup", help="write a consistent, verified copy of the warehouse (under the writer lock)")
+    p.add_argument("--out", help="file (*.duckdb) or folder (default: backups/ beside the warehouse)")
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a writer or reader to finish")
+    p.set_defaults(func=cmd_backup)
     p = sub.add_parser("prepare", help="build the dbt manifest and the Dagster instance folder")
     p.set_defaults(func=cmd_prepare)
     return parser
@@ -595,19 +684,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from orchestration.disclosure.protect import DisclosureAuditFailed
+    from orchestration.faults import DiskFull, WarehouseDamaged
     from orchestration.instruments import InstrumentError
     from orchestration.warehouse import WarehouseBusy, WarehouseUnwritable
 
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C, with a message
     try:
         return args.func(args)
     except DisclosureAuditFailed as exc:
         _print(f"error: {exc}")
         return EXIT_FAILED
-    except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, InstrumentError, ValueError,
-            FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
+    except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, WarehouseDamaged, DiskFull,
+            InstrumentError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
         _print(f"error: {exc}")
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: committed work stays, the rest loads again next time
+        _print("interrupted: partitions committed so far stay loaded; the next `run` goes on from there")
+        return 130
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from orchestration import instruments as instruments_mod
-from orchestration import privacy, schemes, settings, warehouse
+from orchestration import faults, privacy, schemes, settings, warehouse
 from orchestration.landing import Partition
 from orchestration.quality.results import ERROR, RuleResult, from_reader_error
 from orchestration.readers.base import ReaderError, SurveyRead
@@ -146,10 +146,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
             # a loaded wave keeps its answer-scheme versions: refuse a definition that would recode it (SPEC 3.3)
             scheme_changes = schemes.find_changes(con, only=(partition.instrument, partition.wave))
             schemes.refuse_recoding(scheme_changes)
-        if partition.kind == "survey":
-            outcome, frames = _prepare_survey(partition, key, load_id)
-        else:
-            outcome, frames = _prepare_dossiers(partition, key, load_id, con)
+        outcome, frames = _prepare(partition, key, load_id, con)
         if partition.ignored:
             outcome.notes.append(f"{partition.relative(partition.folder)}: ignored files not in the landing "
                                  f"contract (names are case-sensitive): {', '.join(partition.ignored)}")
@@ -169,6 +166,10 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                         "; warnings: " + " | ".join(r.describe() for r in warned) if warned else "")
                     _write_audit(con, outcome, started)
                 return outcome
+            except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
+                if faults.is_disk_full(exc):  # rolled back; the check before the run missed it (issue 10)
+                    raise faults.DiskFull(settings.warehouse_path(), partition, exc) from exc
+                raise
             except duckdb.ConversionException as exc:  # a value the raw layout cannot hold (rolled back)
                 blocking = [RuleResult(code="RAW_TYPE", stage=1, severity=ERROR, passed=False, failing_rows=1,
                                        message="a value does not fit the raw table's type: "
@@ -184,6 +185,26 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
 
 
 _MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
+
+
+def _prepare(partition: Partition, key: bytes, load_id: str, con) -> tuple[LoadOutcome, dict]:
+    """Read and check a partition (:func:`_prepare_survey` / :func:`_prepare_dossiers`); a file with
+    bare-CR line ends, or any error a reader did not foresee (e.g. an SPSS date past year 9999), becomes a
+    quarantine under a rule code that names the file, the cause and the fix (issue 10), never a bare
+    step failure."""
+    try:
+        failure = faults.line_ending_failure(partition) if not partition.problem else None
+        if failure is None:
+            if partition.kind == "survey":
+                return _prepare_survey(partition, key, load_id)
+            return _prepare_dossiers(partition, key, load_id, con)
+    except (settings.ConfigurationError, warehouse.WarehouseBusy, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as a rule, with the error's type and text
+        failure = faults.read_failure(partition, exc)
+    outcome = LoadOutcome(partition.kind, partition.key, QUARANTINED, load_id)
+    outcome.results = [failure]
+    return outcome, {}
 
 
 def loaded_partitions(con) -> set[tuple[str, str]]:

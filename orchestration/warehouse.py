@@ -206,18 +206,17 @@ _HELD: dict[str, int] = {}
 def write_connection(db: Path | None = None, wait_seconds: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-write connection under the writer lock, with the raw/audit layout created.
 
+    ``wait_seconds`` also bounds the wait for a process that holds the DuckDB file itself (a researcher's
+    read-only connection, a dbt build left by a killed run): see :func:`_connect_for_writing`.
+
     Raises:
-        WarehouseBusy: another process writes the warehouse.
+        WarehouseBusy: another process writes the warehouse, or a reader holds it past ``wait_seconds``.
+        faults.WarehouseDamaged: the file is damaged (not a DuckDB file, cut short, failing checksums).
         OSError / duckdb.IOException: the file cannot be created or written (read-only or full disk).
     """
     db = Path(db or settings.warehouse_path())
     with writer_lock(wait_seconds, db):
-        try:
-            con = duckdb.connect(str(db))
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise WarehouseBusy(f"warehouse busy: {db} is open for writing by another process ({exc})") from exc
-            raise
+        con = _connect_for_writing(db, wait_seconds)
         try:
             con.execute(RAW_DDL)
             yield con
@@ -225,19 +224,65 @@ def write_connection(db: Path | None = None, wait_seconds: float = 0.0) -> Itera
             con.close()
 
 
-def ensure_writable(db: Path | None = None) -> None:
+def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.DuckDBPyConnection:
+    """Open ``db`` read-write; call with the writer lock held (issue 10).
+
+    When another process holds the DuckDB file, say who: a reader (a read-only connection, e.g. a
+    researcher's notebook) is waited for until ``wait_seconds`` have passed, with a progress line every
+    10 s; a dbt build left writing by a killed run (the writer lock was free, so its parent is gone) is
+    stopped (:func:`orchestration.faults.end_orphaned_dbt`).
+
+    Raises:
+        WarehouseBusy: the holder still holds the file at the deadline (names it and what to do).
+        faults.WarehouseDamaged: the file is damaged.
+    """
+    from orchestration import faults
+
+    say = log or (lambda m: print(m, flush=True))
+    deadline = time.monotonic() + wait_seconds
+    last_said = None
+    while True:
+        try:
+            return duckdb.connect(str(db))
+        except duckdb.Error as exc:
+            if faults.is_damage(exc):
+                raise faults.WarehouseDamaged(db, str(exc).splitlines()[0][:300]) from exc
+            conflict = faults.lock_conflict(db, exc)
+            if conflict is None:
+                raise
+            kind, pid = conflict
+            if kind == "writer" and faults.end_orphaned_dbt(db, pid, say):
+                continue
+            now = time.monotonic()
+            if now >= deadline:
+                raise WarehouseBusy(f"warehouse busy: {faults.describe_holder(kind, pid)}. Nothing was written; run "
+                                    "again when it ends, or wait for it with `run --wait SECONDS`.") from exc
+            if last_said is None or now - last_said >= 10:
+                last_said = now
+                say(f"waiting: {faults.describe_holder(kind, pid).split('. ')[0]}; "
+                    f"{deadline - now:.0f} s left of --wait")
+            time.sleep(min(1.0, max(0.05, deadline - now)))
+
+
+def ensure_writable(db: Path | None = None, wait_seconds: float = 0.0) -> None:
     """Open the warehouse for writing once (creating it and the raw/audit layout), so that a read-only
-    or full disk stops a run before any work, with a message naming the file.
+    or full disk stops a run before any work, with a message naming the file. Waits up to
+    ``wait_seconds`` for a reader that holds the file (:func:`_connect_for_writing`).
 
     Raises:
         WarehouseUnwritable: the file or its folder cannot be written.
-        WarehouseBusy: another process writes it.
+        WarehouseBusy: another process writes it, or a reader holds it past ``wait_seconds``.
+        faults.WarehouseDamaged: the file is damaged (issue 10).
     """
+    from orchestration import faults
+
     db = Path(db or settings.warehouse_path())
     try:
-        with write_connection(db):
+        with write_connection(db, wait_seconds=wait_seconds):
             pass
     except (OSError, duckdb.IOException, duckdb.OutOfRangeException) as exc:
+        if faults.is_damage(exc):
+            raise faults.WarehouseDamaged(db, str(exc).splitlines()[0][:300]) from exc
         raise WarehouseUnwritable(db, exc) from exc
 
 
@@ -256,13 +301,18 @@ def read_connection(db: Path | None = None, *, sandboxed: bool = False) -> Itera
     Raises:
         FileNotFoundError: no warehouse yet (run ``sofs-warehouse run`` first).
         WarehouseBusy: a writer holds the file.
+        faults.WarehouseDamaged: the file is damaged (issue 10).
     """
     db = Path(db or settings.warehouse_path())
     if not db.exists():
         raise FileNotFoundError(f"no warehouse at {db}: run `sofs-warehouse run` (or `make demo`) first")
     try:
         con = duckdb.connect(str(db), read_only=True, config=SANDBOX_CONFIG if sandboxed else {})
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
+        from orchestration import faults
+
+        if faults.is_damage(exc):
+            raise faults.WarehouseDamaged(db, str(exc).splitlines()[0][:300]) from exc
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"warehouse busy: {db} is being written; try again when the run ends") from exc
         raise
