@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from orchestration import settings
@@ -146,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             full = len(kinds) != 1 or args.rebuild or stale or _marts_missing()
             job = build_all_marts if full else MART_JOBS[kinds[0]]
             t0 = time.monotonic()
+            built_after = datetime.now().replace(microsecond=0)
             log_path = settings.dagster_home() / "last_dbt_build.log"
             _print(f"building dbt models ({job.name}) ... (dbt output: {log_path})")
             with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
@@ -161,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         if err is not None:
                             _print("      " + _error_cause(err)[:3000])
                 _print(f"      see {log_path} for dbt's full output")
-            audit_ok = _print_disclosure_audit()
+            audit_ok = _print_disclosure_audit(built_after)
             dbt_ok = dbt_ok and audit_ok
     _warn_orphans()
     loaded = [o for o in outcomes if o[2] == "loaded"]
@@ -183,22 +185,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_disclosure_audit() -> bool:
-    """One line on the disclosure audit that followed the build (SPEC 6); False when a withheld cell is
-    not protected (the run then exits 1 and ``release`` refuses)."""
+def _print_disclosure_audit(built_after) -> bool:
+    """One line on the disclosure audit that followed the build started at ``built_after`` (SPEC 6);
+    False when a withheld cell is not protected or when no audit was recorded since (the protection step
+    did not finish: the run then exits 1 and exports, the codebook and ``release`` refuse)."""
     import duckdb
 
     from orchestration import warehouse
 
     try:
         with warehouse.read_connection() as con:
-            n, bad = con.execute("select count(*), count(*) filter (where not protected) "
-                                 "from audit.disclosure_audit where context = 'build'").fetchone()
+            n, bad, at = con.execute("select count(*), count(*) filter (where not protected), max(audited_at) "
+                                     "from audit.disclosure_audit where context = 'build'").fetchone()
             names = [f"reporting.{t} [{k}] {c}" for t, k, c in con.execute(
                 "select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
                 "and not protected order by 1, 2, 3 limit 5").fetchall()]
     except (duckdb.CatalogException, FileNotFoundError):  # no audit table: nothing built into reporting
         return True
+    if n and (at is None or at < built_after):
+        _print("      disclosure control did NOT run after this build: reporting may hold dbt's first pass only; "
+               "exports, the codebook and release refuse until `sofs-warehouse run --rebuild` succeeds")
+        return False
     if bad:
         _print(f"      disclosure audit FAILED: {bad} of {n} withheld cell(s) can be narrowed below "
                f"[0, min_cell]: {'; '.join(names)}; release is refused until a rebuild protects them")

@@ -59,12 +59,18 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                         [datetime.now(), len(context.selected_asset_keys)])
 
 
+#: How long the disclosure step waits for readers holding the warehouse after a dbt build (seconds).
+PROTECT_WAIT_SECONDS = 1800
+
+
 def protect_after_build(log) -> None:
     """Secondary suppression and LP audit over every reporting table (orchestration.disclosure); the
     audit lands in ``audit.disclosure_audit``, which the ``disclosure_audit`` asset check reads."""
     from orchestration.disclosure.protect import protect_reporting
 
-    with warehouse.write_connection() as con:
+    # a researcher's read-only connection may hold the file right after dbt: wait for it (with progress)
+    # rather than leave reporting with dbt's first pass only
+    with warehouse.write_connection(wait_seconds=PROTECT_WAIT_SECONDS) as con:
         outcome = protect_reporting(con, settings.min_cell(), progress=log.info)
     summary = (f"disclosure control: {len(outcome.audit)} withheld cell(s) audited, {outcome.added} withheld "
                f"beyond dbt's first pass, {outcome.rounds} round(s)")

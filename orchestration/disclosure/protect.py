@@ -476,6 +476,27 @@ def protect_reporting(con: duckdb.DuckDBPyConnection, min_cell: int,
     return Outcome(audit, added, rounds)
 
 
+def require_protected(con: duckdb.DuckDBPyConnection, min_cell: int, what: str) -> dict:
+    """Audit what the reporting tables show now, before ``what`` (a release, an export, the codebook)
+    takes anything out of them (SPEC 6): also catches reporting tables that a build rewrote without the
+    protection step finishing (e.g. a reader held the file).
+
+    Returns a summary (method, withheld cells audited, min_cell, passed).
+    Raises:
+        DisclosureAuditFailed: a withheld small count can be narrowed below its protection interval; the
+            message names the cells (never their values) and the fix.
+    """
+    outcome = audit_reporting(con, min_cell)
+    if not outcome.passed:
+        raise DisclosureAuditFailed(
+            f"{what} refused: the disclosure audit of the reporting tables failed: {outcome.failures()}. "
+            "Rebuild the reporting tables (`sofs-warehouse run --rebuild`), which withholds more cells, and "
+            "try again.")
+    return {"method": "feasible interval of every withheld cell by linear programming (HiGHS) over all "
+                      "reporting tables (SPEC 6)",
+            "withheld_cells": int(len(outcome.audit)), "min_cell": int(min_cell), "passed": True}
+
+
 def audit_reporting(con: duckdb.DuckDBPyConnection, min_cell: int) -> Outcome:
     """The audit alone, from what the reporting tables show now (read-only): every withheld cell's
     feasible interval under every relation of :mod:`.tables`, including published rates."""

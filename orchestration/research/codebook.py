@@ -378,9 +378,14 @@ def build_codebook(out_dir: Path) -> tuple[Path, Path]:
 
     Raises:
         FileNotFoundError: no warehouse yet.
+        DisclosureAuditFailed: the disclosure audit of the reporting tables fails (SPEC 6).
     """
+    from orchestration.disclosure.protect import require_protected
+
     out_dir = Path(out_dir)
     with warehouse.read_connection() as con:
+        if "item_distribution" in tables(con, "reporting"):
+            require_protected(con, int(suppression_rule(con).get("min_cell") or settings.min_cell()), "codebook")
         return write_codebook(con, out_dir, load_manifest())
 
 

@@ -20,26 +20,12 @@ from orchestration.research.tables import (column_labels, is_restricted, load_ma
                                            suppression_rule, table_label, tables, write_parquet)
 
 def _disclosure_audit(con: duckdb.DuckDBPyConnection) -> dict:
-    """Audit what the reporting tables show (SPEC 6) before anything is released.
-
-    Returns a summary for the manifest (withheld cells audited, all protected).
-    Raises:
-        DisclosureAuditFailed: a withheld count below min_cell can be narrowed below [0, min_cell]
-            from what is published (the message names the cells, never their values).
-    """
-    from orchestration.disclosure.protect import DisclosureAuditFailed, audit_reporting
+    """The disclosure audit of the reporting tables before anything is released (SPEC 6): a summary for
+    the manifest. Raises DisclosureAuditFailed (see :func:`orchestration.disclosure.protect.require_protected`)."""
+    from orchestration.disclosure.protect import require_protected
 
     rule = suppression_rule(con)
-    min_cell = int(rule.get("min_cell") or settings.min_cell())
-    outcome = audit_reporting(con, min_cell)
-    if not outcome.passed:
-        raise DisclosureAuditFailed(
-            "release refused: the disclosure audit of the reporting tables failed: " + outcome.failures()
-            + ". Rebuild the reporting tables (`sofs-warehouse run --rebuild`), which withholds more cells, "
-            "and release again.")
-    return {"method": "feasible interval of every withheld cell by linear programming (HiGHS) over all "
-                      "reporting tables; a count below min_cell must keep [0, min_cell]",
-            "withheld_cells": int(len(outcome.audit)), "min_cell": min_cell, "passed": True}
+    return require_protected(con, int(rule.get("min_cell") or settings.min_cell()), "release")
 
 
 def _latest_data_dates(con: duckdb.DuckDBPyConnection) -> dict:

@@ -18,10 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration import warehouse
+import duckdb
+
+from orchestration import settings, warehouse
 from orchestration.research import labels as lb
 from orchestration.research.tables import (FORMATS, INTEGER_TYPES, column_labels, column_types, load_manifest,
-                                           ordered_query, resolve_table, table_label, write_parquet)
+                                           ordered_query, resolve_table, suppression_rule, table_label,
+                                           write_parquet)
 
 STATA_MISSING_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -180,6 +183,13 @@ def write_statistical(frame: pd.DataFrame, path: Path, fmt: str, *, column_label
     return names
 
 
+def _require_protected(con: duckdb.DuckDBPyConnection, what: str) -> None:
+    """Run the disclosure audit (SPEC 6) before a reporting table leaves the warehouse."""
+    from orchestration.disclosure.protect import require_protected
+
+    require_protected(con, int(suppression_rule(con).get("min_cell") or settings.min_cell()), what)
+
+
 def export_table(table: str, fmt: str, out: Path | str | None = None, allow_marts: bool = False) -> Path:
     """Export one table as ``csv``, ``parquet``, ``sav`` (SPSS) or ``dta`` (Stata); return the file written.
 
@@ -211,6 +221,8 @@ def export_table(table: str, fmt: str, out: Path | str | None = None, allow_mart
         schema, name = resolve_table(con, table, allow_marts=allow_marts, manifest=manifest)
         default_name = f"{name}.{fmt}" if schema == "reporting" else f"{schema}_{name}.{fmt}"
         path = output_path(out, default_name, fmt)
+        if schema == "reporting":
+            _require_protected(con, f"export of reporting.{name}")
         query = ordered_query(con, schema, name)
         if fmt == "parquet":
             write_parquet(con.sql(query).to_arrow_table(), path)

@@ -307,6 +307,12 @@ def test_release_refused_when_the_audit_pins_a_withheld_count(wh):
     from orchestration.cli import main
     assert main(["release", "--as-of", "2024-07-01", "--out", str(wh / "pinned2")]) == 1
     assert not (wh / "pinned2").exists()
+    # the same audit guards every other way out of reporting
+    with pytest.raises(DisclosureAuditFailed, match="export of reporting.item_distribution refused"):
+        research.export_table("item_distribution", "csv", wh / "dist.csv")
+    assert not (wh / "dist.csv").exists()
+    with pytest.raises(DisclosureAuditFailed, match="codebook refused"):
+        research.build_codebook(wh / "cb_pinned")
 
 
 def test_release_rounds_floats_so_noise_does_not_change_bytes(wh):
