@@ -162,6 +162,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                         err = getattr(event.event_specific_data, "error", None)
                         if err is not None:
                             _print("      " + _error_cause(err)[:3000])
+                            if faults.is_disk_full(_error_cause(err)):
+                                _print(f"      the disk is full: free space on the file system of "
+                                       f"{settings.warehouse_path()} and run again (the marts are rebuilt)")
                 _print(f"      see {log_path} for dbt's full output")
             audit_ok = _print_disclosure_audit(built_after)
             dbt_ok = dbt_ok and audit_ok
@@ -236,9 +239,9 @@ def _execute(job, instance, wait_seconds: float, say=None, **kwargs):
 
 
 def _error_cause(err) -> str:
-    """The innermost error of a Dagster step failure, ``Type: message``, instead of Dagster's wrapper
-    ("Error occurred while executing op ...")."""
-    while getattr(err, "cause", None) is not None:
+    """The error a Dagster step failure wraps (the first one not raised by Dagster itself), as
+    ``Type: message``, instead of Dagster's wrapper ("Error occurred while executing op ...")."""
+    while (err.cls_name or "").startswith("Dagster") and getattr(err, "cause", None) is not None:
         err = err.cause
     text = err.message.strip()
     return text if ":" in text.split("\n")[0] else f"{err.cls_name}: {text}"
@@ -441,6 +444,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     partitions = landing.discover()
     latest: dict[str, tuple] = {}
     checks: dict[str, list[tuple]] = {}
+    if settings.warehouse_path().exists():  # every block read once: a damaged file is named here (issue 10)
+        from orchestration import faults
+
+        faults.verify_warehouse(schemas=None)
     try:
         with warehouse.read_connection() as con, _damage_is_named():
             for row in con.execute("""

@@ -170,6 +170,9 @@ class PoolWatch:
     or 130 after an interrupt). Nothing was written by then: the run had not started its step.
     """
 
+    #: seconds a run waits for the slot even with ``--wait 0``: a slot being handed over is no conflict
+    grace = 3.0
+
     def __init__(self, instance, run_id: str, wait_seconds: float, log: Log = _say, every: float = 10.0):
         self.instance, self.run_id, self.wait_seconds, self.log, self.every = instance, run_id, wait_seconds, log, every
         self._stop = threading.Event()
@@ -212,8 +215,10 @@ class PoolWatch:
                 self._give_up("interrupted while waiting for the warehouse pool slot; nothing was written", 130)
             if recover_dead_runs(self.instance, self.log, exclude={self.run_id}):
                 continue
-            who = ", ".join(self._describe(h) for h in holders) or "another run"
-            if now - waited_since >= self.wait_seconds:
+            if not holders:
+                continue  # the slot is being handed over: not a wait yet
+            who = ", ".join(self._describe(h) for h in holders)
+            if now - waited_since >= max(self.wait_seconds, self.grace):
                 self._give_up(f"warehouse busy: the '{POOL}' pool slot is held by {who}. Wait for it to finish "
                               "(or run with --wait SECONDS) and run again; nothing was written", 2)
             if now - last_said >= self.every:
@@ -244,6 +249,12 @@ class PoolWatch:
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
+def is_lock_error(exc: BaseException) -> bool:
+    """True when a DuckDB error says another process holds the file ("Could not set lock on file")."""
+    text = str(exc).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
 def lock_conflict(db: Path, exc: BaseException) -> tuple[str, int | None] | None:
     """Who holds the DuckDB file when opening it for writing failed with ``exc``.
 
@@ -252,7 +263,7 @@ def lock_conflict(db: Path, exc: BaseException) -> tuple[str, int | None] | None
     lock conflict.
     """
     text = str(exc)
-    if "lock" not in text.lower():
+    if not is_lock_error(exc):
         return None
     match = _LOCK_PID.search(text)
     pid = int(match.group(1)) if match else None
@@ -323,7 +334,7 @@ _DAMAGE = ("not a valid duckdb database file", "could not read enough bytes", "c
 def is_damage(exc: BaseException) -> bool:
     """True when a DuckDB error reads as a damaged file (not a lock, not a missing file)."""
     text = str(exc).lower()
-    if "lock" in text or "no such file" in text or "read-only file system" in text or "permission" in text:
+    if is_lock_error(exc) or "no such file" in text or "read-only file system" in text or "permission" in text:
         return False
     return isinstance(exc, (duckdb.InternalException, duckdb.SerializationException)) or any(
         marker in text for marker in _DAMAGE)
@@ -428,8 +439,9 @@ def _mb(n: int) -> str:
 DISK_FULL = ("no space left", "file too large", "disk full", "errno 28", "errno 27", "could not write")
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    """True when an error reads as a full disk (ENOSPC, a file-size limit, DuckDB's write failures)."""
+def is_disk_full(exc: BaseException | str) -> bool:
+    """True when an error (or its message) reads as a full disk (ENOSPC, a file-size limit, DuckDB's write
+    failures)."""
     if isinstance(exc, OSError) and exc.errno in (28, 27):
         return True
     text = str(exc).lower()
@@ -581,6 +593,7 @@ class DiskFull(RuntimeError):
     def __init__(self, db: Path, partition, exc: BaseException):
         super().__init__(
             f"disk full while loading {partition.kind} partition {partition.key} into {db} "
-            f"({str(exc).splitlines()[0][:200]}); the partition was rolled back, the warehouse is as it was. "
+            f"({str(exc).splitlines()[0][:200]}). A partition commits with its audit rows as one unit: it is either "
+            "loaded whole (audit.loads says loaded) or not at all, never in part. "
             f"Free space on the file system of {db} (the check before the run asks for {SPACE_FACTOR} x the size of "
             "the files plus SOFS_DISK_RESERVE_MB) and run again")

@@ -313,7 +313,7 @@ def read_connection(db: Path | None = None, *, sandboxed: bool = False) -> Itera
 
         if faults.is_damage(exc):
             raise faults.WarehouseDamaged(db, str(exc).splitlines()[0][:300]) from exc
-        if "lock" in str(exc).lower():
+        if faults.is_lock_error(exc):
             raise WarehouseBusy(f"warehouse busy: {db} is being written; try again when the run ends") from exc
         raise
     try:

@@ -9,8 +9,9 @@ format rules; stage 2: relational and temporal rules). A failed check means the 
 """
 
 import dagster as dg
+import duckdb
 
-from orchestration import ingest, landing
+from orchestration import faults, ingest, landing, settings
 from orchestration.quality.results import ERROR, RuleResult
 
 SURVEY_WAVES = dg.DynamicPartitionsDefinition(name="survey_waves")
@@ -57,8 +58,13 @@ def check_results(key: dg.AssetKey, results: list[RuleResult]) -> list[dg.AssetC
 
 def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.AssetKey]):
     partition = landing.find(kind, context.partition_key)
-    outcome = ingest.load_partition(partition, force=context.run.tags.get(FORCE_TAG) == "true",
-                                    wait_seconds=600)
+    try:
+        outcome = ingest.load_partition(partition, force=context.run.tags.get(FORCE_TAG) == "true",
+                                        wait_seconds=600)
+    except (OSError, duckdb.Error) as exc:
+        if faults.is_disk_full(exc):  # e.g. DuckDB's checkpoint after the commit (issue 10)
+            raise faults.DiskFull(settings.warehouse_path(), partition, exc) from exc
+        raise
     context.log.info(f"{kind} {partition.key}: {outcome.status}, {outcome.rows} rows. {outcome.message}")
     for note in outcome.notes:
         context.log.info(note)

@@ -220,3 +220,209 @@ def test_too_little_free_disk_space_is_refused_before_the_load(bad_files):
     assert scalar(db, "select count(*) from audit.loads") == before
     ok = cli(env, "run")
     assert ok.returncode == 0 and "loaded 1, quarantined 0, unchanged 3" in ok.stdout, ok.stdout
+
+
+# ------------------------------------------------------- damaged warehouse, backup and restore
+
+def unreadable_table(db: Path) -> str | None:
+    """The first table plain DuckDB cannot read in full (``""`` when the file does not open), else None:
+    the test's own check, independent of the code under test."""
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return ""
+    try:
+        for schema, table in con.execute("select table_schema, table_name from information_schema.tables "
+                                         "where table_type = 'BASE TABLE'").fetchall():
+            try:
+                con.execute(f'select * from "{schema}"."{table}"').fetchall()
+            except duckdb.Error:
+                return f"{schema}.{table}"
+        return None
+    finally:
+        con.close()
+
+
+def readable(db: Path) -> bool:
+    return unreadable_table(db) is None
+
+
+@pytest.fixture(scope="module")
+def loaded(bad_files, tmp_path_factory):
+    """A copy of the loaded warehouse of ``bad_files`` in a fresh project folder (same landing zone)."""
+    src_root, src_env, _ = bad_files
+    root = tmp_path_factory.mktemp("damaged")
+    env = make_env(root)
+    shutil.rmtree(root / "landing")
+    shutil.copytree(src_root / "landing", root / "landing")
+    shutil.copyfile(src_root / "warehouse.duckdb", root / "warehouse.duckdb")
+    assert readable(root / "warehouse.duckdb")
+    return root, env
+
+
+def test_backup_writes_a_verified_copy_and_a_damaged_file_is_named_then_restored(loaded):
+    root, env = loaded
+    db = root / "warehouse.duckdb"
+    out = cli(env, "backup", "--out", str(root / "backups"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    copies = list((root / "backups").glob("*.duckdb"))
+    assert len(copies) == 1 and "every table read back" in out.stdout and str(copies[0]) in out.stdout
+    assert readable(copies[0])
+    in_backup = scalar(copies[0], "select count(*) from raw.survey_responses")
+    assert in_backup == scalar(db, "select count(*) from raw.survey_responses") and in_backup >= 2
+    assert cli(env, "backup", "--out", str(copies[0])).returncode == 2  # never overwrites a backup
+
+    good = db.read_bytes()
+    size = len(good)
+    block = 256 * 1024
+    # a zeroed block that still lets DuckDB open the file: found by the test's own reader
+    zeroed = damaged_table = None
+    for start in range(size - block, 0, -block):
+        db.write_bytes(good[:start] + b"\0" * block + good[start + block:])
+        damaged_table = unreadable_table(db)
+        if damaged_table:  # the file opens, a table does not read
+            zeroed = good[:start] + b"\0" * block + good[start + block:]
+            break
+    assert zeroed is not None, "no data block found to zero"
+    damages = {"truncated": (good[: size // 2], "raw.survey_responses"),
+               "random bytes": (os.urandom(size), "raw.survey_responses"), "zeroed block": (zeroed, damaged_table)}
+    for what, (data, table) in damages.items():
+        db.write_bytes(data)
+        for args in (["status"], ["query", f"select * from {table}"], ["run"]):
+            res = cli(env, *args)
+            text = res.stdout + res.stderr
+            assert res.returncode == 2, f"{what}, {args}: {text}"
+            assert f"the warehouse file {db} is damaged" in res.stdout, f"{what}, {args}: {text}"
+            assert "backup" in res.stdout and "Traceback" not in text, f"{what}, {args}: {text}"
+            assert "disk full" not in res.stdout.lower(), f"{what}, {args}: {text}"
+
+    # restore as README says: the backup in place of the damaged file, then `run`
+    shutil.move(db, root / "warehouse.damaged")
+    shutil.copyfile(copies[0], db)
+    res = cli(env, "run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    good_waves = [w for w in (root / "landing" / "surveys" / "mini_survey").iterdir() if w.name not in ("w1", "w2")]
+    assert scalar(db, "select count(*) from raw.survey_responses") == len(ROWS) * len(good_waves)
+
+
+# ------------------------------------------------------------- readers and the pool slot
+
+READER = textwrap.dedent("""
+    import duckdb, sys
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    print("reading", flush=True)
+    sys.stdin.readline()
+    con.close()
+""")
+
+
+def test_a_reader_is_named_and_waited_for_with_wait(loaded):
+    root, env = loaded
+    db = root / "warehouse.duckdb"
+    reader = subprocess.Popen([PY, "-c", READER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "reading"
+        busy = cli(env, "run")
+        assert busy.returncode == 2, busy.stdout + busy.stderr
+        assert "a reader holds the warehouse open" in busy.stdout and f"process {reader.pid}" in busy.stdout
+        assert "release" in busy.stdout  # points researchers at a release or a backup copy
+        t0 = time.monotonic()
+        waiter = subprocess.Popen([CLI, "run", "--wait", "60"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        read_until(waiter, lines, "waiting: a reader holds the warehouse open", timeout=120)
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
+    rest, _ = waiter.communicate(timeout=300)
+    assert waiter.returncode == 0, "".join(lines) + rest
+    assert "0 partition(s) with new or changed files" in rest
+    assert time.monotonic() - t0 < 60
+
+
+HOLDER_JOB = textwrap.dedent("""
+    import sys
+    import dagster as dg
+
+    @dg.op(pool="duckdb")
+    def hold_the_slot():
+        print("holding", flush=True)
+        sys.stdin.readline()
+
+    @dg.job
+    def slot_holder():
+        hold_the_slot()
+
+    slot_holder.execute_in_process(instance=dg.DagsterInstance.get())
+""")
+
+
+def test_a_run_waiting_for_the_pool_slot_reports_stops_on_sigterm_and_recovers_a_killed_holder(tmp_path):
+    env = make_env(tmp_path)
+    write_export(tmp_path / "landing" / "surveys" / "mini_survey" / "w1" / "responses.csv", [HEADER, *ROWS])
+    holder = subprocess.Popen([PY, "-c", HOLDER_JOB], env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        # --wait 5: the slot stays taken, so the run stops with exit 2 and names the holder
+        res = cli(env, "run", "--wait", "5", timeout=300)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "waiting for the 'duckdb' pool slot held by run" in res.stdout and "slot_holder" in res.stdout
+        assert f"pid {holder.pid}" in res.stdout and "warehouse busy" in res.stdout
+        # SIGTERM while waiting: stops within seconds
+        waiter = subprocess.Popen([CLI, "run", "--wait", "300"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        read_until(waiter, lines, "waiting for the 'duckdb' pool slot", timeout=200)
+        t0 = time.monotonic()
+        waiter.send_signal(signal.SIGTERM)
+        rest, _ = waiter.communicate(timeout=30)
+        assert waiter.returncode == 130 and time.monotonic() - t0 < 15, "".join(lines) + rest
+        assert "interrupted while waiting" in rest
+        # the holder is killed while a run waits: the run marks it failed, frees its slot and loads
+        waiter = subprocess.Popen([CLI, "run", "--wait", "300"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        lines = []
+        read_until(waiter, lines, "waiting for the 'duckdb' pool slot", timeout=200)
+    finally:
+        holder.kill()
+        holder.wait()
+    rest, _ = waiter.communicate(timeout=400)
+    assert waiter.returncode == 0, "".join(lines) + rest
+    assert "(slot_holder" in rest and "ended without finishing (its process is gone)" in rest, rest
+    assert "loaded 1, quarantined 0" in rest
+    assert scalar(tmp_path / "warehouse.duckdb", "select count(*) from raw.survey_responses") == 2
+
+
+def test_disk_filling_up_during_the_load_is_reported_with_file_and_fix(bad_files):
+    import resource
+
+    root, env, _ = bad_files
+    db = root / "warehouse.duckdb"
+    # 20,000 responses with a 1,000-character open answer each: far more than the 64 KB the file may grow
+    big = [["%d" % i, "2021-05-03 10:11:12", "3", "nl", "1", "tok%d" % i, "A4", "A2", "7", "1",
+            f"{i:06d}" + "x" * 994, "1"] for i in range(1, 20001)]
+    write_export(root / "landing" / "surveys" / "mini_survey" / "w5" / "responses.csv", [HEADER, *big])
+    before = scalar(db, "select count(*) from raw.survey_responses")
+    limit = db.stat().st_size + 64 * 1024
+
+    def small_disk():  # the warehouse file cannot grow past its size + 64 KB: writes fail like on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    res = subprocess.run([CLI, "run"], env=dict(env, SOFS_DISK_RESERVE_MB="0"), cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, preexec_fn=small_disk)
+    text = res.stdout + res.stderr
+    assert res.returncode == 1, text
+    assert "disk full while loading survey partition mini_survey/w5" in res.stdout, text
+    assert "Free space on the file system" in res.stdout and "DagsterExecutionStepExecutionError" not in text
+    # all of the partition or none of it, never a part: raw rows and their audit row commit together
+    after = scalar(db, "select count(*) from raw.survey_responses")
+    w5_loaded = scalar(db, "select count(*) from audit.loads where status = 'loaded' "
+                           "and source_file = 'surveys/mini_survey/w5/responses.csv'")
+    assert (after, w5_loaded) in ((before, 0), (before + 20000, 1)), (before, after, w5_loaded)
+    failed = scalar(db, "select string_agg(message, ' ') from audit.loads where status = 'failed' "
+                        "and source_file = 'surveys/mini_survey/w5/responses.csv'")
+    assert (failed is not None and "disk full while loading" in failed) or \
+        "could not record the failure in audit.loads" in res.stdout, res.stdout
+    shutil.rmtree(root / "landing" / "surveys" / "mini_survey" / "w5")
