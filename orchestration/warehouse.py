@@ -175,16 +175,24 @@ def writer_lock(wait_seconds: float = 0.0, db: Path | None = None) -> Iterator[N
     except OSError as exc:
         raise WarehouseUnwritable(db, exc) from exc
     deadline = time.monotonic() + wait_seconds
+    last_said = None
     while True:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            holder = _lock_holder(fh)
+            if now >= deadline:
                 fh.close()
                 raise WarehouseBusy(
-                    f"warehouse busy: another sofs-warehouse process is writing {db}. "
-                    "Wait for it to finish (see `sofs-warehouse status`) and run again.") from None
+                    f"warehouse busy: another sofs-warehouse process{holder} is writing {db}. "
+                    "Wait for it to finish (see `sofs-warehouse status`) and run again, or wait for it with "
+                    "`run --wait SECONDS`.") from None
+            if last_said is None or now - last_said >= 10:  # progress while waiting (issue 10)
+                last_said = now
+                print(f"waiting for another sofs-warehouse process{holder} writing {db} "
+                      f"({deadline - now:.0f} s left of --wait; Ctrl-C stops)", flush=True)
             time.sleep(0.5)
     _HELD[key] = 1
     try:
@@ -200,6 +208,16 @@ def writer_lock(wait_seconds: float = 0.0, db: Path | None = None) -> Iterator[N
 
 
 _HELD: dict[str, int] = {}
+
+
+def _lock_holder(fh) -> str:
+    """`` (pid N)`` of the writer that holds the lock, as it wrote into the lock file, else ``""``."""
+    try:
+        fh.seek(0)
+        pid = fh.read().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
 
 
 @contextlib.contextmanager

@@ -426,3 +426,36 @@ def test_disk_filling_up_during_the_load_is_reported_with_file_and_fix(bad_files
     assert (failed is not None and "disk full while loading" in failed) or \
         "could not record the failure in audit.loads" in res.stdout, res.stdout
     shutil.rmtree(root / "landing" / "surveys" / "mini_survey" / "w5")
+
+
+FAKE_DBT = textwrap.dedent("""\
+    #!{python}
+    import sys, time
+    import duckdb
+    con = duckdb.connect(sys.argv[-1])      # writes the warehouse like a dbt build would
+    print("building", flush=True)
+    time.sleep(600)
+""")
+
+
+def test_a_dbt_left_writing_by_a_killed_run_is_stopped_by_the_next_run(bad_files, tmp_path):
+    src_root, src_env, _ = bad_files
+    env = make_env(tmp_path)
+    env["SOFS_LANDING_DIR"] = src_env["SOFS_LANDING_DIR"]
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(src_root / "warehouse.duckdb", db)
+    fake = tmp_path / "bin" / "dbt"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_DBT.format(python=PY))
+    fake.chmod(0o755)
+    # its parent is gone (it runs on its own, no writer lock held): an orphan as `kill -9` of `run` leaves one
+    orphan = subprocess.Popen([str(fake), "build", str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert orphan.stdout.readline().strip() == "building"
+        res = cli(env, "run", timeout=300)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert f"a dbt build left by a killed run (pid {orphan.pid}" in res.stdout, res.stdout
+        assert orphan.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        orphan.kill()
+        orphan.wait()
