@@ -8,8 +8,11 @@ with its mart (the true counts), builds the linked system of :mod:`.tables`, and
 feasible interval covers ``[0, min_cell]``: nobody can tell from everything published whether it is
 zero or at least ``min_cell``. A withheld magnitude that follows a small count (placement days) is
 protected when it cannot be narrowed to within 50 % of its value. While a cell is not protected, the
-smallest shown non-zero cell that shares a relation with it (detail cells before margins) is withheld
-too, and the audit runs again, until every cell is protected. Zero counts are never withheld.
+shown cell nearest to it through the relations (detail cells before margins, then a fixed
+pseudo-random order: never by value, which a reader could exploit) is withheld too, and the audit runs
+again, until every cell is protected. A shown zero can be chosen too: primary suppression never
+withholds a zero, but if secondary suppression never did either, every withheld cell would be known to
+be at least 1.
 Everything computed from a withheld count is nulled (:attr:`.tables.TableSpec.derived`).
 
 The result is deterministic: the same data gives the same pattern (fixed orders everywhere, no
@@ -18,12 +21,14 @@ randomness), and the pattern is a fixed point (protecting a protected table chan
 :func:`audit_reporting` recomputes the intervals from what the reporting tables show, independently
 of how they were protected; :func:`protect_reporting` records its final audit in
 ``audit.disclosure_audit`` (one row per withheld cell: table, row, column, feasible interval,
-``protected``), which the Dagster asset check on ``reporting`` and ``release`` read. The table holds
-no true count.
+``protected``), which the Dagster asset check on ``reporting`` reads. The table holds only what a
+reader of ``reporting`` can derive. :func:`require_protected` runs the audit before an export, the
+codebook or a release takes anything out of ``reporting``.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,7 +126,7 @@ def read_tables(con: duckdb.DuckDBPyConnection) -> Tables:
         keys = tuple(k for k in spec.keys if k in rcols and k in mcols)
         spec = TableSpec(**{**spec.__dict__, "keys": keys})
         shown = [c for c in spec.published + tuple(spec.aliases) + tuple(spec.derived) if c in rcols]
-        true = [c for c in spec.published if c in mcols]
+        true = [c for c in spec.published + tuple(spec.proxy_exact_when_zero.values()) if c in mcols]
         select = [f"cast(r.{k} as varchar) as {k}" for k in keys]
         select += [f"r.{c} as pub__{c}" for c in shown] + [f"m.{c} as true__{c}" for c in true]
         on = " and ".join(f"r.{k} is not distinct from m.{k}" for k in keys) or "true"
@@ -174,7 +179,11 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
             ids: dict[str, str] = {}
             for c in spec.counts:
                 if f"true__{c}" in r:
-                    ids[c] = add(c, r[f"true__{c}"], "count", _is_shown(r.get(f"pub__{c}")))
+                    shown = _is_shown(r.get(f"pub__{spec.proxies.get(c, c)}"))
+                    exact = spec.proxy_exact_when_zero.get(c)
+                    if exact is not None and r.get(f"true__{exact}") not in (0, 0.0):
+                        shown = False   # censoring before day 365: the proxy does not give the count away
+                    ids[c] = add(c, r[f"true__{c}"], "count", shown)
             for c, anchor in spec.magnitudes.items():
                 if f"true__{c}" in r:
                     ids[c] = add(c, r[f"true__{c}"], "magnitude", _is_shown(r.get(f"pub__{c}")),
@@ -304,13 +313,19 @@ def _follow_anchors(system: System, withheld: set[str]) -> set[str]:
             if c.kind == "magnitude" and c.anchor in withheld and c.id not in withheld}
 
 
+def _order(cell_id: str) -> str:
+    """A fixed pseudo-random order of cells (md5 of the id): the choice of a secondary cell must say
+    nothing about its value (choosing "the smallest" would tell a reader that the withheld cells are at
+    most the smallest shown one)."""
+    return hashlib.md5(cell_id.encode("utf-8")).hexdigest() + cell_id
+
+
 def _candidates(system: System, pinned: str, withheld: set[str], index: dict[str, list[int]]) -> list[str]:
-    """Shown non-zero cells nearest to ``pinned`` through the relations (first those sharing a relation
+    """Shown cells (zeros included) nearest to ``pinned`` through the relations (first those sharing a relation
     with it, then those sharing one with a withheld cell related to it, and so on), best first: same
-    kind, detail before margins, smallest, then by id."""
-    def usable(c: str) -> bool:
-        cell = system.cells[c]
-        return c not in withheld and cell.kind != "latent" and cell.value != 0
+    kind, detail before margins, then :func:`_order` (never by value)."""
+    def usable(c: str) -> bool:  # zeros too: a withheld cell must not be known to be non-zero
+        return c not in withheld and system.cells[c].kind != "latent"
 
     seen_cells, seen_eqs = {pinned}, set()
     frontier = [pinned]
@@ -327,7 +342,7 @@ def _candidates(system: System, pinned: str, withheld: set[str], index: dict[str
         if shown:
             kind = system.cells[pinned].kind
             return sorted(shown, key=lambda c: (system.cells[c].kind != kind and kind != "latent",
-                                                system.cells[c].n_totals, system.cells[c].value, c))
+                                                system.cells[c].n_totals, _order(c)))
         frontier = sorted(c for c in reached if c in withheld)
     return []
 
@@ -336,7 +351,7 @@ def secondary_suppression(system: System, withheld: set[str], min_cell: int,
                           progress: Callable[[str], None] | None = None) -> tuple[set[str], int]:
     """Withhold more cells until every withheld cell meets :func:`requirement` (see the module text).
 
-    Returns ``(withheld ids, rounds)``; the input set is not changed. When no shown non-zero cell is
+    Returns ``(withheld ids, rounds)``; the input set is not changed. When no shown cell is
     left to withhold for a pinned cell, stops and leaves it to the audit to report.
     """
     withheld = set(withheld) | {c.id for c in system.cells.values() if c.kind == "count" and 0 < c.value < min_cell}
@@ -414,6 +429,11 @@ def _apply(con: duckdb.DuckDBPyConnection, tables: Tables, system: System, withh
             key_cols = [k for k in (group or spec.keys) if k in spec.keys]
             frame = pd.DataFrame(keys, columns=key_cols)
             targets = [column] + [a for a, t in spec.aliases.items() if t == column and a in rcols]
+            if column in spec.proxies:   # not shown itself: withholding it nulls the column that gives it away
+                targets = [spec.proxies[column]] if spec.proxies[column] in rcols else []
+                if not targets:
+                    continue
+                column = spec.proxies[column]
             sets = [f"{t} = null" for t in targets]
             sets += [f"{t}_suppressed = true" for t in targets if f"{t}_suppressed" in rcols]
             on = " and ".join(f"coalesce(cast(r.{k} as varchar), '') = h.{k}" for k in key_cols)
@@ -464,7 +484,7 @@ def protect_reporting(con: duckdb.DuckDBPyConnection, min_cell: int,
     final, rounds = secondary_suppression(system, withheld, min_cell, progress)
     con.execute("begin transaction")
     try:
-        _apply(con, tables, system, final)
+        _apply(con, tables, system, final - withheld)   # only what this step withholds
         shown_after = build_system(read_tables(con))
         audit = audit_frame(shown_after[0], shown_after[1], shown_after[2], min_cell)
         _record(con, audit, "build", min_cell)

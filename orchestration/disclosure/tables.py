@@ -14,6 +14,9 @@ cell is written down here as linear relations, the same relations an attacker wo
   ``outcome_placement`` (``n_dossiers``), all closed dossiers in ``outcome_time_to_closure`` and
   ``outcome_reopening`` (``n_closed`` over all years);
 - categories: per item and wave, ``n_valid`` = the sum of ``n`` over the valid categories;
+- Kaplan-Meier: ``km_closed_within_365d`` x ``n_dossiers`` gives the dossiers closed within 365 days
+  when nobody was censored earlier; that count, and the closed-later and not-closed-within-365-days
+  complements, are protected like shown counts (withholding it nulls ``km_closed_within_365d``);
 - ratios: a published rate or percentage with a withheld numerator or denominator gives
   ``numerator = rate x denominator`` (the protection never publishes one, the audit still checks).
 
@@ -47,6 +50,12 @@ class TableSpec:
             count over the group's rows whose ``exclude column`` is false (or all rows, when absent).
         derived: column -> the counts and magnitudes it is computed from (nulled when one is withheld).
         ratios: ``(column, numerator, denominator, scale)`` with column = scale x numerator / denominator.
+        proxies: counts the table does not show but that a shown column gives away -> that column
+            (``km_closed_within_365d`` x ``n_dossiers`` = the dossiers closed within 365 days when nobody
+            was censored earlier): the count is taken as shown while the column is, and withholding it
+            nulls the column.
+        proxy_exact_when_zero: proxy count -> a mart column; the proxy gives the count away exactly only
+            on rows where that column is 0 (no censoring before day 365); elsewhere it is not shown.
     """
 
     name: str
@@ -61,6 +70,8 @@ class TableSpec:
     group_sums: tuple[tuple[str, str, str | None], ...] = ()
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ratios: tuple[tuple[str, str, str, float], ...] = ()
+    proxies: dict[str, str] = field(default_factory=dict)
+    proxy_exact_when_zero: dict[str, str] = field(default_factory=dict)
 
     @property
     def published(self) -> tuple[str, ...]:
@@ -89,7 +100,11 @@ TABLES: tuple[TableSpec, ...] = (
         name="outcome_time_to_closure",
         keys=("registration_year", "service", "region"),
         dims=("registration_year", "service", "region"),
-        counts=("n_dossiers", "n_closed", "n_censored"),
+        counts=("n_dossiers", "n_closed", "n_censored", "n_closed_within_365d"),
+        proxies={"n_closed_within_365d": "km_closed_within_365d"},
+        proxy_exact_when_zero={"n_closed_within_365d": "n_censored_before_365d"},
+        latent={"closed_after_365d": {"n_closed": 1, "n_closed_within_365d": -1},
+                "not_closed_within_365d": {"n_dossiers": 1, "n_closed_within_365d": -1}},
         row_equations=({"n_dossiers": 1, "n_closed": -1, "n_censored": -1},),
         derived={"km_median_days": _KM, "km_p25_days": _KM, "km_p75_days": _KM,
                  "km_closed_within_365d": _KM, "naive_median_closed_days": ("n_closed",)},

@@ -5,6 +5,7 @@ the relations between columns and tables need. Shape: a frame of cells in, a boo
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import pandas as pd
@@ -17,14 +18,15 @@ def secondary_suppression(cells: pd.DataFrame, keys: Sequence[str], dims: Sequen
                           value: str = "cell_value", min_cell: int | None = None,
                           suppress_zero: bool = False, total: str = TOTAL,
                           max_passes: int | None = None) -> pd.Series:
-    """The reporting schema's suppression rule in Python (reference for tests; codebook fallback).
+    """The reporting schema's first-pass suppression rule in Python (reference for tests of the SQL).
 
     ``cells``: one row per cell with ``keys`` (never varied), ``dims`` (text; ``total`` marks the margin
     total) and the count in ``value``. Returns a boolean Series (same index): True = withhold.
     Primary: 0 < count < min_cell (also 0 with ``suppress_zero``), and null counts. Secondary: per
     dimension, a group (cells sharing keys and the other dims) with exactly one withheld cell also
-    withholds its smallest visible non-zero non-total cell (by count, then by the dimension value), else
-    the total; a zero is never withheld; passes over all dims repeat until nothing changes (or
+    withholds the visible non-total cell (zeros included) whose dimension value has the smallest md5 hex
+    digest (a fixed order that says nothing about counts; then by the value), else the total; passes
+    over all dims repeat until nothing changes (or
     ``max_passes``). This is the first pass only: :mod:`orchestration.disclosure` adds what the
     relations between columns and tables need.
     This is the same algorithm as ``macros/reporting/suppression.sql`` (SPEC 6, issue 6 item 2).
@@ -45,10 +47,11 @@ def secondary_suppression(cells: pd.DataFrame, keys: Sequence[str], dims: Sequen
             for _, g in groups:
                 if int(g["_h"].sum()) != 1:
                     continue
-                visible = g[~g["_h"] & (g[value] != 0)]
+                visible = g[~g["_h"]]
                 if visible.empty:
                     continue
-                pick = visible.sort_values(["_tot", value, d], kind="mergesort").index[0]
+                order = visible.assign(_md5=visible[d].map(lambda v: hashlib.md5(str(v).encode()).hexdigest()))
+                pick = order.sort_values(["_tot", "_md5", d], kind="mergesort").index[0]
                 hidden.loc[pick] = True
                 changed = True
         if not changed:

@@ -5,6 +5,8 @@ written by hand here) into an in-memory DuckDB and runs the product's protection
 """
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import pandas as pd
 import pytest
@@ -74,36 +76,51 @@ def test_intervals_of_a_pair_in_one_margin():
     assert lo == 0.0 and hi == float("inf")
 
 
-def test_lone_small_region_takes_the_smallest_region_with_it():
-    # A has 2 dossiers (1 closed, 1 censored), withheld by dbt's first pass. 'all' - B - C gives each of A's
-    # counts back, so per column the smallest shown non-zero detail region is withheld too: B (6 closed,
-    # 6 censored, 12 dossiers; C has 15, 10, 25). Then A + B = 14, 7, 7: A's dossiers lie anywhere in [0, 14],
-    # its closed and censored counts in [0, 7], all covering [0, 5]. C and 'all' stay shown.
+def md5(cell_id: str) -> str:
+    return hashlib.md5(cell_id.encode()).hexdigest()
+
+
+def test_lone_small_region_takes_other_cells_in_a_fixed_pseudo_random_order():
+    # A has 2 dossiers (1 closed, 1 censored), withheld by dbt's first pass; B 6/6/12, C 15/10/25, all
+    # 22/17/39. Secondary cells are chosen among the shown detail cells of the pinned cell's relations in
+    # md5 order of their ids, never by value (the order is checked here, then followed by hand):
+    t = "outcome_time_to_closure|2021|OCJ|"
+    assert md5(t + "C|n_censored") < md5(t + "B|n_censored")
+    assert md5(t + "B|n_closed") < md5(t + "C|n_closed") and md5(t + "B|n_dossiers") < md5(t + "C|n_dossiers")
+    # round 1: A's three counts are pinned (all - B - C); C.n_censored, B.n_closed, B.n_dossiers withheld.
+    # round 2: C.n_censored = 25 - 15 follows from C's row, so A.n_censored = 17 - 6 - 10 = 1 again, and
+    #          A.n_dossiers >= 1: B.n_censored (the only shown detail cell of A.n_censored's margin) and
+    #          C.n_dossiers (of A.n_dossiers's margin) are withheld.
+    # round 3: A.n_censored in [0, 17], A.n_closed in [0, 7] (A + B = 22 - 15), A.n_dossiers in [0, 24].
     mart, rep = _ttc({"A": (1, 1), "B": (6, 6), "C": (15, 10)}, shown={"A": False})
     con = _warehouse(outcome_time_to_closure=(mart, rep))
     outcome = protect_reporting(con, 5)
-    assert outcome.passed and outcome.added == 3
-    assert _shown(con, "outcome_time_to_closure", "n_dossiers") == {"A": None, "B": None, "C": 25, "all": 39}
+    assert outcome.passed and (outcome.added, outcome.rounds) == (5, 3)
+    assert _shown(con, "outcome_time_to_closure", "n_dossiers") == {"A": None, "B": None, "C": None, "all": 39}
     assert _shown(con, "outcome_time_to_closure", "n_closed") == {"A": None, "B": None, "C": 15, "all": 22}
-    assert _shown(con, "outcome_time_to_closure", "n_censored") == {"A": None, "B": None, "C": 10, "all": 17}
+    assert _shown(con, "outcome_time_to_closure", "n_censored") == {"A": None, "B": None, "C": None, "all": 17}
     flags = con.execute("select region, n_dossiers_suppressed, n_closed_suppressed, n_censored_suppressed "
                         "from reporting.outcome_time_to_closure order by region").fetchall()
-    assert flags == [("A", True, True, True), ("B", True, True, True), ("C", False, False, False),
+    assert flags == [("A", True, True, True), ("B", True, True, True), ("C", True, False, True),
                      ("all", False, False, False)]
-    # everything computed from a withheld count is null; the row flag follows
+    # everything computed from a withheld count is null (KM: any of the three); the row flag follows
     km = con.execute("select region, km_median_days, km_closed_within_365d, naive_median_closed_days, suppressed "
                      "from reporting.outcome_time_to_closure order by region").fetchall()
-    assert km == [("A", None, None, None, True), ("B", None, None, None, True), ("C", 100.0, 0.5, 90.0, False),
+    assert km == [("A", None, None, None, True), ("B", None, None, None, True), ("C", None, None, 90.0, True),
                   ("all", 100.0, 0.5, 90.0, False)]
     audit = outcome.audit.set_index(["row_key", "column_name"])
-    assert tuple(audit.loc[("2021|OCJ|A", "n_dossiers"), ["lower_bound", "upper_bound"]]) == (0, 14)
-    assert tuple(audit.loc[("2021|OCJ|A", "n_censored"), ["lower_bound", "upper_bound"]]) == (0, 7)
+    assert tuple(audit.loc[("2021|OCJ|A", "n_dossiers"), ["lower_bound", "upper_bound"]]) == (0, 24)
+    assert tuple(audit.loc[("2021|OCJ|A", "n_closed"), ["lower_bound", "upper_bound"]]) == (0, 7)
+    assert tuple(audit.loc[("2021|OCJ|A", "n_censored"), ["lower_bound", "upper_bound"]]) == (0, 17)
     assert audit["protected"].all()
 
 
-def test_item_categories_zero_stays_shown():
-    # categories n = 2, 0, 20 (n_valid 22): 2 is withheld; 22 - 0 - 20 would give it back, the zero is never
-    # withheld, so 20 goes too: then 2 lies in [0, 22]. pct of both withheld categories is null.
+def test_item_categories_a_zero_can_be_withheld_to_protect():
+    # categories n = 2, 0, 20 (n_valid 22): 2 is withheld; 22 - 0 - 20 would give it back. In md5 order
+    # the zero comes first: withheld (a withheld cell must not be known to be non-zero), but then
+    # 2 + 0 = 22 - 20 pins it to [0, 2]; next in order among the shown cells: 20 (before n_valid).
+    i = "item_distribution|s|w1|q|"
+    assert md5(i + "2.0|false|b|n") < md5(i + "3.0|false|c|n") < md5(i + "n_valid")
     mart = pd.DataFrame({"instrument": "s", "wave": "w1", "item": "q", "value": [1.0, 2.0, 3.0],
                          "value_label": ["a", "b", "c"], "is_missing": False, "n": [2, 0, 20], "n_valid": 22,
                          "pct": [100 * 2 / 22, 0.0, 100 * 20 / 22]})
@@ -111,10 +128,10 @@ def test_item_categories_zero_stays_shown():
                       n_suppressed=[True, False, False], n_valid_suppressed=False, suppressed=[True, False, False])
     con = _warehouse(item_distribution=(mart, rep))
     outcome = protect_reporting(con, 5)
-    assert outcome.passed
+    assert outcome.passed and (outcome.added, outcome.rounds) == (2, 3)
     got = con.execute("select value, n, n_valid, pct, n_suppressed from reporting.item_distribution "
                       "order by value").fetchall()
-    assert got == [(1.0, None, 22, None, True), (2.0, 0, 22, 0.0, False), (3.0, None, 22, None, True)]
+    assert got == [(1.0, None, 22, None, True), (2.0, None, 22, None, True), (3.0, None, 22, None, True)]
     audit = outcome.audit.set_index("row_key")
     assert tuple(audit.loc["s|w1|q|1.0|false|a", ["lower_bound", "upper_bound"]]) == (0, 22)
 
@@ -204,10 +221,33 @@ def test_asset_check_fails_on_an_unprotected_cell(tmp_path, monkeypatch):
     with duckdb.connect(str(db)) as c:
         protect_reporting(c, 5)
     result = disclosure_audit_check()
-    assert result.passed is True and result.metadata["withheld_cells"].value == 6
+    assert result.passed is True and result.metadata["withheld_cells"].value == 8   # A, B and C's two
     with duckdb.connect(str(db)) as c:                     # as a build that left A pinned would record it
         c.execute("update audit.disclosure_audit set protected = false "
                   "where row_key = '2021|OCJ|A' and column_name = 'n_closed'")
     result = disclosure_audit_check()
     assert result.passed is False and result.metadata["unprotected_cells"].value == 1
     assert "outcome_time_to_closure [2021|OCJ|A] n_closed" in result.metadata["unprotected_examples"].value
+
+
+def test_kaplan_meier_share_that_gives_a_small_count_away_is_protected():
+    # B: 19 dossiers, all closed, nobody censored before day 365, km_closed_within_365d = 16/19: a reader
+    # gets 16 closed within a year and so 19 - 16 = 3 closed later (a small count). C was censored
+    # before day 365 (4 dossiers), so 0.45 x 30 gives no count away and its figure may stay.
+    rows = [("B", 19, 19, 0, 16, 0, 16 / 19), ("C", 30, 20, 10, 12, 4, 0.45), ("all", 49, 39, 10, 28, 4, 0.6)]
+    mart = pd.DataFrame([{"registration_year": "2021", "service": "OCJ", "region": r, "n_dossiers": d,
+                          "n_closed": c, "n_censored": s, "km_median_days": 100.0, "km_p25_days": 50.0,
+                          "km_p75_days": 200.0, "km_closed_within_365d": km, "naive_median_closed_days": 90.0,
+                          "n_closed_within_365d": w, "n_censored_before_365d": cb}
+                         for r, d, c, s, w, cb, km in rows])
+    rep = mart.drop(columns=["n_closed_within_365d", "n_censored_before_365d"])
+    for col in ("n_dossiers", "n_closed", "n_censored"):
+        rep[f"{col}_suppressed"] = False
+    rep["suppressed"] = False
+    con = _warehouse(outcome_time_to_closure=(mart, rep))
+    assert not audit_reporting(con, 5).passed          # the first pass alone gives the 3 away
+    assert protect_reporting(con, 5).passed
+    b = con.execute("select n_closed, km_closed_within_365d, n_dossiers from reporting.outcome_time_to_closure "
+                    "where region = 'B'").fetchone()
+    assert b[1] is None or b[0] is None or b[2] is None   # never all of 16/19 with 19 closed of 19
+    assert audit_reporting(con, 5).passed

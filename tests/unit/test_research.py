@@ -342,17 +342,29 @@ def test_release_refuses_bad_as_of_and_existing_folder(wh):
 
 # ------------------------------------------------------------------------- suppression reference
 
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 def test_reference_suppression_one_small_region():
-    # region margin of one year x service: Antwerpen 3 cases -> withheld, and the next-smallest region
+    # region margin of one year x service: Antwerpen 3 cases -> withheld, and the shown region first in
+    # md5 order of the region names (never by value): Vlaams-Brabant en Brussel
+    assert min(REGIONS[1:], key=md5) == "Vlaams-Brabant en Brussel"
     cells = pd.DataFrame({"g": "x", "region": REGIONS + ["all"], "cell_value": [3, 12, 30, 25, 40, 110]})
     hidden = research.secondary_suppression(cells, ["g"], ["region"], min_cell=5)
-    assert list(cells.loc[hidden, "region"]) == ["Antwerpen", "Limburg"]
+    assert list(cells.loc[hidden, "region"]) == ["Antwerpen", "Vlaams-Brabant en Brussel"]
 
 
-def test_reference_suppression_zero_is_shown_but_not_chosen_first():
+def test_reference_suppression_order_ignores_values():
+    # md5 order of the categories: 4, 1, 2, 3; 1 (3 cases) is withheld, then 4 (25), whatever the counts
+    assert sorted(["1", "2", "3", "4"], key=md5) == ["4", "1", "2", "3"]
     cells = pd.DataFrame({"g": "x", "cat": ["1", "2", "3", "4", "all"], "cell_value": [3, 0, 12, 25, 40]})
     hidden = research.secondary_suppression(cells, ["g"], ["cat"], min_cell=5)
-    assert list(cells.loc[hidden, "cat"]) == ["1", "3"]
+    assert list(cells.loc[hidden, "cat"]) == ["1", "4"]
+    # a zero is chosen like any other cell (else every withheld cell would be known to be at least 1)
+    cells = pd.DataFrame({"g": "x", "cat": ["1", "2", "3", "all"], "cell_value": [3, 0, 12, 15]})
+    hidden = research.secondary_suppression(cells, ["g"], ["cat"], min_cell=5)
+    assert list(cells.loc[hidden, "cat"]) == ["1", "2"]
     hidden = research.secondary_suppression(cells, ["g"], ["cat"], min_cell=5, suppress_zero=True)
     assert list(cells.loc[hidden, "cat"]) == ["1", "2"]
 

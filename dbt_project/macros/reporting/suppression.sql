@@ -11,10 +11,12 @@
     (e.g. registration_year x service x region x status). Along every dimension a margin group is the
     set of cells that share all other dimensions: the detail cells plus the `all` total cell, bound by
     total = sum(detail). A group with exactly ONE hidden cell would reveal it by subtraction, so the
-    smallest visible non-zero detail cell of that group (ties by the dimension value) is hidden too;
-    when no such detail cell is left, the total is hidden. A zero is never withheld (README: zeros stay
-    visible). One pass visits every dimension in
-    turn; the pass is repeated var('suppression_passes', 5) times (cells are only ever added, so the
+    visible detail cell of that group that comes first in a fixed pseudo-random order of the
+    dimension's values (md5 of the value: the choice says nothing about any count, unlike "the
+    smallest", which would tell a reader that the withheld cells are at most the smallest shown one) is
+    hidden too; when no such detail cell is left, the total is hidden. A zero may be chosen like any
+    other cell: if zeros were never withheld, every withheld cell would be known to be at least 1.
+    One pass visits every dimension in turn; the pass is repeated var('suppression_passes', 5) times (cells are only ever added, so the
     result is monotone and a fixed point is reached quickly; the `reporting_margins_protected` test
     below fails the build if a lone hidden cell is left after the last pass).
   * Complements that the table does not show but that follow from it (e.g. not reopened =
@@ -76,7 +78,7 @@
         {{ cols | join(', ') }},
         cell_value,
         is_primary,
-        case when is_hidden = 1 or (group_hidden = 1 and pick = 1 and cell_value <> 0) then 1 else 0 end as is_hidden
+        case when is_hidden = 1 or (group_hidden = 1 and pick = 1) then 1 else 0 end as is_hidden
     from (
         select
             {{ cols | join(', ') }},
@@ -88,9 +90,8 @@
                 {{ window }}
                 order by
                     is_hidden,
-                    case when cell_value = 0 then 1 else 0 end,
                     case when {{ d }} = '{{ total }}' then 1 else 0 end,
-                    cell_value,
+                    {{ dbt.hash(d) }},
                     {{ d }}
             ) as pick
         from {{ ns.prev }}

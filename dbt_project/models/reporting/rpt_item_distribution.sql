@@ -1,7 +1,7 @@
 -- reporting.item_distribution: marts.item_distribution under disclosure control (SPEC 6, issue 6 item 2;
 -- rule in macros/reporting/suppression.sql). The margin is the item's categories: per instrument x wave x
 -- item the cells are every category's n plus the total n_valid (= sum of n), so a lone withheld category
--- takes the next-smallest category with it. pct is nulled when n or n_valid is withheld.
+-- takes another category with it (fixed pseudo-random order, never by value). pct is nulled when n or n_valid is withheld.
 -- Missing-reason rows (is_missing, e.g. 'weet niet') are not part of that margin (n_valid is the sum of
 -- the valid categories only): they get primary suppression (0 < n < min_cell withheld), never a
 -- secondary one, and their pct stays null.

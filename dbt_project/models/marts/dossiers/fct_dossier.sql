@@ -41,7 +41,6 @@ select
     m.child_key,
     m.service,
     m.region,
-    m.team_key,
     m.team,
     m.registration_date,
     m.closure_date,
@@ -83,6 +82,7 @@ select
     e.last_scaling_score_network,
     coalesce(e.n_scaling_scores_network, 0) as n_scaling_scores_network,
     -- additions beyond the SPEC 4 list (columns may be added, never renamed)
+    m.team_key,
     m.days_registration_to_as_of >= 365 as placement_window_complete,
     coalesce(m.days_closure_to_as_of >= 365, false) as reopening_window_complete,
     cast(extract(year from m.closure_date) as {{ dbt.type_int() }}) as closure_year,

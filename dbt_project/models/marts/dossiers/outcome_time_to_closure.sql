@@ -121,7 +121,10 @@ counts as (
         region,
         cast(sum(n_leaving) as {{ dbt.type_bigint() }}) as n_dossiers,
         cast(sum(n_events) as {{ dbt.type_bigint() }}) as n_closed,
-        cast(sum(n_leaving) - sum(n_events) as {{ dbt.type_bigint() }}) as n_censored
+        cast(sum(n_leaving) - sum(n_events) as {{ dbt.type_bigint() }}) as n_censored,
+        cast(sum(case when km_time <= 365 then n_events else 0 end) as {{ dbt.type_bigint() }}) as n_closed_within_365d,
+        cast(sum(case when km_time < 365 then n_leaving - n_events else 0 end) as {{ dbt.type_bigint() }})
+            as n_censored_before_365d
     from group_times
     group by registration_year, service, region
 ),
@@ -162,7 +165,9 @@ select
     end as km_closed_within_365d,
     cast(n.naive_median_closed_days as {{ outcome_type_double() }}) as naive_median_closed_days,
     -- additions beyond the SPEC 4 list
-    k.max_km_time as max_follow_up_days
+    k.max_km_time as max_follow_up_days,
+    c.n_closed_within_365d,
+    c.n_censored_before_365d
 from counts as c
 inner join km as k
     on k.registration_year = c.registration_year and k.service = c.service and k.region = c.region
