@@ -501,8 +501,6 @@ def _print_wave_order() -> None:
                + "; ".join(f"{n}. {describe_order(*w)}" for n, w in enumerate(order, start=1)))
 
 
-
-
 # ------------------------------------------------------------------------------------- query
 
 def cmd_query(args: argparse.Namespace) -> int:
