@@ -270,6 +270,7 @@ def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.Duck
                 raise
             kind, pid = conflict
             if kind == "writer" and faults.end_orphaned_dbt(db, pid, say):
+                deadline = max(deadline, time.monotonic() + 10)  # its lock may outlive it by a moment
                 continue
             now = time.monotonic()
             if now >= deadline:
