@@ -44,6 +44,10 @@ class LoadOutcome:
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None  # the data file(s) as read: utf-8, utf-8-sig or cp1252
+    # landing-relative file -> rows of that file promoted to raw (``audit.loads.rows``; issue 15). A file
+    # that is not a table of rows (survey.lss, wave.yaml, the instrument pseudo-file) maps to None;
+    # a file missing here gets ``rows`` (0 for quarantined and unchanged attempts).
+    file_rows: dict[str, int | None] = field(default_factory=dict)
 
 
 def last_loads(con) -> dict[str, tuple[str, str]]:
@@ -135,6 +139,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
         if not force and is_unchanged(partition, fingerprint, last_loads(con)) and not (
                 partition.kind == "survey" and partition.key in schemes.unrecorded_partitions(con)):
             outcome = LoadOutcome(partition.kind, partition.key, UNCHANGED, load_id, files=fingerprint,
+                                  file_rows=dict.fromkeys(fingerprint),  # nothing loaded: rows null
                                   message="every file has the SHA-256 of its last load attempt; nothing to do",
                                   results=previous_results(con, partition.key))
             with warehouse.transaction(con):
@@ -161,6 +166,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                     outcome.notes.extend(schemes.record_label_changes(con, load_id, partition.key, scheme_changes))
                     outcome.status = LOADED
                     outcome.rows = counts.get(_MAIN_TABLE[partition.kind], 0)
+                    outcome.file_rows = file_row_counts(partition, outcome.files, counts)
                     warned = [r for r in outcome.results if not r.passed]
                     outcome.message = f"{outcome.rows} rows" + (
                         "; warnings: " + " | ".join(r.describe() for r in warned) if warned else "")
@@ -185,6 +191,34 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
 
 
 _MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
+_DOSSIER_FILE_TABLE = {"dossiers.csv": "raw.dossiers", "placements.csv": "raw.placements",
+                       "practice_events.csv": "raw.practice_events"}
+_SURVEY_DATA_FILES = ("responses.csv", "responses.sav")
+
+
+def file_row_counts(partition: Partition, files: dict[str, str], counts: dict[str, int]) -> dict[str, int | None]:
+    """Rows each landing file of a loaded partition put into ``raw`` (issue 15: ``audit.loads.rows``).
+
+    Args:
+        partition: the partition as discovered.
+        files: landing-relative file -> SHA-256 (:meth:`Partition.fingerprint`).
+        counts: raw table -> rows inserted (:func:`orchestration.warehouse.replace_partition`).
+
+    Returns landing-relative file -> rows: ``dossiers.csv`` / ``placements.csv`` / ``practice_events.csv``
+    the rows of ``raw.dossiers`` / ``raw.placements`` / ``raw.practice_events``; a survey's
+    ``responses.csv|sav`` the rows of ``raw.survey_responses``; None for files that are not tables of
+    rows (``survey.lss``, ``wave.yaml``, the instrument definition).
+    """
+    out: dict[str, int | None] = {}
+    for f in files:
+        name = f.rsplit("/", 1)[-1]
+        if partition.kind == "dossier" and name in _DOSSIER_FILE_TABLE:
+            out[f] = counts.get(_DOSSIER_FILE_TABLE[name], 0)
+        elif partition.kind == "survey" and name in _SURVEY_DATA_FILES:
+            out[f] = counts.get(_MAIN_TABLE["survey"], 0)
+        else:
+            out[f] = None
+    return out
 
 
 def _prepare(partition: Partition, key: bytes, load_id: str, con) -> tuple[LoadOutcome, dict]:
@@ -249,7 +283,7 @@ def _write_audit(con, outcome: LoadOutcome, started: datetime) -> None:
     for source_file, sha in sorted(outcome.files.items()):
         con.execute("insert into audit.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             outcome.load_id, outcome.kind, outcome.partition_key, source_file, sha, outcome.status,
-            outcome.rows, started, finished, outcome.message, outcome.encoding])
+            outcome.file_rows.get(source_file, outcome.rows), started, finished, outcome.message, outcome.encoding])
     for r in outcome.results:
         con.execute("insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             outcome.load_id, outcome.partition_key, r.stage, r.code, r.severity, r.passed, r.failing_rows,
