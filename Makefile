@@ -13,7 +13,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/pip install -c requirements.lock -e '.[test]'
 	@# lifelines (test reference only) pins pandas<3 in its metadata but runs on pandas 3
 	$(BIN)/pip install -q --no-deps -c requirements.lock lifelines autograd autograd-gamma formulaic interface-meta
 	@touch $(STAMP)

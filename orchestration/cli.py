@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sys
@@ -150,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             built_after = datetime.now().replace(microsecond=0)
             log_path = settings.dagster_home() / "last_dbt_build.log"
             _print(f"building dbt models ({job.name}) ... (dbt output: {log_path})")
-            with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            with open(log_path, "w", encoding="utf-8", buffering=1) as log, contextlib.redirect_stdout(log), \
+                    DbtProgress(log_path, _print_to(sys.__stdout__)):
                 result = _execute(defs.resolve_job_def(job.name), instance, args.wait, say=_print_to(sys.__stdout__))
             dbt_ok = result.success
             done = [ln.strip() for ln in log_path.read_text(encoding="utf-8").splitlines() if "Done. PASS=" in ln]
@@ -186,6 +188,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+_DBT_STEP = re.compile(r"^(?:\S+\s+)?(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP)\b(.*?)(?:\s\.+\s|\s+\[|$)")
+
+
+def dbt_progress(line: str) -> tuple[int, int, str] | None:
+    """Parse one line of dbt's console output: ``(n, total, "model marts.fct_dossier OK")`` for a
+    finished node (``12 of 323 OK created sql table model marts.fct_dossier ....``, ``13 of 323 PASS
+    not_null_x ...``), else None (``START`` lines included). ``total`` counts models and tests together,
+    as dbt numbers them (issue 15)."""
+    m = _DBT_STEP.search(re.sub(r"\x1b\[[0-9;]*m", "", line).strip())
+    if not m:
+        return None
+    n, total, result, rest = m.groups()
+    words = rest.split()
+    name = words[-1] if words else "?"
+    kind = "model" if "model" in words else "seed" if "seed" in words else "test"
+    return int(n), int(total), f"{kind} {name} {result}"
+
+
+class DbtProgress:
+    """While a dbt build writes its output to ``log_path``, print ``dbt: 12 of 323 done (model
+    marts.fct_dossier OK, 35 s)`` at most every ``every`` seconds (and only when it moved), so that a long
+    build is not minutes of silence (issue 15). A context manager running one daemon thread."""
+
+    def __init__(self, log_path: Path, say, every: float = 5.0):
+        self.log_path, self.say, self.every = Path(log_path), say, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="dbt-progress", daemon=True)
+        self._started = time.monotonic()
+
+    def __enter__(self) -> "DbtProgress":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        shown, offset, latest = None, 0, None
+        while not self._stop.wait(self.every):
+            try:
+                with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+                    offset = f.tell()
+            except OSError:
+                continue
+            for line in chunk.splitlines():
+                latest = dbt_progress(line) or latest
+            if latest and latest != shown:
+                n, total, what = latest
+                self.say(f"      dbt: {n} of {total} models and tests done ({what}, "
+                         f"{time.monotonic() - self._started:.0f} s)")
+                shown = latest
 
 
 def _print_disclosure_audit(built_after) -> bool:
@@ -295,12 +353,20 @@ def _require_landing() -> None:
 
 
 def _ingest_status(result) -> tuple[str, int, str]:
+    """``(status, rows, message)`` of an ingestion run: from its materialisation's metadata, or
+    ``quarantined`` when the step failed with :class:`orchestration.assets.ingestion.PartitionQuarantined`
+    (issue 15), else ``failed`` with the error's cause."""
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
             md = event.event_specific_data.materialization.metadata
             return (md["status"].value, int(md["rows"].value), md["message"].value)
     for event in result.all_events:
         if event.is_failure and getattr(event.event_specific_data, "error", None) is not None:
+            err = event.event_specific_data.error
+            while err is not None:
+                if err.cls_name == "PartitionQuarantined":
+                    return "quarantined", 0, err.message.strip().split(" quarantined: ", 1)[-1]
+                err = getattr(err, "cause", None)
             return "failed", 0, _error_cause(event.event_specific_data.error)
     return "failed", 0, "the ingestion run ended without a result"
 
@@ -436,12 +502,27 @@ def _damage_is_named():
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Every landing file with its latest audit status (``pending`` when never attempted)."""
+    """Every landing file with the state of its latest load attempt (SPEC 8; issue 15).
+
+    One line per file (``pending`` when never attempted or changed since; ``unchanged`` attempts, which
+    load nothing, are not shown in place of the load they repeat), then each failing rule of the
+    partition's latest load once per partition: the errors that quarantined it, or the warnings it
+    ``loaded anyway`` with. A totals line ends the list. ``args.partition`` keeps one partition (its key,
+    e.g. ``staff_survey/2023`` or ``2024-03-31``; an unknown key raises ValueError, exit 2);
+    ``args.problems`` keeps partitions that were quarantined or failed or loaded with warnings.
+    """
     from orchestration import landing, warehouse
 
     settings.export_environment()
     _require_landing()
     partitions = landing.discover()
+    if getattr(args, "partition", None):
+        keep = [p for p in partitions if p.key == args.partition]
+        if not keep:
+            raise ValueError(f"no partition {args.partition!r} in the landing zone {settings.landing_dir()}; keys are "
+                             "<instrument>/<wave> or the extract date, e.g. " + ", ".join(
+                                 sorted(p.key for p in partitions)[:5]))
+        partitions = keep
     latest: dict[str, tuple] = {}
     checks: dict[str, list[tuple]] = {}
     if settings.warehouse_path().exists():  # every block read once: a damaged file is named here (issue 10)
@@ -453,30 +534,56 @@ def cmd_status(args: argparse.Namespace) -> int:
             for row in con.execute("""
                 select source_file, sha256, status, rows, finished_at, message, load_id, partition_key from (
                     select *, row_number() over (partition by source_file order by started_at desc) rn
-                    from audit.loads) where rn = 1""").fetchall():
+                    from audit.loads where status <> 'unchanged') where rn = 1""").fetchall():
                 latest[row[0]] = row
             for row in con.execute("""
                 select load_id, "check", severity, failing_rows, sample_lines, columns, message
-                from audit.check_results where not passed order by stage, "check" """).fetchall():
+                from audit.check_results where not passed
+                order by stage, severity, "check", source_file""").fetchall():
                 checks.setdefault(row[0], []).append(row[1:])
     except FileNotFoundError:
         pass
-    _print(f"landing zone: {settings.landing_dir()}\nwarehouse:    {settings.warehouse_path()}\n")
-    _print(f"{'status':<12} {'rows':>8}  {'when':<19}  file")
+    lines: list[str] = []
+    totals: dict[str, int] = {}
+    n_warned = 0
     for p in partitions:
         fp = p.fingerprint() or {p.relative(p.folder): ""}
+        block, load_ids, states = [], [], set()
         for f, sha in sorted(fp.items()):
             row = latest.get(f)
             if row is None or (row[1] != sha):
                 state, rows, when = "pending", "", ""
             else:
                 state, rows, when = row[2], "" if row[3] is None else str(row[3]), str(row[4])[:19]
-            _print(f"{state:<12} {rows:>8}  {when:<19}  {f}")
-            if row is not None and row[1] == sha and row[2] == "quarantined":
-                for code, sev, n, lines, cols, message in checks.get(row[6], []):
-                    _print(f"{'':<12} {'':>8}  rule {code} ({sev}): {n} row(s), column(s) {cols or '-'}, "
-                           f"line(s) {lines or '-'}: {message}")
-    _print_wave_order()
+                if row[6] not in load_ids:
+                    load_ids.append(row[6])
+            states.add(state)
+            totals[state] = totals.get(state, 0) + 1
+            block.append(f"{state:<12} {rows:>8}  {when:<19}  {f}")
+        rules = {}  # each failing rule once per partition, however many files the load had
+        for load_id in load_ids:
+            for code, sev, n, sample, cols, message in checks.get(load_id, []):
+                rules.setdefault((code, cols, message), (sev, n, sample))
+        warned = bool(rules) and states <= {"loaded"}
+        n_warned += warned
+        for (code, cols, message), (sev, n, sample) in rules.items():
+            label = "WARNING (loaded anyway)" if warned else "rule"
+            block.append(f"{'':<12} {'':>8}  {label} {code} ({sev}): {n} row(s), column(s) {cols or '-'}, "
+                         f"line(s) {sample or '-'}: {message}")
+        if getattr(args, "problems", False) and not (warned or states & {"quarantined", "failed"}):
+            continue
+        lines.extend(block)
+    _print(f"landing zone: {settings.landing_dir()}\nwarehouse:    {settings.warehouse_path()}\n")
+    _print(f"{'status':<12} {'rows':>8}  {'when':<19}  file")
+    for line in lines:
+        _print(line)
+    n_files = sum(totals.values())
+    _print(f"\ntotal: {n_files} file(s) in {len(partitions)} partition(s): "
+           + ", ".join(f"{n} {state}" for state, n in sorted(totals.items())) + (", " if totals else "")
+           + f"{n_warned} partition(s) loaded with warnings"
+           + (" (only partitions with problems listed)" if getattr(args, "problems", False) else ""))
+    if not getattr(args, "partition", None) and not getattr(args, "problems", False):
+        _print_wave_order()
     return EXIT_OK
 
 
@@ -641,6 +748,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sofs-warehouse", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {product_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="ingest new or changed landing partitions, run the checks, build the marts")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer (default: stop at once)")
@@ -651,7 +759,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key", help="partition key: <instrument>/<wave> or the extract date")
     p.add_argument("--wait", type=float, default=0.0)
     p.set_defaults(func=cmd_retract)
-    p = sub.add_parser("status", help="every landing file with its load status")
+    p = sub.add_parser("status", help="every landing file with its load status, rules that failed, totals")
+    p.add_argument("--partition", metavar="KEY", help="one partition: <instrument>/<wave> or the extract date")
+    p.add_argument("--problems", action="store_true",
+                   help="only partitions that were quarantined or failed or loaded with warnings")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("query", help="run one read-only SQL statement")
     p.add_argument("sql")
@@ -694,7 +805,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def product_version() -> str:
+    """The installed package version of sofs-warehouse (``pyproject.toml``), or ``unknown``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sofs-warehouse")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (``status | head``): stop quietly, as ``cat`` does. stdout is
+    pointed at /dev/null so that the interpreter's final flush does not raise again. Exit code 141
+    (128 + SIGPIPE), what a shell reports for a process killed by the broken pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    return 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code (SPEC 8)."""
     from orchestration.disclosure.protect import DisclosureAuditFailed
     from orchestration.faults import DiskFull, WarehouseDamaged
     from orchestration.instruments import InstrumentError
@@ -704,7 +836,11 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C, with a message
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
+    except BrokenPipeError:  # `sofs-warehouse status | head`: no traceback (issue 15)
+        return _stdout_closed()
     except DisclosureAuditFailed as exc:
         _print(f"error: {exc}")
         return EXIT_FAILED

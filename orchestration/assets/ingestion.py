@@ -6,7 +6,14 @@
 dbt sources connect to them one to one (lineage). Both call :func:`orchestration.ingest.load_partition`
 and report its rule results as two blocking asset checks on the kind's main table (stage 1: record and
 format rules; stage 2: relational and temporal rules). A failed check means the partition was quarantined.
+
+A quarantined partition materialises nothing (issue 15): the step records its check results (each carrying
+its partition) and then fails with :class:`PartitionQuarantined`, so that the UI's partition view shows
+every raw asset of it as failed (or as the earlier version, still intact in ``raw``), never as a fresh
+green materialisation.
 """
+
+import warnings
 
 import dagster as dg
 import duckdb
@@ -26,14 +33,25 @@ STAGES = {1: "stage1_record_and_format", 2: "stage2_relational_and_temporal"}
 FORCE_TAG = "sofs/force"
 
 
-def _check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(STAGES[1], asset=key, blocking=True,
-                          description="Required columns, types, value sets, ranges, uniqueness, mandatory fields."),
-        dg.AssetCheckSpec(STAGES[2], asset=key, blocking=True,
-                          description="References between files, date order, dates after the extract, "
-                                      "cross-extract consistency."),
-    ]
+class PartitionQuarantined(Exception):
+    """Raised by an ingestion step after it recorded a quarantine (``audit.loads``, check results): the
+    Dagster step fails so that no raw asset of the partition shows as materialised (issue 15). The message
+    is ``audit.loads.message`` (rule codes, files, lines; never a data value). ``sofs-warehouse run``
+    reports it as ``quarantined``, not as a failure."""
+
+
+def _check_specs(key: dg.AssetKey, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+    # partitions_def on a check spec makes every evaluation carry its partition key (Dagster marks it preview)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [
+            dg.AssetCheckSpec(STAGES[1], asset=key, blocking=True, partitions_def=partitions_def,
+                              description="Required columns, types, value sets, ranges, uniqueness, mandatory "
+                                          "fields."),
+            dg.AssetCheckSpec(STAGES[2], asset=key, blocking=True, partitions_def=partitions_def,
+                              description="References between files, date order, dates after the extract, "
+                                          "cross-extract consistency."),
+        ]
 
 
 def check_results(key: dg.AssetKey, results: list[RuleResult]) -> list[dg.AssetCheckResult]:
@@ -70,6 +88,11 @@ def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.Ass
         context.log.info(note)
     metadata = {"status": outcome.status, "rows": outcome.rows, "load_id": outcome.load_id,
                 "message": outcome.message[:4000], "files": ", ".join(sorted(outcome.files))}
+    if outcome.status == ingest.QUARANTINED or any(r.blocks for r in outcome.results):
+        # quarantined now, or unchanged since its quarantine: check results, then a failed step; no
+        # materialisation of any raw asset (the earlier version, if any, stays in raw and in the UI)
+        yield from check_results(keys[0], outcome.results)
+        raise PartitionQuarantined(f"{kind} {partition.key} quarantined: {outcome.message}"[:4000])
     yield dg.MaterializeResult(asset_key=keys[0], metadata=metadata,
                                check_results=check_results(keys[0], outcome.results))
     for key in keys[1:]:
@@ -83,7 +106,7 @@ def _specs(keys: list[dg.AssetKey], what: str) -> list[dg.AssetSpec]:
 
 
 @dg.multi_asset(name="survey_wave", specs=_specs(SURVEY_KEYS, "survey wave rows"), partitions_def=SURVEY_WAVES,
-                pool="duckdb", check_specs=_check_specs(SURVEY_KEY),
+                pool="duckdb", check_specs=_check_specs(SURVEY_KEY, SURVEY_WAVES),
                 description="Survey wave (LimeSurvey CSV or SPSS .sav) read through its instrument definition, "
                             "checked, pseudonymised, and written to raw.survey_* (delete + insert of the partition).")
 def survey_wave(context: dg.AssetExecutionContext):
@@ -91,7 +114,7 @@ def survey_wave(context: dg.AssetExecutionContext):
 
 
 @dg.multi_asset(name="dossier_extract", specs=_specs(DOSSIER_KEYS, "dossier extract rows"),
-                partitions_def=DOSSIER_EXTRACTS, pool="duckdb", check_specs=_check_specs(DOSSIER_KEY),
+                partitions_def=DOSSIER_EXTRACTS, pool="duckdb", check_specs=_check_specs(DOSSIER_KEY, DOSSIER_EXTRACTS),
                 description="Dossier extract (dossiers, placements, practice events as of the extract date), "
                             "checked, pseudonymised, and written to raw.dossiers / raw.placements / raw.practice_events.")
 def dossier_extract(context: dg.AssetExecutionContext):

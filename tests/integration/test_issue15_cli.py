@@ -1,0 +1,217 @@
+"""Issue 15, "Dagster and the command line (data engineers)", through the real CLI in a subprocess: one
+`sofs-warehouse run` over a small landing zone (a good, a quarantined and a warned survey wave and one dossier
+extract), then status, query, the Dagster instance and the schedule. Synthetic data only."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import ROOT, TEST_KEY
+from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+
+CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
+OK = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
+OK2 = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A3", "A3", "6", "2", "", "280"]
+BAD = ["3", "2021-05-04 10:11:12", "3", "nl", "1", "tokC", "A9", "A1", "9", "2", "", "40"]  # A9: no code
+DOSSIERS = """dossier_id,child_id,service,region,team,registration_date,closure_date,closure_reason,birth_year,sex
+D1,C1,OCJ,Antwerpen,,2024-01-10,,,2012,V
+D2,C2,SDJ,Antwerpen,,2024-03-01,2025-05-01,doelen_bereikt,2010,M
+D3,C3,OCJ,Limburg,,2024-06-15,,,2011,M
+D4,C4,SDJ,Limburg,,2023-11-20,,,2013,V
+D5,C5,OCJ,Limburg,,2025-02-01,,,2014,V
+"""
+PLACEMENTS = """placement_id,dossier_id,start_date,end_date,placement_type
+P1,D1,2024-05-01,,foster_family
+P2,D3,2024-09-01,2024-12-01,residential
+"""
+EVENTS = """event_id,dossier_id,event_date,event_type,value,rated_by
+E1,D1,2024-02-01,mapping,,
+E2,D3,2024-08-01,safety_plan,,
+E3,D4,2024-01-05,network_meeting,,
+"""
+SURVEY_TABLES = ["survey_responses", "survey_answers", "survey_items", "survey_value_labels", "survey_constructs",
+                 "survey_waves"]
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(SOFS_LANDING_DIR=str(tmp / "landing"), SOFS_WAREHOUSE_PATH=str(tmp / "warehouse.duckdb"),
+               DAGSTER_HOME=str(tmp / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY,
+               SOFS_INSTRUMENTS_DIR=str(tmp / "instruments"), SOFS_TEAMS_FILE=str(tmp / "teams.yaml"),
+               GX_ANALYTICS_ENABLED="false", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    for d in ("landing", "dagster_home", "instruments"):
+        (tmp / d).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _cli(env, *args, timeout=900) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def _rows(tmp: Path, sql: str, params=()):
+    con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    """One `run` over: mini_survey/w1 (good), w2 (quarantined: S_CODE_IN_SCHEME), w3 (loaded with the warning
+    S_COLUMN_UNMAPPED), dossiers/2025-06-30 (5 dossiers, 2 placements, 3 practice events)."""
+    tmp = tmp_path_factory.mktemp("issue15")
+    env = _env(tmp)
+    (tmp / "instruments" / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
+    waves = tmp / "landing" / "surveys" / "mini_survey"
+    write_export(waves / "w1" / "responses.csv", [HEADER, OK, OK2])
+    write_export(waves / "w2" / "responses.csv", [HEADER, OK, BAD])
+    write_export(waves / "w3" / "responses.csv", [HEADER + ["OVERTIME"], OK + ["1"]])
+    folder = tmp / "landing" / "dossiers" / "2025-06-30"
+    folder.mkdir(parents=True)
+    (folder / "dossiers.csv").write_text(DOSSIERS, encoding="utf-8")
+    (folder / "placements.csv").write_text(PLACEMENTS, encoding="utf-8")
+    (folder / "practice_events.csv").write_text(EVENTS, encoding="utf-8")
+    run = _cli(env, "run")
+    return tmp, env, run
+
+
+# ------------------------------------------------------------------ 1. audit.loads.rows per file
+
+def test_each_file_records_its_own_row_count(landed):
+    tmp, _env_, run = landed
+    assert "loaded 3, quarantined 1" in run.stdout, run.stdout + run.stderr
+    rows = dict(_rows(tmp, "select source_file, rows from audit.loads where status = 'loaded' "
+                           "and partition_kind = 'dossier'"))
+    assert rows == {"dossiers/2025-06-30/dossiers.csv": 5, "dossiers/2025-06-30/placements.csv": 2,
+                    "dossiers/2025-06-30/practice_events.csv": 3}
+    survey = dict(_rows(tmp, "select source_file, rows from audit.loads where partition_key = 'mini_survey/w1'"))
+    assert survey["surveys/mini_survey/w1/responses.csv"] == 2
+    assert survey["surveys/mini_survey/w1/(instrument mini_survey.yaml)"] is None  # not a table of rows
+
+
+def test_unchanged_attempt_is_recorded_without_rows_and_status_keeps_the_load(landed, monkeypatch):
+    tmp, env, _run = landed
+    for name in ("SOFS_LANDING_DIR", "SOFS_WAREHOUSE_PATH", "DAGSTER_HOME", "SOFS_PSEUDONYM_KEY",
+                 "SOFS_INSTRUMENTS_DIR", "SOFS_TEAMS_FILE"):
+        monkeypatch.setenv(name, env[name])
+    from orchestration import ingest, landing
+
+    outcome = ingest.load_partition(landing.find("dossier", "2025-06-30"))
+    assert outcome.status == "unchanged"
+    assert _rows(tmp, "select count(*), count(rows) from audit.loads where status = 'unchanged'") == [(3, 0)]
+    status = _cli(env, "status", "--partition", "2025-06-30", timeout=300)
+    line = next(ln for ln in status.stdout.splitlines() if ln.endswith("placements.csv"))
+    assert line.split()[:2] == ["loaded", "2"], status.stdout
+
+
+# ------------------------------------------------------------------ 2. status, query, --version
+
+def test_status_totals_warnings_rules_once_and_filters(landed):
+    _tmp, env, _run = landed
+    status = _cli(env, "status", timeout=300)
+    assert status.returncode == 0, status.stdout + status.stderr
+    out = status.stdout
+    total = next(ln for ln in out.splitlines() if ln.startswith("total:"))
+    assert "9 file(s) in 4 partition(s)" in total and "7 loaded" in total and "2 quarantined" in total
+    assert "1 partition(s) loaded with warnings" in total
+    assert len(re.findall(r"WARNING \(loaded anyway\) S_COLUMN_UNMAPPED", out)) == 1
+    # w2 has two files (export + instrument pseudo-file) in one load: its rule is listed once
+    assert len(re.findall(r"rule S_CODE_IN_SCHEME \(error\)", out)) == 1
+
+    problems = _cli(env, "status", "--problems", timeout=300).stdout
+    assert "mini_survey/w2/responses.csv" in problems and "mini_survey/w3/responses.csv" in problems
+    assert "mini_survey/w1/" not in problems and "dossiers/2025-06-30" not in problems
+
+    one = _cli(env, "status", "--partition", "mini_survey/w1", timeout=300).stdout
+    assert "mini_survey/w1/responses.csv" in one and "w2" not in one and "dossiers" not in one
+    unknown = _cli(env, "status", "--partition", "nope/w9", timeout=300)
+    assert unknown.returncode == 2 and "no partition 'nope/w9'" in unknown.stdout
+
+
+def test_no_traceback_when_output_is_piped_into_head(landed):
+    _tmp, env, _run = landed
+    for cmd in (f"'{CLI}' status | head -1",
+                f"'{CLI}' query 'select range from range(200000)' --csv | head -2",
+                f"'{CLI}' query 'select range from range(5000)' --max-rows 5000 | head -2"):
+        proc = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, (cmd, proc.stderr)
+        assert proc.returncode in (0, 141), (cmd, proc.returncode, proc.stderr)
+        assert len(proc.stdout.splitlines()) >= 1
+
+
+def test_version_prints_the_package_version():
+    from importlib.metadata import version
+
+    proc = subprocess.run([CLI, "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"sofs-warehouse {version('sofs-warehouse')}"
+
+
+# ------------------------------------------------------------------ 3. progress while dbt builds
+
+def test_run_prints_dbt_progress_while_building(landed):
+    _tmp, _env_, run = landed
+    progress = [ln for ln in run.stdout.splitlines() if re.search(r"dbt: \d+ of \d+ models and tests done", ln)]
+    assert progress, run.stdout
+    numbers = [int(re.search(r"dbt: (\d+) of", ln).group(1)) for ln in progress]
+    assert numbers == sorted(numbers)
+
+
+def test_dbt_progress_parses_finished_nodes_only():
+    from orchestration.cli import dbt_progress
+
+    assert dbt_progress("12 of 323 OK created sql table model marts.fct_dossier ....... [\x1b[32mOK\x1b[0m in 0.2s]") \
+        == (12, 323, "model marts.fct_dossier OK")
+    assert dbt_progress("13:01:02  14 of 323 FAIL 3 unique_fct_dossier_key ....... [FAIL 3 in 0.1s]") \
+        == (14, 323, "test unique_fct_dossier_key FAIL")
+    assert dbt_progress("12 of 323 START sql table model marts.fct_dossier ......... [RUN]") is None
+    assert dbt_progress("Done. PASS=300 WARN=0 ERROR=0 SKIP=0 TOTAL=300") is None
+
+
+def test_makefile_pip_is_not_silent():
+    text = (ROOT / "Makefile").read_text()
+    installs = [ln for ln in text.splitlines() if "pip install" in ln and "-e '.[test]'" in ln]
+    assert installs and all(" -q" not in ln for ln in installs)
+
+
+# ------------------------------------------------------------------ 4. quarantine in Dagster's partition view
+
+def test_quarantined_partition_is_not_materialized_and_checks_carry_partitions(landed, monkeypatch):
+    tmp, _env_, _run = landed
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp / "dagster_home"))
+    instance = dg.DagsterInstance.get()
+    try:
+        for table in SURVEY_TABLES:
+            done = instance.get_materialized_partitions(dg.AssetKey(["raw", table]))
+            assert done == {"mini_survey/w1", "mini_survey/w3"}, (table, done)
+        assert instance.get_materialized_partitions(dg.AssetKey(["raw", "placements"])) == {"2025-06-30"}
+        check_key = dg.AssetCheckKey(dg.AssetKey(["raw", "survey_responses"]), "stage1_record_and_format")
+        records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=20)
+        evaluations = [r.event.dagster_event.event_specific_data for r in records]
+        assert {e.partition for e in evaluations} == {"mini_survey/w1", "mini_survey/w2", "mini_survey/w3"}
+        bad = next(e for e in evaluations if e.partition == "mini_survey/w2")
+        assert bad.passed is False and bad.metadata["blocking_rules"].value == "S_CODE_IN_SCHEME"
+        # the quarantined partition's run failed (red in the UI), the good ones succeeded
+        runs = {r.tags.get("dagster/partition"): r.status for r in instance.get_runs()
+                if r.tags.get("dagster/partition")}
+        assert runs["mini_survey/w2"] == dg.DagsterRunStatus.FAILURE
+        assert runs["mini_survey/w1"] == dg.DagsterRunStatus.SUCCESS
+    finally:
+        instance.dispose()
+
+
+# ------------------------------------------------------------------ 5. nightly schedule on by default
+
+def test_nightly_schedule_runs_by_default():
+    from orchestration.definitions import defs
+
+    schedule = defs.resolve_schedule_def("build_all_marts_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
