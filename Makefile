@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test ui manifest bench clean
+.PHONY: venv demo test ui docs manifest bench clean
 
 venv: $(STAMP)
 
@@ -28,9 +28,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 ui: $(STAMP)
-	$(BIN)/sofs-warehouse prepare
-	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/sofs-warehouse ui
+
+docs: $(STAMP)
+	$(BIN)/sofs-warehouse docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py

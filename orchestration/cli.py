@@ -737,6 +737,190 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def load_env_file(path: Path | None = None) -> list[str]:
+    """Read ``KEY=VALUE`` lines of a ``.env`` file into ``os.environ`` (issue 15, ``make ui``).
+
+    ``path`` defaults to env ``SOFS_ENV_FILE``, else ``.env`` in the project folder (git-ignored: never
+    commit it). Blank lines, ``#`` comments and an ``export`` prefix are allowed; single or double quotes
+    around a value are removed. A variable already set in the environment wins. Returns the names set
+    from the file (never their values); a missing file gives ``[]``.
+
+    Raises:
+        settings.ConfigurationError: a line that is not ``KEY=VALUE`` (named by its number, not its text).
+    """
+    path = Path(path or os.environ.get("SOFS_ENV_FILE") or settings.PROJECT_ROOT / ".env")
+    if not path.is_file():
+        return []
+    names = []
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
+        name, sep, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise settings.ConfigurationError(f"{path} line {n} is not KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name not in os.environ:
+            os.environ[name] = value
+            names.append(name)
+    return names
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            ppid = int(text.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is gone for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """``make ui``: the Dagster UI (``dagster dev``) over the project's warehouse (issue 15).
+
+    Reads ``.env`` (:func:`load_env_file`) so that runs launched from the UI have ``SOFS_PSEUDONYM_KEY``;
+    builds the manifest; starts ``dagster dev`` in ``DAGSTER_HOME`` (so Dagster uses that instance's
+    ``dagster.yaml`` without warning about the project's copy) in a process group of its own. Ctrl-C or
+    SIGTERM stops it: SIGINT to its group, then SIGTERM and SIGKILL to every process it started that is
+    still there after ``grace`` seconds. Returns dagster's exit code, or 130 when stopped.
+    """
+    import subprocess
+
+    names = load_env_file()
+    if names:
+        _print(f"read {', '.join(sorted(names))} from {os.environ.get('SOFS_ENV_FILE') or settings.PROJECT_ROOT / '.env'}")
+    settings.export_environment()
+    if not os.environ.get("SOFS_PSEUDONYM_KEY"):
+        _print("NOTE: SOFS_PSEUDONYM_KEY is not set: runs launched from the UI (sensor, materialisations) will "
+               "fail. Set it in the environment or in .env (see README, 'make ui').")
+    home = ensure_instance()
+    prepare_manifest()
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+    proc = subprocess.Popen(cmd, cwd=home, start_new_session=True)
+    seen: set[int] = set()
+    try:
+        while proc.poll() is None:
+            seen |= _descendants(proc.pid)
+            time.sleep(1)
+        return proc.returncode
+    except KeyboardInterrupt:
+        _print("stopping the Dagster UI and every process it started ...")
+        seen |= _descendants(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + args.grace
+        while time.monotonic() < deadline and (proc.poll() is None or any(_alive(p) for p in seen)):
+            time.sleep(0.5)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            left = [p for p in seen | {proc.pid} if _alive(p)]
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+            if left:
+                time.sleep(2)
+            proc.poll()
+        return 130
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    """One line per researcher table (``reporting``, then ``marts``): name, rows, description from the dbt
+    manifest (or the table's DuckDB comment), cut to ``args.width`` characters (SPEC 8; issue 15).
+    Marts that hold restricted data are marked ``restricted``; no warehouse yet is exit 2."""
+    from orchestration import warehouse
+    from orchestration.research.tables import is_restricted, load_manifest, table_label, tables
+
+    settings.export_environment()
+    manifest = load_manifest()
+    with warehouse.read_connection() as con, _damage_is_named():
+        found = [(schema, name) for schema in ("reporting", "marts") for name in tables(con, schema)]
+        if not found:
+            _print("no researcher tables yet: run `sofs-warehouse run` first")
+            return EXIT_OK
+        width = max(len(f"{s}.{n}") for s, n in found)
+        _print(f"{'table':<{width}}  {'rows':>9}  description")
+        for schema, name in found:
+            (rows,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            label = table_label(con, schema, name, manifest)
+            if label == f"{schema}.{name}":
+                label = "-"
+            if schema == "marts" and is_restricted(con, schema, name, manifest):
+                label = "[restricted] " + label
+            first = label.split(". ")[0].rstrip(".")
+            room = max(20, args.width - width - 13)
+            _print(f"{schema + '.' + name:<{width}}  {rows:>9}  "
+                   + (first if len(first) <= room else first[:room - 3].rsplit(" ", 1)[0] + " ..."))
+    _print("\nreporting: disclosure-controlled, for sharing; marts: microdata-level tables for the study team "
+           "(export with --allow-marts). Every column: `sofs-warehouse docs` or the codebook.")
+    return EXIT_OK
+
+
+def dbt_docs_args(command: str, target_path: Path, port: int | None = None, host: str = "127.0.0.1") -> list[str]:
+    """dbt arguments for ``docs generate`` / ``docs serve`` into ``target_path``, a folder of its own so
+    that the pipeline's ``dbt_project/target/manifest.json`` is never rewritten (issue 15)."""
+    args = ["docs", command, "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR), "--target-path", str(target_path)]
+    if command == "serve":
+        args += ["--port", str(port or 8080), "--host", host, "--no-browser"]
+    return args
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Generate the dbt docs (models, columns, tests, lineage, the warehouse's catalog) into
+    ``$DAGSTER_HOME/dbt_docs`` and serve them on ``--port`` until Ctrl-C (``--no-serve``: only
+    generate). Generating reads the warehouse, so it takes the writer lock (``--wait`` as for ``run``).
+    Returns dbt's exit code (1 when ``docs generate`` fails)."""
+    import subprocess
+
+    from orchestration import warehouse
+
+    settings.export_environment()
+    if not settings.warehouse_path().exists():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse_path()} yet: run `sofs-warehouse run` first")
+    target = settings.dagster_home() / "dbt_docs"
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    _print(f"generating dbt docs into {target} (the pipeline's manifest is not touched) ...")
+    with warehouse.writer_lock(wait_seconds=args.wait):
+        warehouse.ensure_writable(wait_seconds=args.wait)
+        gen = subprocess.run([dbt, *dbt_docs_args("generate", target)], env=env, capture_output=True, text=True)
+    if gen.returncode != 0:
+        _print(gen.stdout[-3000:] + gen.stderr[-2000:])
+        return EXIT_FAILED
+    _print(f"wrote {target / 'index.html'}")
+    if args.no_serve:
+        return EXIT_OK
+    _print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops)")
+    return subprocess.run([dbt, *dbt_docs_args("serve", target, args.port, args.host)], env=env).returncode
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Build the dbt manifest Dagster needs (also done automatically by ``run``)."""
     prepare_manifest(force=True)
@@ -800,6 +984,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="file (*.duckdb) or folder (default: backups/ beside the warehouse)")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a writer or reader to finish")
     p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("tables", help="the researchers' tables (reporting, marts): name, rows, description")
+    p.add_argument("--width", type=int, default=shutil.get_terminal_size((120, 20)).columns)
+    p.set_defaults(func=cmd_tables)
+    p = sub.add_parser("docs", help="generate the dbt docs (own target folder) and serve them")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--no-serve", action="store_true", help="only generate")
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a writer")
+    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser("ui", help="the Dagster UI (dagster dev) over this warehouse; reads .env; Ctrl-C stops it all")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--grace", type=float, default=20.0, help="seconds to wait after Ctrl-C before killing")
+    p.set_defaults(func=cmd_ui)
     p = sub.add_parser("prepare", help="build the dbt manifest and the Dagster instance folder")
     p.set_defaults(func=cmd_prepare)
     return parser

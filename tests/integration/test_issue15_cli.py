@@ -215,3 +215,104 @@ def test_nightly_schedule_runs_by_default():
 
     schedule = defs.resolve_schedule_def("build_all_marts_schedule")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+# ------------------------------------------------------------------ 6. make ui: .env, no warning, Ctrl-C stops all
+
+def test_ui_reads_env_file_has_no_instance_warning_and_ctrl_c_stops_every_process(tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from orchestration.cli import _alive, _descendants
+
+    env = _env(tmp_path)
+    del env["SOFS_PSEUDONYM_KEY"]
+    (tmp_path / "ui.env").write_text(f"# the key for runs launched from the UI\nexport SOFS_PSEUDONYM_KEY='{TEST_KEY}'\n")
+    env["SOFS_ENV_FILE"] = str(tmp_path / "ui.env")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "ui.log", "w+")
+    proc = subprocess.Popen([CLI, "ui", "--port", str(port), "--grace", "15"], env=env, cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline, up = time.monotonic() + 240, False
+        while time.monotonic() < deadline and proc.poll() is None and not up:
+            try:
+                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).status == 200
+            except OSError:
+                time.sleep(2)
+        assert up, (tmp_path / "ui.log").read_text()
+        time.sleep(3)
+        tree = _descendants(proc.pid)
+        assert len(tree) >= 2  # dagster dev, its webserver, daemon, code server
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+        time.sleep(1)
+        assert [p for p in tree if _alive(p)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in _descendants(proc.pid):
+            os.kill(p, signal.SIGKILL)
+    out = (tmp_path / "ui.log").read_text()
+    assert "read SOFS_PSEUDONYM_KEY from" in out and TEST_KEY not in out
+    assert "will not be used" not in out and "SOFS_PSEUDONYM_KEY is not set" not in out
+
+
+def test_env_file_parsing_and_environment_wins(tmp_path, monkeypatch):
+    from orchestration import settings
+    from orchestration.cli import load_env_file
+
+    f = tmp_path / ".env"
+    f.write_text('A_ONE="x y"\n\n# c\nexport B_TWO=2\nC_THREE=3\n')
+    monkeypatch.setenv("C_THREE", "env")
+    for name in ("A_ONE", "B_TWO"):
+        monkeypatch.delenv(name, raising=False)
+    assert load_env_file(f) == ["A_ONE", "B_TWO"]
+    assert os.environ["A_ONE"] == "x y" and os.environ["C_THREE"] == "env"
+    f.write_text("not a pair\n")
+    with pytest.raises(settings.ConfigurationError, match="line 1"):
+        load_env_file(f)
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    for name in ("A_ONE", "B_TWO"):
+        os.environ.pop(name, None)
+
+
+# ------------------------------------------------------------------ 7. docs and tables
+
+def test_tables_lists_reporting_and_marts_with_rows_and_descriptions(landed):
+    tmp, env, _run = landed
+    proc = _cli(env, "tables", "--width", "160", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = {ln.split()[0]: ln for ln in proc.stdout.splitlines() if ln.startswith(("reporting.", "marts."))}
+    expected = {f"{s}.{t}" for s, t in _rows(tmp, "select table_schema, table_name from information_schema.tables "
+                                                 "where table_schema in ('reporting', 'marts')")}
+    assert set(lines) == expected
+    (n,) = _rows(tmp, "select count(*) from marts.fct_survey_response")[0]
+    assert lines["marts.fct_survey_response"].split()[1] == str(n) == "3"
+    assert all(len(ln) <= 160 for ln in lines.values())
+    assert sum(ln.split(None, 2)[2] != "-" for ln in lines.values() if len(ln.split(None, 2)) == 3) >= len(lines) - 2
+
+
+def test_docs_generates_into_its_own_target_and_leaves_the_manifest_alone(landed):
+    import hashlib
+
+    tmp, env, _run = landed
+    manifest = ROOT / "dbt_project" / "target" / "manifest.json"
+    before = (manifest.stat().st_mtime_ns, hashlib.sha256(manifest.read_bytes()).hexdigest())
+    proc = _cli(env, "docs", "--no-serve", timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    docs = tmp / "dagster_home" / "dbt_docs"
+    assert (docs / "index.html").exists() and (docs / "catalog.json").exists()
+    assert (manifest.stat().st_mtime_ns, hashlib.sha256(manifest.read_bytes()).hexdigest()) == before
+
+
+def test_dbt_docs_args_use_a_separate_target_path(tmp_path):
+    from orchestration.cli import dbt_docs_args
+
+    args = dbt_docs_args("serve", tmp_path / "docs", 8123)
+    assert args[:2] == ["docs", "serve"] and args[args.index("--target-path") + 1] == str(tmp_path / "docs")
+    assert args[args.index("--port") + 1] == "8123"
