@@ -29,6 +29,9 @@ DOSSIER_TABLES = ["dossiers", "placements", "practice_events"]
 SURVEY_KEYS = [dg.AssetKey(["raw", t]) for t in SURVEY_TABLES]
 DOSSIER_KEYS = [dg.AssetKey(["raw", t]) for t in DOSSIER_TABLES]
 SURVEY_KEY, DOSSIER_KEY = SURVEY_KEYS[0], DOSSIER_KEYS[0]  # the tables that carry the checks
+#: the observable source assets of the landing files (orchestration/assets/landing_files.py): lineage starts there
+LANDING_KEYS = {"survey": dg.AssetKey(["landing", "survey_wave_files"]),
+                "dossier": dg.AssetKey(["landing", "dossier_extract_files"])}
 STAGES = {1: "stage1_record_and_format", 2: "stage2_relational_and_temporal"}
 FORCE_TAG = "sofs/force"
 
@@ -99,21 +102,21 @@ def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.Ass
         yield dg.MaterializeResult(asset_key=key, metadata={"status": outcome.status, "load_id": outcome.load_id})
 
 
-def _specs(keys: list[dg.AssetKey], what: str) -> list[dg.AssetSpec]:
-    return [dg.AssetSpec(k, group_name="raw", kinds={"duckdb"},
+def _specs(keys: list[dg.AssetKey], what: str, source: dg.AssetKey) -> list[dg.AssetSpec]:
+    return [dg.AssetSpec(k, group_name="raw", kinds={"duckdb"}, deps=[source],
                          description=f"raw.{k.path[-1]}: {what}, pseudonymised, one partition per load unit.")
             for k in keys]
 
 
-@dg.multi_asset(name="survey_wave", specs=_specs(SURVEY_KEYS, "survey wave rows"), partitions_def=SURVEY_WAVES,
-                pool="duckdb", check_specs=_check_specs(SURVEY_KEY, SURVEY_WAVES),
+@dg.multi_asset(name="survey_wave", specs=_specs(SURVEY_KEYS, "survey wave rows", LANDING_KEYS["survey"]),
+                partitions_def=SURVEY_WAVES, pool="duckdb", check_specs=_check_specs(SURVEY_KEY, SURVEY_WAVES),
                 description="Survey wave (LimeSurvey CSV or SPSS .sav) read through its instrument definition, "
                             "checked, pseudonymised, and written to raw.survey_* (delete + insert of the partition).")
 def survey_wave(context: dg.AssetExecutionContext):
     yield from _materialize(context, "survey", SURVEY_KEYS)
 
 
-@dg.multi_asset(name="dossier_extract", specs=_specs(DOSSIER_KEYS, "dossier extract rows"),
+@dg.multi_asset(name="dossier_extract", specs=_specs(DOSSIER_KEYS, "dossier extract rows", LANDING_KEYS["dossier"]),
                 partitions_def=DOSSIER_EXTRACTS, pool="duckdb", check_specs=_check_specs(DOSSIER_KEY, DOSSIER_EXTRACTS),
                 description="Dossier extract (dossiers, placements, practice events as of the extract date), "
                             "checked, pseudonymised, and written to raw.dossiers / raw.placements / raw.practice_events.")

@@ -316,3 +316,39 @@ def test_dbt_docs_args_use_a_separate_target_path(tmp_path):
     args = dbt_docs_args("serve", tmp_path / "docs", 8123)
     assert args[:2] == ["docs", "serve"] and args[args.index("--target-path") + 1] == str(tmp_path / "docs")
     assert args[args.index("--port") + 1] == "8123"
+
+
+# ------------------------------------------------------------------ 8. landing files as observable source assets
+
+def test_landing_files_are_observable_sources_upstream_of_raw(landed, monkeypatch):
+    import hashlib
+
+    tmp, env, _run = landed
+    for name in ("SOFS_LANDING_DIR", "SOFS_WAREHOUSE_PATH", "DAGSTER_HOME", "SOFS_INSTRUMENTS_DIR"):
+        monkeypatch.setenv(name, env[name])
+    from orchestration.assets.landing_files import dossier_extract_files, partition_version
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for table in ("dossiers", "placements", "practice_events"):
+        assert graph.get(dg.AssetKey(["raw", table])).parent_keys == {dg.AssetKey(["landing", "dossier_extract_files"])}
+    assert graph.get(dg.AssetKey(["raw", "survey_responses"])).parent_keys == {
+        dg.AssetKey(["landing", "survey_wave_files"])}
+
+    instance = dg.DagsterInstance.get()
+    try:
+        observe = dg.Definitions(assets=[dossier_extract_files], jobs=[dg.define_asset_job(
+            "observe", selection=[dossier_extract_files.key])]).resolve_job_def("observe")
+        assert observe.execute_in_process(instance=instance).success  # what the UI's "Observe sources" runs
+        folder = tmp / "landing" / "dossiers" / "2025-06-30"
+        fingerprint = {f"dossiers/2025-06-30/{f.name}": hashlib.sha256(f.read_bytes()).hexdigest()
+                       for f in folder.iterdir()}
+        record = instance.get_latest_data_version_record(dg.AssetKey(["landing", "dossier_extract_files"]),
+                                                         partition_key="2025-06-30")
+        assert record is not None
+        version = record.asset_observation.tags["dagster/data_version"]
+        assert version == partition_version(fingerprint) and len(version) == 64
+    finally:
+        instance.dispose()
+    one = {"surveys/x/w1/responses.csv": "ab" * 32}
+    assert partition_version(one) == "ab" * 32
