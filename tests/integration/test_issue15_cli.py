@@ -245,7 +245,21 @@ def test_ui_reads_env_file_has_no_instance_warning_and_ctrl_c_stops_every_proces
             except OSError:
                 time.sleep(2)
         assert up, (tmp_path / "ui.log").read_text()
-        time.sleep(3)
+        # the code location (run from DAGSTER_HOME) loads: the definitions import from the installed package
+        import json
+
+        query = json.dumps({"query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+                                     "locationOrLoadError { __typename } } } } }"}).encode()
+        entries = []
+        while time.monotonic() < deadline:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query,
+                                         headers={"Content-Type": "application/json"})
+            entries = json.load(urllib.request.urlopen(req, timeout=10))["data"]["workspaceOrError"]["locationEntries"]
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                break
+            time.sleep(2)
+        assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"], entries
+        time.sleep(1)
         tree = _descendants(proc.pid)
         assert len(tree) >= 2  # dagster dev, its webserver, daemon, code server
         proc.send_signal(signal.SIGINT)
