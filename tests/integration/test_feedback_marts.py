@@ -22,6 +22,7 @@ from orchestration import ingest, landing, privacy, warehouse
 from orchestration.readers.dossiers import pseudonymise_extract, read_dossier_extract
 from orchestration.readers.spss import read_spss
 from orchestration.instruments import get_instrument
+from orchestration.teams import team_labels
 from tests.conftest import ROOT, run_dbt
 from tests.helpers import write_export, write_survey_partition
 
@@ -115,7 +116,7 @@ def marts(tmp_path_factory, dbt_target):
     (folder / "dossiers.csv").write_text(DOSSIERS, encoding="utf-8")
     (folder / "placements.csv").write_text("placement_id,dossier_id,start_date,end_date,placement_type\n")
     (folder / "practice_events.csv").write_text(EVENTS, encoding="utf-8")
-    frames = pseudonymise_extract(read_dossier_extract(folder, EXTRACT), KEY)
+    frames = pseudonymise_extract(read_dossier_extract(folder, EXTRACT), KEY, team_labels())  # as the ingest does
     for f in frames.values():
         f["load_id"] = "test"
     with warehouse.write_connection(wh) as con, warehouse.transaction(con):
