@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test ui docs manifest bench clean
+.PHONY: venv demo test test-cli ui docs manifest bench clean
 
 venv: $(STAMP)
 
@@ -25,7 +25,11 @@ demo: $(STAMP)
 	$(BIN)/sofs-warehouse demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not cli_processes"
+
+# real `sofs-warehouse` processes killed with -9, starved of disk, waiting for readers (several minutes)
+test-cli: $(STAMP)
+	$(BIN)/python -m pytest -q -m cli_processes
 
 ui: $(STAMP)
 	$(BIN)/sofs-warehouse ui

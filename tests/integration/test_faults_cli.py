@@ -24,6 +24,9 @@ import pytest
 from tests.conftest import ROOT, TEST_KEY
 from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
 
+# real `sofs-warehouse` processes killed, starved and waited for: minutes; `make test-cli` (README)
+pytestmark = pytest.mark.cli_processes
+
 PY = sys.executable
 CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 ROWS = [["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"],

@@ -14,6 +14,9 @@ import pytest
 from tests.conftest import ROOT, TEST_KEY
 from tests.helpers import MINI_INSTRUMENT, write_export
 
+# real `sofs-warehouse` processes killed, starved and waited for: minutes; `make test-cli` (README)
+pytestmark = pytest.mark.cli_processes
+
 CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 
 # 85073003328: 850730033 = 97 * 8770412 + 69 and 97 - 69 = 28, a valid number (born 1985), written two ways.
