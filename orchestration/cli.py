@@ -88,10 +88,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             a loaded wave (SPEC 3.3; :func:`orchestration.schemes.check_loaded_waves`); exit code 2.
     """
     from orchestration import faults, ingest, schemes, warehouse
+    from orchestration.teams import team_labels
 
     settings.export_environment()
     key = settings.pseudonym_key()  # fail early, with the clear message, before any work
     settings.min_cell()
+    team_labels()  # a broken team label list is a configuration error (exit 2) before any work (SPEC 3.4)
     _require_landing()
     ensure_instance()
     prepare_manifest()

@@ -211,6 +211,19 @@ def test_wrong_key_exits_2_before_any_work_also_when_nothing_is_new(bad_files):
     assert scalar(db, "select count(*) from audit.loads") == before
 
 
+def test_broken_team_label_list_exits_2_before_any_work(bad_files, tmp_path):
+    root, env, _ = bad_files
+    db = root / "warehouse.duckdb"
+    before = scalar(db, "select count(*) from audit.loads")
+    teams = tmp_path / "teams.yaml"
+    teams.write_text("teams: [just, a, list]\n", encoding="utf-8")
+    out = cli(dict(env, SOFS_TEAMS_FILE=str(teams)), "run")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert str(teams) in out.stdout and "teams: {team value in the extract: published label}" in out.stdout
+    assert "landing zone" not in out.stdout and "Traceback" not in out.stdout + out.stderr
+    assert scalar(db, "select count(*) from audit.loads") == before
+
+
 def test_too_little_free_disk_space_is_refused_before_the_load(bad_files):
     root, env, _ = bad_files
     db = root / "warehouse.duckdb"
