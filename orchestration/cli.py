@@ -920,7 +920,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.no_serve:
         return EXIT_OK
     _print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops)")
-    return subprocess.run([dbt, *dbt_docs_args("serve", target, args.port, args.host)], env=env).returncode
+    try:
+        return subprocess.run([dbt, *dbt_docs_args("serve", target, args.port, args.host)], env=env).returncode
+    except KeyboardInterrupt:  # the way to stop serving; dbt got the same Ctrl-C from the terminal
+        _print("stopped serving the dbt docs")
+        return 130
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
