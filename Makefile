@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not cli_processes"
 
-# real `sofs-warehouse` processes killed with -9, starved of disk, waiting for readers (several minutes)
+# real `sofs-warehouse` processes: killed with -9, starved of disk, waiting for readers, status/ui/docs (minutes)
 test-cli: $(STAMP)
 	$(BIN)/python -m pytest -q -m cli_processes
 

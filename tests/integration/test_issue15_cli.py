@@ -16,6 +16,9 @@ import pytest
 from tests.conftest import ROOT, TEST_KEY
 from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
 
+# real `sofs-warehouse` processes (run, status, ui, docs): about 2 minutes; `make test-cli` (README)
+pytestmark = pytest.mark.cli_processes
+
 CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 OK = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
 OK2 = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A3", "A3", "6", "2", "", "280"]
