@@ -58,7 +58,7 @@ select
     m.value_label,
     case when c.is_hidden = 0 then m.n end as n,
     case when t.n_valid_hidden = 0 then m.n_valid end as n_valid,
-    case when c.is_hidden = 0 and t.n_valid_hidden = 0 then m.pct end as pct,
+    case when c.is_hidden = 0 and t.n_valid_hidden = 0 then {{ reporting_round("m.pct") }} end as pct,
     c.is_suppressed = 1 as n_suppressed,
     t.n_valid_flag = 1 as n_valid_suppressed,
     c.is_suppressed + t.n_valid_flag > 0 as suppressed,
