@@ -183,6 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if quarantined:
         _print("  fix the file(s) named above and drop the corrected version in the same folder; "
                "`sofs-warehouse status` lists every file's state")
+    _print_still_quarantined({key for _k, key, _s, _r, _m in quarantined})
     if loaded or args.rebuild or stale:
         print_headlines()
     _print(f"\nwarehouse: {settings.warehouse_path()}  (read it with `sofs-warehouse query \"select ...\"`, "
@@ -246,6 +247,30 @@ class DbtProgress:
                 self.say(f"      dbt: {n} of {total} models and tests done ({what}, "
                          f"{time.monotonic() - self._started:.0f} s)")
                 shown = latest
+
+
+def _print_still_quarantined(this_run: set[str]) -> None:
+    """Name the partitions whose latest load is still a quarantine from an earlier run (the file was not
+    replaced), so that a nightly run that has nothing new does not hide them."""
+    import duckdb
+
+    from orchestration import warehouse
+
+    try:
+        with warehouse.read_connection() as con:
+            keys = [r[0] for r in con.execute("""
+                select partition_kind || ' ' || partition_key from (
+                    select partition_kind, partition_key, status,
+                           row_number() over (partition by partition_key order by started_at desc) as rn
+                    from audit.loads where status <> 'unchanged')
+                where rn = 1 and status = 'quarantined' order by 1""").fetchall()]
+    except (duckdb.CatalogException, FileNotFoundError):
+        return
+    keys = [k for k in keys if k.split(" ", 1)[1] not in this_run]
+    if keys:
+        _print(f"  still quarantined from an earlier run: {', '.join(keys[:10])}"
+               + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+               + " (`sofs-warehouse status --problems`)")
 
 
 def _print_disclosure_audit(built_after) -> bool:

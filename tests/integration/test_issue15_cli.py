@@ -151,6 +151,14 @@ def test_no_traceback_when_output_is_piped_into_head(landed):
         assert len(proc.stdout.splitlines()) >= 1
 
 
+def test_a_second_run_names_the_partition_still_quarantined(landed):
+    tmp, env, _run = landed
+    again = _cli(env, "run")
+    assert again.returncode == 0, again.stdout + again.stderr   # nothing new: README's exit code 0
+    assert "loaded 0, quarantined 0" in again.stdout
+    assert "still quarantined from an earlier run: survey mini_survey/w2" in again.stdout, again.stdout
+
+
 def test_version_prints_the_package_version():
     from importlib.metadata import version
 
