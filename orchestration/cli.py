@@ -109,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     outcomes: list[tuple[str, str, str, int, str]] = []
     with warehouse.writer_lock(wait_seconds=args.wait):
+        # a dbt left building by a killed run may release the file between nodes: look for it by process
+        faults.end_orphaned_dbt_builds(settings.warehouse_path())
         warehouse.ensure_writable(wait_seconds=args.wait)
         # a damaged file stops here, before any work, naming the file and the way back (issue 10)
         faults.verify_warehouse(schemas=None)

@@ -312,6 +312,38 @@ def end_orphaned_dbt(db: Path, pid: int | None, log: Log = _say) -> bool:
     return not process_alive(pid)
 
 
+def orphaned_dbt_pids(db: Path) -> list[int]:
+    """dbt processes building ``db`` (their environment's ``SOFS_WAREHOUSE_PATH`` names it) other than
+    this process's children. Only meaningful while holding the writer lock: every genuine dbt build runs
+    under that lock in its parent process, so such a dbt was left by a killed run. dbt may close the file
+    between nodes, so waiting for a lock conflict to find it is not enough. Empty where ``/proc`` cannot
+    be read."""
+    target = f"SOFS_WAREHOUSE_PATH={Path(db).resolve()}".encode()
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        cmd = process_command(pid)
+        if not any(Path(part).name == "dbt" for part in cmd.split(" ")[:3]):
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+            stat = _proc_stat(pid)
+        except OSError:
+            continue
+        parent = int(stat[1]) if stat and len(stat) > 1 and str(stat[1]).isdigit() else None
+        if target in env and parent != os.getpid() and process_alive(pid):
+            found.append(pid)
+    return sorted(found)
+
+
+def end_orphaned_dbt_builds(db: Path, log: Log = _say) -> int:
+    """Stop every dbt left building ``db`` by a killed run (see :func:`orphaned_dbt_pids`); call with the
+    writer lock held. Returns how many were stopped."""
+    return sum(1 for pid in orphaned_dbt_pids(db) if end_orphaned_dbt(db, pid, log))
+
+
 # ----------------------------------------------------------------------------- damaged files
 
 class WarehouseDamaged(RuntimeError):

@@ -79,3 +79,40 @@ def test_bare_cr_line_ends_are_a_rule_naming_the_fix(tmp_path, monkeypatch):
 def test_crlf_lf_and_one_line_files_pass_the_line_end_check(tmp_path, monkeypatch, data):
     monkeypatch.setenv("SOFS_LANDING_DIR", str(tmp_path))
     assert faults.line_ending_failure(_partition(tmp_path, data)) is None
+
+
+def test_orphaned_dbt_builds_are_found_by_their_warehouse_and_stopped(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from orchestration import faults
+
+    db = tmp_path / "wh.duckdb"
+    fake = tmp_path / "bin" / "dbt"
+    fake.parent.mkdir()
+    fake.write_text("import time\ntime.sleep(120)\n")
+    pidfile = tmp_path / "pid"
+
+    def orphan(warehouse: Path) -> int:
+        """A fake `dbt build` whose parent exits at once: like the dbt of a run killed with -9."""
+        subprocess.run(["sh", "-c", f'SOFS_WAREHOUSE_PATH="{warehouse}" "{sys.executable}" "{fake}" build '
+                                    f'> /dev/null 2>&1 & echo $! > "{pidfile}"'], check=True)
+        return int(pidfile.read_text())
+
+    ours, other = orphan(db), orphan(tmp_path / "other.duckdb")
+    try:
+        deadline = time.monotonic() + 10
+        while ours not in faults.orphaned_dbt_pids(db) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert faults.orphaned_dbt_pids(db) == [ours]          # not the dbt of another warehouse
+        said = []
+        assert faults.end_orphaned_dbt_builds(db, said.append) == 1
+        assert not faults.process_alive(ours) and faults.process_alive(other)
+        assert "dbt build left by a killed run" in said[0]
+    finally:
+        for pid in (ours, other):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
