@@ -112,11 +112,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         # a dbt left building by a killed run may release the file between nodes: look for it by process
         faults.end_orphaned_dbt_builds(settings.warehouse_path())
         warehouse.ensure_writable(wait_seconds=args.wait)
-        # a damaged file stops here, before any work, naming the file and the way back (issue 10)
+        # a damaged file stops here, before any work, naming the file and the way back
         faults.verify_warehouse(schemas=None)
         with warehouse.write_connection() as con:
             ingest.verify_key(con, key)  # a wrong key is a configuration error, also when nothing is new
-        # runs killed earlier (kill -9, out of memory) would hold the duckdb pool slot forever (issue 10)
+        # runs killed earlier (kill -9, out of memory) would hold the duckdb pool slot forever
         faults.recover_dead_runs(instance)
         # loaded waves keep their answer-scheme versions: an edit that would recode one stops here (SPEC 3.3)
         for change in schemes.check_loaded_waves():
@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         pending, unchanged = pending_partitions()
         _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
                f"{unchanged} unchanged (skipped)")
-        if pending:  # a load the disk cannot hold is refused before it starts (issue 10)
+        if pending:  # a load the disk cannot hold is refused before it starts
             faults.check_free_space([f for partition, _fp in pending for f in partition.files])
         for n, (partition, _fp) in enumerate(pending, start=1):
             name = partitions_def[partition.kind].name
@@ -202,7 +202,7 @@ def dbt_progress(line: str) -> tuple[int, int, str] | None:
     """Parse one line of dbt's console output: ``(n, total, "model marts.fct_dossier OK")`` for a
     finished node (``12 of 323 OK created sql table model marts.fct_dossier ....``, ``13 of 323 PASS
     not_null_x ...``), else None (``START`` lines included). ``total`` counts models and tests together,
-    as dbt numbers them (issue 15)."""
+    as dbt numbers them."""
     m = _DBT_STEP.search(re.sub(r"\x1b\[[0-9;]*m", "", line).strip())
     if not m:
         return None
@@ -216,7 +216,7 @@ def dbt_progress(line: str) -> tuple[int, int, str] | None:
 class DbtProgress:
     """While a dbt build writes its output to ``log_path``, print ``dbt: 12 of 323 done (model
     marts.fct_dossier OK, 35 s)`` at most every ``every`` seconds (and only when it moved), so that a long
-    build is not minutes of silence (issue 15). A context manager running one daemon thread."""
+    build is not minutes of silence. A context manager running one daemon thread."""
 
     def __init__(self, log_path: Path, say, every: float = 5.0):
         self.log_path, self.say, self.every = Path(log_path), say, every
@@ -313,7 +313,7 @@ def _print_to(stream):
 def _execute(job, instance, wait_seconds: float, say=None, **kwargs):
     """``job.execute_in_process`` watched by :class:`orchestration.faults.PoolWatch`: while the run waits
     for the ``duckdb`` pool slot it prints progress, recovers a holder whose process died, and honours
-    ``--wait`` and Ctrl-C/SIGTERM (issue 10). The run is tagged with this process id."""
+    ``--wait`` and Ctrl-C/SIGTERM. The run is tagged with this process id."""
     import uuid
 
     from orchestration import faults
@@ -336,7 +336,7 @@ def _error_cause(err) -> str:
 
 def _record_failure(partition, message: str) -> None:
     """Write a ``failed`` row per file of a partition whose ingest step failed (best effort: with a full
-    disk even this may fail), so that ``status`` and ``audit.loads`` say why (issue 10)."""
+    disk even this may fail), so that ``status`` and ``audit.loads`` say why."""
     import uuid
     from datetime import datetime
 
@@ -383,8 +383,7 @@ def _require_landing() -> None:
 
 def _ingest_status(result) -> tuple[str, int, str]:
     """``(status, rows, message)`` of an ingestion run: from its materialisation's metadata, or
-    ``quarantined`` when the step failed with :class:`orchestration.assets.ingestion.PartitionQuarantined`
-    (issue 15), else ``failed`` with the error's cause."""
+    ``quarantined`` when the step failed with :class:`orchestration.assets.ingestion.PartitionQuarantined`, else ``failed`` with the error's cause."""
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
             md = event.event_specific_data.materialization.metadata
@@ -475,7 +474,7 @@ def _print_cohort_rates(con) -> None:
 
 def _print_region_summary(con) -> None:
     """Per region: hard outcomes and practice breadth of the latest registration cohort whose 365-day
-    windows are all observable, next to the latest staff, client and child scale means (issue 5)."""
+    windows are all observable, next to the latest staff, client and child scale means."""
     rpo = "marts.region_period_outcomes"
     (cohort,) = con.execute(f"select max(year) from {rpo} where region = 'all' and n_dossiers > 0 "
                             "and placement_n_observable = n_dossiers").fetchone()
@@ -531,7 +530,7 @@ def _damage_is_named():
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Every landing file with the state of its latest load attempt (SPEC 8; issue 15).
+    """Every landing file with the state of its latest load attempt (SPEC 8).
 
     One line per file (``pending`` when never attempted or changed since; ``unchanged`` attempts, which
     load nothing, are not shown in place of the load they repeat), then each failing rule of the
@@ -554,7 +553,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         partitions = keep
     latest: dict[str, tuple] = {}
     checks: dict[str, list[tuple]] = {}
-    if settings.warehouse_path().exists():  # every block read once: a damaged file is named here (issue 10)
+    if settings.warehouse_path().exists():  # every block read once: a damaged file is named here
         from orchestration import faults
 
         faults.verify_warehouse(schemas=None)
@@ -617,7 +616,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _print_wave_order() -> None:
-    """The order of the loaded waves of each instrument, as the marts use it (SPEC 3; issue 10)."""
+    """The order of the loaded waves of each instrument, as the marts use it (SPEC 3)."""
     from orchestration import warehouse
     from orchestration.waves import describe_order, wave_order
 
@@ -666,7 +665,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             except duckdb.Error as exc:
                 from orchestration import faults
 
-                if faults.is_damage(exc):  # a block failing its checksum: the file, not the query (issue 10)
+                if faults.is_damage(exc):  # a block failing its checksum: the file, not the query
                     raise faults.WarehouseDamaged(settings.warehouse_path(), str(exc).splitlines()[0][:300]) from exc
                 _print(f"query failed: {exc}")
                 return EXIT_USAGE
@@ -767,7 +766,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def load_env_file(path: Path | None = None) -> list[str]:
-    """Read ``KEY=VALUE`` lines of a ``.env`` file into ``os.environ`` (issue 15, ``make ui``).
+    """Read ``KEY=VALUE`` lines of a ``.env`` file into ``os.environ`` (``make ui``).
 
     ``path`` defaults to env ``SOFS_ENV_FILE``, else ``.env`` in the project folder (git-ignored: never
     commit it). Blank lines, ``#`` comments and an ``export`` prefix are allowed; single or double quotes
@@ -832,7 +831,7 @@ def _alive(pid: int) -> bool:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    """``make ui``: the Dagster UI (``dagster dev``) over the project's warehouse (issue 15).
+    """``make ui``: the Dagster UI (``dagster dev``) over the project's warehouse.
 
     Reads ``.env`` (:func:`load_env_file`) so that runs launched from the UI have ``SOFS_PSEUDONYM_KEY``;
     builds the manifest; starts ``dagster dev`` in ``DAGSTER_HOME`` (so Dagster uses that instance's
@@ -881,7 +880,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def cmd_tables(args: argparse.Namespace) -> int:
     """One line per researcher table (``reporting``, then ``marts``): name, rows, description from the dbt
-    manifest (or the table's DuckDB comment), cut to ``args.width`` characters (SPEC 8; issue 15).
+    manifest (or the table's DuckDB comment), cut to ``args.width`` characters (SPEC 8).
     Marts that hold restricted data are marked ``restricted``; no warehouse yet is exit 2."""
     from orchestration import warehouse
     from orchestration.research.tables import is_restricted, load_manifest, table_label, tables
@@ -913,7 +912,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 def dbt_docs_args(command: str, target_path: Path, port: int | None = None, host: str = "127.0.0.1") -> list[str]:
     """dbt arguments for ``docs generate`` / ``docs serve`` into ``target_path``, a folder of its own so
-    that the pipeline's ``dbt_project/target/manifest.json`` is never rewritten (issue 15)."""
+    that the pipeline's ``dbt_project/target/manifest.json`` is never rewritten."""
     args = ["docs", command, "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir",
             str(settings.DBT_PROJECT_DIR), "--target-path", str(target_path)]
     if command == "serve":
@@ -1070,7 +1069,7 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
         return code
-    except BrokenPipeError:  # `sofs-warehouse status | head`: no traceback (issue 15)
+    except BrokenPipeError:  # `sofs-warehouse status | head`: no traceback
         return _stdout_closed()
     except DisclosureAuditFailed as exc:
         _print(f"error: {exc}")

@@ -1,4 +1,4 @@
-"""Faults a run must survive and explain (SPEC 7, 8; issue 10): killed runs, readers holding the file,
+"""Faults a run must survive and explain (SPEC 7, 8): killed runs, readers holding the file,
 damaged warehouse files, a disk too full for the load, and consistent backups.
 
 - :func:`recover_dead_runs` finds Dagster runs whose process is gone (killed, out of memory) and that
@@ -117,7 +117,7 @@ def _slot_holders(instance) -> dict[str, list[str]]:
 
 
 def recover_dead_runs(instance, log: Log = _say, exclude: set[str] | frozenset = frozenset()) -> list[str]:
-    """Mark failed every unfinished Dagster run whose process is gone and free its pool slots (issue 10).
+    """Mark failed every unfinished Dagster run whose process is gone and free its pool slots.
 
     A run killed with ``kill -9`` (or by the out-of-memory killer) stays ``STARTED`` in the instance and
     keeps its slot of the ``duckdb`` pool, so every later run waits for it forever. Call this while

@@ -44,7 +44,7 @@ class LoadOutcome:
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None  # the data file(s) as read: utf-8, utf-8-sig or cp1252
-    # landing-relative file -> rows of that file promoted to raw (``audit.loads.rows``; issue 15). A file
+    # landing-relative file -> rows of that file promoted to raw (``audit.loads.rows``). A file
     # that is not a table of rows (survey.lss, wave.yaml, the instrument pseudo-file) maps to None;
     # a file missing here gets ``rows`` (0 for quarantined and unchanged attempts).
     file_rows: dict[str, int | None] = field(default_factory=dict)
@@ -173,7 +173,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                     _write_audit(con, outcome, started)
                 return outcome
             except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
-                if faults.is_disk_full(exc):  # rolled back; the check before the run missed it (issue 10)
+                if faults.is_disk_full(exc):  # rolled back; the check before the run missed it
                     raise faults.DiskFull(settings.warehouse_path(), partition, exc) from exc
                 raise
             except duckdb.ConversionException as exc:  # a value the raw layout cannot hold (rolled back)
@@ -197,7 +197,7 @@ _SURVEY_DATA_FILES = ("responses.csv", "responses.sav")
 
 
 def file_row_counts(partition: Partition, files: dict[str, str], counts: dict[str, int]) -> dict[str, int | None]:
-    """Rows each landing file of a loaded partition put into ``raw`` (issue 15: ``audit.loads.rows``).
+    """Rows each landing file of a loaded partition put into ``raw`` (``audit.loads.rows``).
 
     Args:
         partition: the partition as discovered.
@@ -224,7 +224,7 @@ def file_row_counts(partition: Partition, files: dict[str, str], counts: dict[st
 def _prepare(partition: Partition, key: bytes, load_id: str, con) -> tuple[LoadOutcome, dict]:
     """Read and check a partition (:func:`_prepare_survey` / :func:`_prepare_dossiers`); a file with
     bare-CR line ends, or any error a reader did not foresee (e.g. an SPSS date past year 9999), becomes a
-    quarantine under a rule code that names the file, the cause and the fix (issue 10), never a bare
+    quarantine under a rule code that names the file, the cause and the fix, never a bare
     step failure."""
     try:
         failure = faults.line_ending_failure(partition) if not partition.problem else None

@@ -75,7 +75,7 @@ def rebuild_marts_after_ingest(context: dg.RunStatusSensorContext):
     return dg.RunRequest(run_key=f"marts-after-{context.dagster_run.run_id}", job_name=MART_JOBS[kind].name)
 
 
-# on by default (issue 15): outcomes that depend on the latest extract date and running 365-day windows
+# on by default: outcomes that depend on the latest extract date and running 365-day windows
 # change only when the marts are rebuilt; `dagster dev` / the daemon then rebuilds them every night
 nightly_marts = dg.ScheduleDefinition(job=build_all_marts, cron_schedule="30 2 * * *",
                                       execution_timezone="Europe/Brussels",

@@ -189,7 +189,7 @@ def writer_lock(wait_seconds: float = 0.0, db: Path | None = None) -> Iterator[N
                     f"warehouse busy: another sofs-warehouse process{holder} is writing {db}. "
                     "Wait for it to finish (see `sofs-warehouse status`) and run again, or wait for it with "
                     "`run --wait SECONDS`.") from None
-            if last_said is None or now - last_said >= 10:  # progress while waiting (issue 10)
+            if last_said is None or now - last_said >= 10:  # progress while waiting
                 last_said = now
                 print(f"waiting for another sofs-warehouse process{holder} writing {db} "
                       f"({deadline - now:.0f} s left of --wait; Ctrl-C stops)", flush=True)
@@ -243,7 +243,7 @@ def write_connection(db: Path | None = None, wait_seconds: float = 0.0) -> Itera
 
 
 def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.DuckDBPyConnection:
-    """Open ``db`` read-write; call with the writer lock held (issue 10).
+    """Open ``db`` read-write; call with the writer lock held.
 
     When another process holds the DuckDB file, say who: a reader (a read-only connection, e.g. a
     researcher's notebook) is waited for until ``wait_seconds`` have passed, with a progress line every
@@ -291,7 +291,7 @@ def ensure_writable(db: Path | None = None, wait_seconds: float = 0.0) -> None:
     Raises:
         WarehouseUnwritable: the file or its folder cannot be written.
         WarehouseBusy: another process writes it, or a reader holds it past ``wait_seconds``.
-        faults.WarehouseDamaged: the file is damaged (issue 10).
+        faults.WarehouseDamaged: the file is damaged.
     """
     from orchestration import faults
 
@@ -320,7 +320,7 @@ def read_connection(db: Path | None = None, *, sandboxed: bool = False) -> Itera
     Raises:
         FileNotFoundError: no warehouse yet (run ``sofs-warehouse run`` first).
         WarehouseBusy: a writer holds the file.
-        faults.WarehouseDamaged: the file is damaged (issue 10).
+        faults.WarehouseDamaged: the file is damaged.
     """
     db = Path(db or settings.warehouse_path())
     if not db.exists():

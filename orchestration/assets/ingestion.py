@@ -7,7 +7,7 @@ dbt sources connect to them one to one (lineage). Both call :func:`orchestration
 and report its rule results as two blocking asset checks on the kind's main table (stage 1: record and
 format rules; stage 2: relational and temporal rules). A failed check means the partition was quarantined.
 
-A quarantined partition materialises nothing (issue 15): the step records its check results (each carrying
+A quarantined partition materialises nothing: the step records its check results (each carrying
 its partition) and then fails with :class:`PartitionQuarantined`, so that the UI's partition view shows
 every raw asset of it as failed (or as the earlier version, still intact in ``raw``), never as a fresh
 green materialisation.
@@ -38,7 +38,7 @@ FORCE_TAG = "sofs/force"
 
 class PartitionQuarantined(Exception):
     """Raised by an ingestion step after it recorded a quarantine (``audit.loads``, check results): the
-    Dagster step fails so that no raw asset of the partition shows as materialised (issue 15). The message
+    Dagster step fails so that no raw asset of the partition shows as materialised. The message
     is ``audit.loads.message`` (rule codes, files, lines; never a data value). ``sofs-warehouse run``
     reports it as ``quarantined``, not as a failure."""
 
@@ -83,7 +83,7 @@ def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.Ass
         outcome = ingest.load_partition(partition, force=context.run.tags.get(FORCE_TAG) == "true",
                                         wait_seconds=600)
     except (OSError, duckdb.Error) as exc:
-        if faults.is_disk_full(exc):  # e.g. DuckDB's checkpoint after the commit (issue 10)
+        if faults.is_disk_full(exc):  # e.g. DuckDB's checkpoint after the commit
             raise faults.DiskFull(settings.warehouse_path(), partition, exc) from exc
         raise
     context.log.info(f"{kind} {partition.key}: {outcome.status}, {outcome.rows} rows. {outcome.message}")

@@ -1,4 +1,4 @@
-"""Landing files as observable source assets, so that lineage in Dagster starts at the file (issue 15).
+"""Landing files as observable source assets, so that lineage in Dagster starts at the file.
 
 ``landing/survey_wave_files`` and ``landing/dossier_extract_files`` are partitioned like the ingestion
 assets that read them (one partition per survey wave or extract); observing them (the UI's "Observe

@@ -1,4 +1,4 @@
-"""Synthetic dossier extracts for the demo (issue 3 item 4; input contract SPEC 3.4).
+"""Synthetic dossier extracts for the demo (input contract SPEC 3.4).
 
 Writes quarterly full snapshots of a plausible, entirely synthetic case-management population:
 

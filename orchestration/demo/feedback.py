@@ -1,4 +1,4 @@
-"""Demo client and child feedback waves, linked to the demo dossiers (issue 5 items 3 and 5; SPEC 3.1, 3.2).
+"""Demo client and child feedback waves, linked to the demo dossiers (SPEC 3.1, 3.2).
 
 :func:`write_demo_feedback` writes four half-yearly waves of two instruments into a landing zone::
 

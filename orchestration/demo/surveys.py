@@ -1,4 +1,4 @@
-"""Demo staff-survey waves written as LimeSurvey RemoteControl exports (issue 2, item 6; SPEC 3.1).
+"""Demo staff-survey waves written as LimeSurvey RemoteControl exports (item 6; SPEC 3.1).
 
 :func:`write_demo_surveys` writes three waves of the staff survey into a landing zone::
 

@@ -1,1 +1,1 @@
-"""Quality gate: rules with codes, severities and the columns they read (SPEC 3, 7; issue 4)."""
+"""Quality gate: rules with codes, severities and the columns they read (SPEC 3, 7)."""

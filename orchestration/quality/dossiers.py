@@ -1,4 +1,4 @@
-"""Quality gate of a dossier extract: the rules of SPEC 3.4, built from the extract contract (issue 4).
+"""Quality gate of a dossier extract: the rules of SPEC 3.4, built from the extract contract.
 
 :func:`check_dossier_extract` takes the pseudonymised frames of one extract (``raw.dossiers``,
 ``raw.placements``, ``raw.practice_events``, as the dossier reader's ``pseudonymise_extract`` returns
@@ -24,7 +24,7 @@ handed to this gate counts as empty on every row.
 Cost (STACK_NOTES "Great Expectations at scale"): value rules run on one representative row per
 class of rows that must get the same verdict (see :mod:`orchestration.quality.gx`); uniqueness runs
 on the full key columns; the reference and cross-extract set operations use Arrow hash lookups.
-Measured on 1,000,000 dossiers / 150,000 placements / 5,000,000 events: see the report of issue 4
+Measured on 1,000,000 dossiers / 150,000 placements / 5,000,000 events: see `bench/results.md`
 and ``tests/unit/test_quality_dossiers.py::test_benchmark_scale`` (run with ``SOFS_BENCH=1``).
 """
 from __future__ import annotations
@@ -366,7 +366,7 @@ DOSSIER_RULES: tuple[DossierRule, ...] = (
 def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date,
                           previous: pd.DataFrame | None, source_files: dict[str, str], *,
                           findings: pd.DataFrame | None = None) -> list[RuleResult]:
-    """Run every rule of :data:`DOSSIER_RULES` on one extract (SPEC 3.4; issue 4 items 1, 5).
+    """Run every rule of :data:`DOSSIER_RULES` on one extract (SPEC 3.4).
 
     Args:
         frames: the pseudonymised frames keyed ``raw.dossiers``, ``raw.placements`` and (optional file)

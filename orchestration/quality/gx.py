@@ -1,4 +1,4 @@
-"""Great Expectations 1.x, shared by the survey and dossier quality gates (SPEC 7; issue 4 item 1).
+"""Great Expectations 1.x, shared by the survey and dossier quality gates (SPEC 7).
 
 Rules describe the expectations they need as data (:class:`Expect`); :func:`validate` turns them into
 GX expectations, runs them through one ephemeral GX context per process (pandas datasource ->

@@ -75,7 +75,7 @@ def sample_of(lines) -> list[int]:
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """What a quality rule is, as data: the row of the rule table in the README (issue 4 item 1).
+    """What a quality rule is, as data: the row of the rule table in the README.
 
     Attributes:
         code: stable rule code, ``S_...`` (surveys) or ``D_...`` (dossier extracts).

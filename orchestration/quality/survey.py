@@ -1,4 +1,4 @@
-"""Quality gate of a survey wave: rules built from the instrument definition (SPEC 3.1, 3.3; issue 4).
+"""Quality gate of a survey wave: rules built from the instrument definition (SPEC 3.1, 3.3).
 
 :func:`check_survey` takes what a survey reader returned (a
 :class:`~orchestration.readers.base.SurveyRead`, before pseudonymisation) and returns one
@@ -226,7 +226,7 @@ def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_fil
                  today: dt.date | None = None, fieldwork_start: dt.date | None = None,
                  fieldwork_end: dt.date | None = None, lss_duplicates: tuple[str, ...] | list[str] = (),
                  dated_waves: tuple[str, ...] | list[str] = (), order_hint: str = "") -> list[RuleResult]:
-    """Run every rule of :data:`SURVEY_RULES` on one wave as read (SPEC 3.1, 3.3, 5; issue 4 items 1, 5).
+    """Run every rule of :data:`SURVEY_RULES` on one wave as read (SPEC 3.1, 3.3, 5).
 
     Args:
         read: the reader's output (shapes in :class:`~orchestration.readers.base.SurveyRead`); the

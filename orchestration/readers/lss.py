@@ -1,4 +1,4 @@
-"""LimeSurvey structure files (``survey.lss``): question texts and answer labels (SPEC 3, issue 5).
+"""LimeSurvey structure files (``survey.lss``): question texts and answer labels (SPEC 3).
 
 A ``.lss`` is an XML export of the survey definition. Its tables (``questions``, ``subquestions``,
 ``answers``, ...) each hold ``<rows><row>..</row></rows>``; every field of a row is a child element
@@ -188,7 +188,7 @@ def read_lss(path: Path) -> LssStructure:
 
 
 def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, language: str | None = None) -> list[str]:
-    """Where the ``.lss`` and the instrument disagree on an answer label, one sentence each (issue 5).
+    """Where the ``.lss`` and the instrument disagree on an answer label, one sentence each.
 
     For every non-text item asked in ``wave``, the answer list of its question in the ``.lss`` is
     looked up (the item's own code, else its parent question's, for array sub-questions). Each answer

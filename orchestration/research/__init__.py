@@ -1,5 +1,5 @@
 """Researchers' access: labelled exports, the wide survey file, the codebook and frozen releases
-(SPEC 4, 6, 8; issue 6, issue 15).
+(SPEC 4, 6, 8).
 
 Everything here reads the warehouse through :func:`orchestration.warehouse.read_connection`
 (read-only); nothing writes it. Entry points, called by the CLI subcommands ``export``, ``codebook`` and

@@ -1,4 +1,4 @@
-"""The codebook: ``codebook.md`` and DDI-Codebook-shaped ``codebook.json`` (SPEC 3.3, 4, 6; issue 6, 15).
+"""The codebook: ``codebook.md`` and DDI-Codebook-shaped ``codebook.json`` (SPEC 3.3, 4, 6).
 
 One ``var`` per survey item and wave, with the names and codes it has in the exported files (the wide
 survey file's SPSS and Stata names, the export code of each missing reason: SPSS user-missing value and
@@ -315,7 +315,7 @@ def _export_code(cat: dict) -> str:
 
 
 def export_conventions() -> dict:
-    """How ``.sav`` and ``.dta`` files code what is text in the warehouse (issue 6 item 4, issue 15)."""
+    """How ``.sav`` and ``.dta`` files code what is text in the warehouse."""
     code_lists = {var: {str(lb.TOTAL_CODE): lb.TOTAL_LABEL} | {str(c): label for _, (c, label) in codes.items()}
                   for var, codes in lb.CODE_LISTS.items()}
     return {
@@ -361,7 +361,7 @@ def write_codebook(con: duckdb.DuckDBPyConnection, out_dir: Path, manifest: dict
 def build_codebook(out_dir: Path) -> tuple[Path, Path]:
     """Write ``codebook.md`` and ``codebook.json`` into ``out_dir``; return both paths (Markdown, JSON).
 
-    One variable per survey item and wave (SPEC 3.3, 4, 5; issue 6 item 3), shaped after DDI-Codebook:
+    One variable per survey item and wave (SPEC 3.3, 4, 5), shaped after DDI-Codebook:
     ``codeBook.dataDscr.var[]`` with ``name`` (item id), ``labl``, ``qstn.qstnLit`` (literal question
     text), ``catgry[]`` (``catValu`` code, ``labl`` label, ``catStat`` [{type freq, value, suppressed},
     {type percent, value}], ``missing`` "N"/"Y"), ``sumStat`` (vald / invd counts), plus ``instrument``,

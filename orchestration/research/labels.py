@@ -1,5 +1,4 @@
-"""Labels, names, codes, formats and measure levels for SPSS ``.sav`` and Stata ``.dta`` (SPEC 3.3, 3.4, 6;
-issue 6 item 4, issue 15).
+"""Labels, names, codes, formats and measure levels for SPSS ``.sav`` and Stata ``.dta`` (SPEC 3.3, 3.4, 6).
 
 - Code lists of the dossier extract (service, region, ...) become numeric codes with value labels; the
   ``all`` rows of a margin get :data:`TOTAL_CODE` (0) labelled :data:`TOTAL_LABEL` in every coded column

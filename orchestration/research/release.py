@@ -1,4 +1,4 @@
-"""Frozen as-of releases for follow-up studies (SPEC 6, 8; issue 6 item 6, issue 15).
+"""Frozen as-of releases for follow-up studies (SPEC 6, 8).
 
 Layout of a release folder: ``reporting/<table>.parquet`` (and ``marts/`` with ``include_marts``),
 ``release.duckdb`` (the same tables in DuckDB's v1.0.0 storage format, which DuckDB 1.0 and later open:
@@ -117,7 +117,7 @@ def product_version() -> dict:
 def release(as_of: dt.date, out_dir: Path, include_marts: bool = False) -> Path:
     """Freeze the warehouse as a release in ``out_dir``; return the path of its ``manifest.json``.
 
-    Layout (issue 6 item 6)::
+    Layout::
 
         out_dir/reporting/<table>.parquet   every reporting table (disclosure-controlled, audited)
         out_dir/marts/<table>.parquet       only with ``include_marts``: every mart (restricted ones

@@ -1,4 +1,4 @@
-"""The reporting schema's first-pass suppression rule in Python (SPEC 6; issue 6 item 2).
+"""The reporting schema's first-pass suppression rule in Python (SPEC 6).
 
 A reference for tests of ``macros/reporting/suppression.sql``; :mod:`orchestration.disclosure` adds what
 the relations between columns and tables need. Shape: a frame of cells in, a boolean Series out.
@@ -29,7 +29,7 @@ def secondary_suppression(cells: pd.DataFrame, keys: Sequence[str], dims: Sequen
     over all dims repeat until nothing changes (or
     ``max_passes``). This is the first pass only: :mod:`orchestration.disclosure` adds what the
     relations between columns and tables need.
-    This is the same algorithm as ``macros/reporting/suppression.sql`` (SPEC 6, issue 6 item 2).
+    This is the same algorithm as ``macros/reporting/suppression.sql`` (SPEC 6).
     """
     min_cell = settings.min_cell() if min_cell is None else min_cell
     v = cells[value]

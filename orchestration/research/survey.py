@@ -1,4 +1,4 @@
-"""The wide survey file: one row per response, one variable per item (issue 15; SPEC 3.3, 4, 6).
+"""The wide survey file: one row per response, one variable per item (SPEC 3.3, 4, 6).
 
 ``sofs-warehouse export survey INSTRUMENT [--wave W] --format sav|dta|csv|parquet --allow-marts``.
 

@@ -1,4 +1,4 @@
-"""Which tables researchers may have, and how they are read (SPEC 4, 6; issue 6, issue 15).
+"""Which tables researchers may have, and how they are read (SPEC 4, 6).
 
 Shapes: ``(schema, name)`` pairs; the dbt manifest as a dict (``{}`` when it has not been built); SQL
 text that reads a table in a fixed order with floats rounded to :data:`FLOAT_DECIMALS`.
@@ -87,7 +87,7 @@ def resolve_table(con: duckdb.DuckDBPyConnection, table: str, allow_marts: bool 
     """Check that ``table`` may be exported and return ``(schema, name)``.
 
     ``table`` is ``name`` (= ``reporting.name``), ``reporting.name`` or ``marts.name``. A mart needs
-    ``allow_marts=True`` and must not hold restricted data (SPEC 6, issue 6 item 1).
+    ``allow_marts=True`` and must not hold restricted data (SPEC 6).
 
     Raises:
         ValueError: malformed name, refused schema (restricted, raw, audit, staging, intermediate),

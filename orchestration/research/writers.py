@@ -1,4 +1,4 @@
-"""Export writers: output paths, CSV, Parquet, SPSS ``.sav`` and Stata ``.dta`` (SPEC 6, 8; issue 6, 15).
+"""Export writers: output paths, CSV, Parquet, SPSS ``.sav`` and Stata ``.dta`` (SPEC 6, 8).
 
 :func:`export_table` writes one reporting table (or a mart, when asked explicitly) in one of
 :data:`~orchestration.research.tables.FORMATS`. :func:`write_statistical` is shared with the wide survey

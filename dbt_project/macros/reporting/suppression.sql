@@ -1,5 +1,5 @@
 {#-
-  Disclosure control for the `reporting` schema (SPEC 6; issue 6 item 2).
+  Disclosure control for the `reporting` schema (SPEC 6).
 
   Rule
   ----

@@ -1,4 +1,4 @@
--- reporting.item_distribution: marts.item_distribution under disclosure control (SPEC 6, issue 6 item 2;
+-- reporting.item_distribution: marts.item_distribution under disclosure control (SPEC 6;
 -- rule in macros/reporting/suppression.sql). The margin is the item's categories: per instrument x wave x
 -- item the cells are every category's n plus the total n_valid (= sum of n), so a lone withheld category
 -- takes another category with it (fixed pseudo-random order, never by value). pct is nulled when n or n_valid is withheld.

@@ -1,4 +1,4 @@
--- reporting.outcome_placement: marts.outcome_placement under disclosure control (SPEC 6, issue 6 item 2;
+-- reporting.outcome_placement: marts.outcome_placement under disclosure control (SPEC 6;
 -- rule in macros/reporting/suppression.sql).
 -- Cells: registration_year x service x region x status. Measure group 'observable': placed
 -- (n_placed_365d), not_placed (n_observable - n_placed_365d, derivable, so protected too), all

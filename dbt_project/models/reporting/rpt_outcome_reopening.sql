@@ -1,4 +1,4 @@
--- reporting.outcome_reopening: marts.outcome_reopening under disclosure control (SPEC 6, issue 6 item 2;
+-- reporting.outcome_reopening: marts.outcome_reopening under disclosure control (SPEC 6;
 -- rule in macros/reporting/suppression.sql).
 -- Cells: closure_year x service x region x status. Measure group 'observable': status reopened
 -- (n_reopened_365d), not_reopened (n_observable - n_reopened_365d, not shown but derivable, so a small

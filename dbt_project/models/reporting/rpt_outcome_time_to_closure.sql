@@ -1,5 +1,5 @@
--- reporting.outcome_time_to_closure: marts.outcome_time_to_closure under disclosure control (SPEC 6,
--- issue 6 item 2; rule in macros/reporting/suppression.sql).
+-- reporting.outcome_time_to_closure: marts.outcome_time_to_closure under disclosure control (SPEC 6;
+-- rule in macros/reporting/suppression.sql).
 -- Cells: registration_year x service x region x status, status in (closed, censored, all = n_dossiers),
 -- so n_dossiers = n_closed + n_censored is a margin like the region, service and year margins.
 -- The Kaplan-Meier figures (median, p25, p75, closed within 365 d) are computed from the cohort's counts:

@@ -1,4 +1,4 @@
--- reporting.scale_reliability: marts.scale_reliability under disclosure control (SPEC 6, issue 6 item 2).
+-- reporting.scale_reliability: marts.scale_reliability under disclosure control (SPEC 6).
 -- n_cases below min_cell is withheld and cronbach_alpha with it. No secondary suppression: the rows
 -- (constructs) of one wave are the same respondents counted per scale, not parts of a total, so no
 -- withheld n_cases follows from the others by subtraction. n_items (a number of questions) is shown.

@@ -1,4 +1,4 @@
--- Construct (scale) versions across waves (SPEC 3.3, 5; issue 9): per instrument x construct x wave,
+-- Construct (scale) versions across waves (SPEC 3.3, 5): per instrument x construct x wave,
 -- whether every item of the construct decodes as in its previous wave. A construct whose item changed its
 -- coding (codes -> values, values or missing codes; not labels) is not comparable with the previous wave:
 -- scores and alphas of different scheme_versions are never pooled or differenced (not_comparable_reason

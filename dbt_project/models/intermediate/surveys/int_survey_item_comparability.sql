@@ -1,4 +1,4 @@
--- Item crosswalk across waves (SPEC 3.3; issue 5, issue 9): per instrument x item x wave, the answer-scheme
+-- Item crosswalk across waves (SPEC 3.3): per instrument x item x wave, the answer-scheme
 -- version the wave was loaded with and whether its coding equals the previous wave's. The coding is what a
 -- code means: codes -> values, the values, the missing codes (coding_fingerprint, recorded at load time);
 -- labels are not part of it, so a labels-only change stays comparable. Waves loaded before the record

@@ -2,7 +2,7 @@
 -- `sofs-warehouse status` shows it): by order_date = fieldwork_start, else an ISO date in the wave name,
 -- else a year and month (2023-03, 2023_03), else a year (19xx/20xx) on the first day of the month a season
 -- or quarter word gives (else January); waves without any of these last; ties by wave name.
--- (Before issue 10 undated waves sorted after every dated wave, so scale_change could run 2023 -> 2019.)
+-- (Before 2026-12 undated waves sorted after every dated wave, so scale_change could run 2023 -> 2019.)
 {%- set seasons = [('q1', 1), ('q2', 4), ('q3', 7), ('q4', 10), ('h1', 1), ('h2', 7),
                    ('voorjaar', 3), ('lente', 3), ('spring', 3), ('zomer', 6), ('summer', 6),
                    ('najaar', 9), ('herfst', 9), ('autumn', 9), ('fall', 9), ('winter', 12)] %}

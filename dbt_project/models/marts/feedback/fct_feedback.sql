@@ -1,5 +1,5 @@
 -- marts.fct_feedback: one row per current response of a client or child feedback instrument
--- (population client or child), joined to marts.fct_dossier by dossier key (SPEC 4; issue 5 item 4).
+-- (population client or child), joined to marts.fct_dossier by dossier key (SPEC 4).
 -- Construct scores come from marts.fct_scale_score (SPEC 5 rule: mean of valid items when enough
 -- items are valid); the 0-10 scaling questions and the respondent role from marts.fct_item_response,
 -- so a declared missing code (e.g. -9 weet niet) is a missing reason, never a value.

@@ -1,4 +1,4 @@
--- marts.region_period_outcomes: year x region (SPEC 4; issue 5 item 4). Hard outcomes, practice
+-- marts.region_period_outcomes: year x region (SPEC 4). Hard outcomes, practice
 -- breadth, staff construct means and client / child feedback means side by side, one row per year
 -- and region that has any of them, plus a region = 'all' row per year (over every region, including
 -- staff respondents without a region and feedback on a dossier not in the latest extract).

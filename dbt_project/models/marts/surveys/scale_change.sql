@@ -1,4 +1,4 @@
--- marts.scale_change: respondent x construct x consecutive wave pair (SPEC 4; issue 5, issue 9).
+-- marts.scale_change: respondent x construct x consecutive wave pair (SPEC 4).
 -- Consecutive = wave_order k and k + 1 of the instrument. A row for every respondent who answered both
 -- waves; change = score_to - score_from. When any item of the construct decodes differently in the two
 -- waves (another coding: codes -> values, values or missing codes; labels do not count) the pair is not
