@@ -279,19 +279,18 @@ def _print_disclosure_audit(built_after) -> bool:
     """One line on the disclosure audit that followed the build started at ``built_after`` (SPEC 6);
     False when a withheld cell is not protected or when no audit was recorded since (the protection step
     did not finish: the run then exits 1 and exports, the codebook and ``release`` refuse)."""
-    import duckdb
-
     from orchestration import warehouse
+    from orchestration.disclosure.protect import latest_build_audit
 
     try:
         with warehouse.read_connection() as con:
-            n, bad, at = con.execute("select count(*), count(*) filter (where not protected), max(audited_at) "
-                                     "from audit.disclosure_audit where context = 'build'").fetchone()
-            names = [f"reporting.{t} [{k}] {c}" for t, k, c in con.execute(
-                "select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
-                "and not protected order by 1, 2, 3 limit 5").fetchall()]
-    except (duckdb.CatalogException, FileNotFoundError):  # no audit table: nothing built into reporting
+            audit = latest_build_audit(con, limit=5)
+    except FileNotFoundError:
         return True
+    if audit is None:  # no audit table: nothing was built into reporting
+        return True
+    n, bad, at = audit.withheld, audit.unprotected, audit.audited_at
+    names = [f"reporting.{t} [{k}] {c}" for t, k, c in audit.unprotected_cells]
     if n and (at is None or at < built_after):
         _print("      disclosure control did NOT run after this build: reporting may hold dbt's first pass only; "
                "exports, the codebook and release refuse until `sofs-warehouse run --rebuild` succeeds")

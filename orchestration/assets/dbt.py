@@ -85,18 +85,15 @@ def protect_after_build(log) -> None:
                             "least [0, min_cell] under everything published (LP audit, SPEC 6).")
 def disclosure_audit_check() -> dg.AssetCheckResult:
     """Reads the latest build's ``audit.disclosure_audit``: fails when a withheld cell is not protected."""
+    from orchestration.disclosure.protect import latest_build_audit
+
     with warehouse.read_connection() as con:
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'audit' "
-                             "and table_name = 'disclosure_audit'").fetchone()[0]
-        if not exists:
-            return dg.AssetCheckResult(passed=False, metadata={"reason": "no disclosure audit recorded yet"})
-        n, bad = con.execute("select count(*), count(*) filter (where not protected) from audit.disclosure_audit "
-                             "where context = 'build'").fetchone()
-        names = [f"{t} [{k}] {c}" for t, k, c in con.execute(
-            "select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
-            "and not protected order by 1, 2, 3 limit 10").fetchall()]
-    return dg.AssetCheckResult(passed=bad == 0, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata={"withheld_cells": n, "unprotected_cells": bad,
+        audit = latest_build_audit(con, limit=10)
+    if audit is None:
+        return dg.AssetCheckResult(passed=False, metadata={"reason": "no disclosure audit recorded yet"})
+    names = [f"{t} [{k}] {c}" for t, k, c in audit.unprotected_cells]
+    return dg.AssetCheckResult(passed=audit.unprotected == 0, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"withheld_cells": audit.withheld, "unprotected_cells": audit.unprotected,
                                          "unprotected_examples": ", ".join(names) or "-"})
 
 

@@ -469,6 +469,33 @@ def _record(con: duckdb.DuckDBPyConnection, audit: pd.DataFrame, context: str, m
             con.unregister("_audit")
 
 
+@dataclass
+class BuildAudit:
+    """Summary of the audit recorded by the latest build (``audit.disclosure_audit``, context ``build``).
+
+    Attributes:
+        withheld: withheld cells audited. unprotected: how many of them are not protected.
+        audited_at: when (None without rows). unprotected_cells: up to ``limit`` (table, row key, column).
+    """
+
+    withheld: int
+    unprotected: int
+    audited_at: dt.datetime | None
+    unprotected_cells: list[tuple[str, str, str]]
+
+
+def latest_build_audit(con: duckdb.DuckDBPyConnection, limit: int = 10) -> BuildAudit | None:
+    """The latest build's audit (read-only), or None when no audit table exists yet; what the Dagster
+    asset check and ``run`` report (SPEC 6)."""
+    if "disclosure_audit" not in _existing(con, "audit"):
+        return None
+    n, bad, at = con.execute("select count(*), count(*) filter (where not protected), max(audited_at) "
+                             "from audit.disclosure_audit where context = 'build'").fetchone()
+    cells = con.execute("select table_name, row_key, column_name from audit.disclosure_audit where context = 'build' "
+                        "and not protected order by 1, 2, 3 limit ?", [limit]).fetchall()
+    return BuildAudit(int(n), int(bad), at, [tuple(c) for c in cells])
+
+
 def protect_reporting(con: duckdb.DuckDBPyConnection, min_cell: int,
                       progress: Callable[[str], None] | None = None) -> Outcome:
     """Run the LP-driven secondary suppression over every reporting table, write the result into the
