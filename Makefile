@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test test-cli ui docs manifest bench clean
+.PHONY: venv demo test test-cli ui docs manifest bench bench-history clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+
+# quarterly snapshots loaded one after another (N=100,000, k=6; bench/results_history.md); args via HISTORY_ARGS
+bench-history: $(STAMP)
+	$(BIN)/python bench/run_history.py $(HISTORY_ARGS)
 
 clean:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal .dagster_home dbt_project/target dbt_project/logs

@@ -13,6 +13,8 @@ lines, to the file named by ``SOFS_BENCH_PROFILE``:
   ``transaction``;
 - ``orchestration.ingest``: ``load_partition``, ``_write_audit``;
 - ``dagster.JobDefinition.execute_in_process`` per job (ingest job, dbt job);
+- ``orchestration.assets.dbt``: ``protect_after_build`` (the disclosure control after every dbt build,
+  SPEC 6) and, inside it, ``orchestration.disclosure.protect.protect_reporting``;
 - ``dagster_dbt.DbtCliResource.cli``: records the dbt invocation's target folder (step
   ``dbt target_path``), whose ``dbt.log`` (JSON lines with timestamps) ``run_bench.py`` reads to split
   the dbt job into start-up, parse, models, tests and the rest.
@@ -99,8 +101,20 @@ def install() -> None:
     wrap(gx, "validate", lambda _frame, _expects, name="", **_k: f"checks:   gx.validate {name}")
     wrap(warehouse, "replace_partition", "insert: replace_partition")
     wrap(ingest, "_write_audit", "insert: _write_audit")
+    try:  # the change history of dossier extracts (SPEC 4), where the code has it
+        from orchestration import history
+    except ImportError:
+        history = None
+    if history is not None:
+        wrap(history, "load_extract", "insert: history.load_extract")
+        wrap(history, "unchanged_mask", lambda _con, name, *_a, **_k: f"history: unchanged_mask {name}")
     wrap(ingest, "load_partition", lambda partition, **_k: f"load_partition {partition.kind} {partition.key}")
     wrap(dg.JobDefinition, "execute_in_process", lambda job, *_a, **_k: f"dagster job {job.name}")
+    from orchestration.assets import dbt as dbt_assets
+    from orchestration.disclosure import protect
+
+    wrap(dbt_assets, "protect_after_build", "disclosure: protect_after_build")
+    wrap(protect, "protect_reporting", "disclosure:   protect_reporting")
 
     @contextlib.contextmanager
     def transaction(con):

@@ -539,15 +539,17 @@ def breakdown(m: Measurement, rows: list[dict], dbt_log: Path) -> list[tuple[str
         ("read", "reader: read_dossier_extract"), ("pseudo", "pseudonymise_extract"),
         ("checks", "checks: check_dossier_extract"), ("gx_events", "checks:   gx.validate dossiers-raw.practice_events"),
         ("gx_dossiers", "checks:   gx.validate dossiers-raw.dossiers"), ("insert", "insert: replace_partition"),
-        ("commit", "insert: commit"), ("audit", "insert: _write_audit"))}
+        ("commit", "insert: commit"), ("audit", "insert: _write_audit"),
+        ("history", "insert: history.load_extract"))}
     phases = [("start-up, sha256 of the landing files, Dagster instance (before the ingest job)", at(ingest)),
               ("ingest: reader `read_dossier_extract` (CSV -> DuckDB -> pandas)", parts["read"]),
               ("ingest: `pseudonymise_extract` (HMAC-SHA256 of every id in DuckDB -> pandas)", parts["pseudo"]),
               (f"ingest: quality gate `check_dossier_extract` (of which GX on practice events {parts['gx_events']:.1f} s, "
                f"on dossiers {parts['gx_dossiers']:.1f} s)", parts["checks"]),
-              ("ingest: `replace_partition` (insert into raw) + commit", parts["insert"] + parts["commit"]),
+              ("ingest: `replace_partition` or `history.load_extract` (write raw) + commit",
+               parts["insert"] + parts["history"] + parts["commit"]),
               ("ingest: rest of the Dagster ingest job (run, previous-extract query, audit rows)",
-               ingest["seconds"] - sum(parts[k] for k in ("read", "pseudo", "checks", "insert", "commit"))),
+               ingest["seconds"] - sum(parts[k] for k in ("read", "pseudo", "checks", "insert", "history", "commit"))),
               ("between the jobs", at(dbt_job) - at(ingest) - ingest["seconds"])]
     target = row("dbt target_path")
     events = _dbt_json_log(target["target_path"]) if target else []
@@ -562,12 +564,19 @@ def breakdown(m: Measurement, rows: list[dict], dbt_log: Path) -> list[tuple[str
                                           when("Finished running ", last=True))
         job_end = at(dbt_job) + dbt_job["seconds"]
         phases += [("dbt job: Dagster job start until the dbt process logs its first line", begin - at(dbt_job)),
-                   ("dbt: parse the project (partial parsing not used, see the report)", parsed - begin),
+                   ("dbt: start-up and parse of the project", parsed - begin),
                    ("dbt: before the first node (catalog, schemas)", first - parsed),
                    (f"dbt: {sum(1 for k in node_seconds if '.' in k)} models", models),
                    (f"dbt: {sum(1 for k in node_seconds if '.' not in k)} data tests", tests),
                    ("dbt: between nodes (dbt and dagster-dbt bookkeeping)", finished - first - models - tests),
-                   ("dbt job: after dbt's last node until the Dagster job ends", job_end - finished)]
+                   ]
+        disclosure = (row("disclosure: protect_after_build") or {}).get("seconds")
+        if disclosure is not None:  # the disclosure control (SPEC 6) follows dbt inside the dbt job
+            phases += [("dbt job: disclosure control after the build (`protect_after_build`)", disclosure),
+                       ("dbt job: rest after dbt's last node until the Dagster job ends (event stream, audit row)",
+                        job_end - finished - disclosure)]
+        else:
+            phases += [("dbt job: after dbt's last node until the Dagster job ends", job_end - finished)]
     else:
         phases += [("dbt job (whole; dbt's JSON log not found)", dbt_job["seconds"])]
     phases.append(("after the dbt job (headline figures, exit)", m.seconds - at(dbt_job) - dbt_job["seconds"]))
