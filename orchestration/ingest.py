@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from orchestration import instruments as instruments_mod
-from orchestration import faults, privacy, schemes, settings, warehouse
+from orchestration import faults, history, privacy, schemes, settings, warehouse
 from orchestration.landing import Partition
 from orchestration.quality.results import ERROR, RuleResult, from_reader_error
 from orchestration.readers.base import ReaderError, SurveyRead
@@ -162,7 +162,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                 with warehouse.transaction(con):
                     for frame in frames.values():
                         frame["load_id"] = load_id
-                    counts = warehouse.replace_partition(con, partition.kind, partition.key, frames)
+                    counts = _write_partition(con, partition, frames, load_id, outcome)
                     outcome.notes.extend(schemes.record_label_changes(con, load_id, partition.key, scheme_changes))
                     outcome.status = LOADED
                     outcome.rows = counts.get(_MAIN_TABLE[partition.kind], 0)
@@ -190,6 +190,20 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
     return outcome
 
 
+def _write_partition(con, partition: Partition, frames: dict, load_id: str, outcome: LoadOutcome) -> dict[str, int]:
+    """Write a checked partition's frames, inside the caller's transaction: a survey wave replaces its
+    rows (:func:`warehouse.replace_partition`); a dossier extract goes into the change history
+    (:func:`history.load_extract`; a note says how many versions it added and closed). Returns rows per
+    table or extract file (``raw.dossiers`` ... for the extract's files)."""
+    if partition.kind != "dossier":
+        return warehouse.replace_partition(con, partition.kind, partition.key, frames)
+    change = history.load_extract(con, date.fromisoformat(partition.key), partition.key, load_id, frames)
+    outcome.notes.append(f"dossiers/{partition.key}: change history: {change.describe()}")
+    return change.rows
+
+
+#: the table (survey) or extract file (dossier, a frame of :mod:`orchestration.history`) whose rows a
+#: partition's ``rows`` count
 _MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
 _DOSSIER_FILE_TABLE = {"dossiers.csv": "raw.dossiers", "placements.csv": "raw.placements",
                        "practice_events.csv": "raw.practice_events"}
@@ -202,7 +216,7 @@ def file_row_counts(partition: Partition, files: dict[str, str], counts: dict[st
     Args:
         partition: the partition as discovered.
         files: landing-relative file -> SHA-256 (:meth:`Partition.fingerprint`).
-        counts: raw table -> rows inserted (:func:`orchestration.warehouse.replace_partition`).
+        counts: raw table or dossier extract file -> rows it delivered (:func:`_write_partition`).
 
     Returns landing-relative file -> rows: ``dossiers.csv`` / ``placements.csv`` / ``practice_events.csv``
     the rows of ``raw.dossiers`` / ``raw.placements`` / ``raw.practice_events``; a survey's
@@ -244,15 +258,17 @@ def _prepare(partition: Partition, key: bytes, load_id: str, con) -> tuple[LoadO
 def loaded_partitions(con) -> set[tuple[str, str]]:
     """``(kind, key)`` of every partition with rows in ``raw``."""
     rows = con.execute("""select 'survey', partition_key from raw.survey_waves
-                          union select 'dossier', partition_key from raw.dossiers""").fetchall()
+                          union select 'dossier', partition_key from raw.dossier_extracts""").fetchall()
     return {(kind, key) for kind, key in rows}
 
 
 def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
     """Remove a partition whose landing folder was taken away (e.g. an extract delivered by mistake).
 
-    Deletes its rows from every raw table of the kind and records a ``retracted`` row in
-    ``audit.loads``, in one transaction. Returns the number of rows removed from the kind's main table.
+    A survey wave's rows are deleted from every raw table of the kind; a dossier extract is taken out of
+    the change history, which restores the state before it was loaded exactly
+    (:func:`history.remove_extract`). A ``retracted`` row goes into ``audit.loads`` in the same
+    transaction. Returns the rows of the kind's main table (responses; dossiers of the extract) removed.
 
     Raises:
         ValueError: the landing folder still exists (remove it first: the landing zone is the record of
@@ -269,11 +285,17 @@ def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
     with warehouse.write_connection() as con:
         if (kind, key) not in loaded_partitions(con):
             raise ValueError(f"the warehouse holds no {kind} partition {key!r}")
-        (rows,) = con.execute(f"select count(*) from {_MAIN_TABLE[kind]} where partition_key = ?", [key]).fetchone()
+        if kind == "dossier":
+            (rows,) = con.execute("select n_dossiers from raw.dossier_extracts where partition_key = ?", [key]).fetchone()
+        else:
+            (rows,) = con.execute(f"select count(*) from {_MAIN_TABLE[kind]} where partition_key = ?", [key]).fetchone()
         outcome = LoadOutcome(kind, key, RETRACTED, uuid.uuid4().hex, message=f"retracted: {rows} rows removed",
                               files={landing_mod.Partition(kind, key, folder, ()).relative(folder, root): ""})
         with warehouse.transaction(con):
-            warehouse.replace_partition(con, kind, key, {})
+            if kind == "dossier":
+                history.remove_extract(con, date.fromisoformat(key))
+            else:
+                warehouse.replace_partition(con, kind, key, {})
             _write_audit(con, outcome, datetime.now())
     return rows
 
@@ -495,10 +517,12 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
         outcome.notes.extend(rep.notes)
     outcome.encoding = ", ".join(sorted({rep.encoding for rep in read.reports.values()}))
     frames = pseudonymise_extract(read, key, team_labels())
-    previous = con.execute("""
-        select dossier_key, child_key, registration_date from raw.dossiers
-        where extract_date = (select max(extract_date) from raw.dossiers where extract_date < ?)
-    """, [extract_date]).df()
+    # the previous extract as the change history reconstructs it (SPEC 4)
+    earlier = [d for d in history.extract_dates(con) if d < extract_date]
+    previous = pd.DataFrame(columns=["dossier_key", "child_key", "registration_date"])
+    if earlier:
+        previous = con.execute(history.as_of_sql("raw.dossiers", ("dossier_key", "child_key", "registration_date")),
+                               [earlier[-1], earlier[-1]]).df()
     source_files = {t: partition.relative(partition.folder / f"{t.split('.', 1)[1]}.csv") for t in frames}
     outcome.results = check_dossier_extract(frames, extract_date, previous if len(previous) else None, source_files,
                                             findings=read.findings)

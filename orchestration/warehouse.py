@@ -69,28 +69,31 @@ create table if not exists raw.survey_waves (
     anonymised boolean, source_file varchar not null, load_id varchar not null
 );
 
--- dossier extracts: one partition per extract date, full snapshot each time, history kept
-create table if not exists raw.dossiers (
-    partition_key varchar not null, extract_date date not null,
-    dossier_key varchar not null, child_key varchar not null, service varchar not null,
-    region varchar not null, team varchar, registration_date date not null, closure_date date,
-    closure_reason varchar, birth_year integer, sex varchar,
-    source_line bigint not null, load_id varchar not null
-);
+-- dossier extracts as a change history (SPEC 4, orchestration/history.py): one row per loaded extract, and
+-- per extract file one row per version of an entity with the extract dates it was valid from and until
+-- (valid_to: the first later extract in which it changed or was absent; null while in the latest).
 -- team: the published label of the organisation's team list (or null); team_key: HMAC of the team as
 -- delivered (domain team). The team text of the extract is never stored (SPEC 3.4, 6).
-alter table raw.dossiers add column if not exists team_key varchar;
-create table if not exists raw.placements (
-    partition_key varchar not null, extract_date date not null,
+create table if not exists raw.dossier_extracts (
+    extract_date date not null, partition_key varchar not null, load_id varchar not null,
+    n_dossiers bigint not null, n_placements bigint not null, n_practice_events bigint not null,
+    n_new_versions bigint not null, n_closed_versions bigint not null, recorded_at timestamp not null
+);
+create table if not exists raw.dossier_versions (
+    dossier_key varchar not null, child_key varchar not null, service varchar not null,
+    region varchar not null, team_key varchar, team varchar, registration_date date not null, closure_date date,
+    closure_reason varchar, birth_year integer, sex varchar,
+    source_line bigint not null, load_id varchar not null, valid_from date not null, valid_to date
+);
+create table if not exists raw.dossier_placement_versions (
     placement_key varchar not null, dossier_key varchar not null, start_date date not null,
     end_date date, placement_type varchar not null,
-    source_line bigint not null, load_id varchar not null
+    source_line bigint not null, load_id varchar not null, valid_from date not null, valid_to date
 );
-create table if not exists raw.practice_events (
-    partition_key varchar not null, extract_date date not null,
+create table if not exists raw.dossier_event_versions (
     event_key varchar not null, dossier_key varchar not null, event_date date not null,
     event_type varchar not null, value double, rated_by varchar,
-    source_line bigint not null, load_id varchar not null
+    source_line bigint not null, load_id varchar not null, valid_from date not null, valid_to date
 );
 
 -- open answers: masked, restricted access (SPEC 6)
@@ -127,12 +130,12 @@ create table if not exists audit.load_notes (
 );
 """
 
-#: raw tables per partition kind; a reload deletes and inserts all of them in one transaction.
+#: raw tables of survey partitions; a reload deletes and inserts all of them in one transaction. Dossier
+#: extracts go into a change history instead (:mod:`orchestration.history`).
 RAW_TABLES = {
     "survey": ["raw.survey_responses", "raw.survey_answers", "raw.survey_items",
                "raw.survey_value_labels", "raw.survey_constructs", "raw.survey_waves",
                "restricted.open_answers"],
-    "dossier": ["raw.dossiers", "raw.placements", "raw.practice_events"],
 }
 
 
@@ -237,9 +240,23 @@ def write_connection(db: Path | None = None, wait_seconds: float = 0.0) -> Itera
         con = _connect_for_writing(db, wait_seconds)
         try:
             con.execute(RAW_DDL)
+            _migrate_dossier_snapshots(con)
             yield con
         finally:
             con.close()
+
+
+def _migrate_dossier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse made before the dossier change history keeps full copies per extract in ``raw.dossiers``,
+    ``raw.placements`` and ``raw.practice_events``: turn them into versions once, in one transaction
+    (:func:`orchestration.history.migrate_snapshots`)."""
+    (old,) = con.execute("""select count(*) from information_schema.tables
+                            where table_schema = 'raw' and table_name = 'dossiers'""").fetchone()
+    if old:
+        from orchestration import history
+
+        with transaction(con):
+            history.migrate_snapshots(con)
 
 
 def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.DuckDBPyConnection:
@@ -364,8 +381,11 @@ def replace_partition(con: duckdb.DuckDBPyConnection, kind: str, partition_key: 
     Returns rows inserted per table.
 
     Raises:
-        ValueError: a table that does not belong to ``kind``.
+        ValueError: a kind without such tables (dossier extracts go through
+            :func:`orchestration.history.load_extract`), or a table that does not belong to ``kind``.
     """
+    if kind not in RAW_TABLES:
+        raise ValueError(f"{kind} partitions are not replaced as a whole: use orchestration.history.load_extract")
     counts: dict[str, int] = {}
     for table in RAW_TABLES[kind]:
         con.execute(f"delete from {table} where partition_key = ?", [partition_key])

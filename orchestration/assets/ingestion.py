@@ -1,8 +1,9 @@
 """Ingestion assets: one dynamically partitioned multi-asset per kind of landing partition (SPEC 7).
 
 ``survey_wave`` writes the ``raw/survey_*`` tables, one partition per instrument x wave (key
-``<instrument>/<wave>``); ``dossier_extract`` writes ``raw/dossiers``, ``raw/placements`` and
-``raw/practice_events``, one partition per extract date. Each raw table is its own asset key, so the
+``<instrument>/<wave>``); ``dossier_extract`` writes the dossier change history (``raw/dossier_versions``,
+``raw/dossier_placement_versions``, ``raw/dossier_event_versions``, ``raw/dossier_extracts``;
+:mod:`orchestration.history`), one partition per extract date. Each raw table is its own asset key, so the
 dbt sources connect to them one to one (lineage). Both call :func:`orchestration.ingest.load_partition`
 and report its rule results as two blocking asset checks on the kind's main table (stage 1: record and
 format rules; stage 2: relational and temporal rules). A failed check means the partition was quarantined.
@@ -25,7 +26,7 @@ SURVEY_WAVES = dg.DynamicPartitionsDefinition(name="survey_waves")
 DOSSIER_EXTRACTS = dg.DynamicPartitionsDefinition(name="dossier_extracts")
 SURVEY_TABLES = ["survey_responses", "survey_answers", "survey_items", "survey_value_labels",
                  "survey_constructs", "survey_waves"]
-DOSSIER_TABLES = ["dossiers", "placements", "practice_events"]
+DOSSIER_TABLES = ["dossier_versions", "dossier_placement_versions", "dossier_event_versions", "dossier_extracts"]
 SURVEY_KEYS = [dg.AssetKey(["raw", t]) for t in SURVEY_TABLES]
 DOSSIER_KEYS = [dg.AssetKey(["raw", t]) for t in DOSSIER_TABLES]
 SURVEY_KEY, DOSSIER_KEY = SURVEY_KEYS[0], DOSSIER_KEYS[0]  # the tables that carry the checks
@@ -119,6 +120,8 @@ def survey_wave(context: dg.AssetExecutionContext):
 @dg.multi_asset(name="dossier_extract", specs=_specs(DOSSIER_KEYS, "dossier extract rows", LANDING_KEYS["dossier"]),
                 partitions_def=DOSSIER_EXTRACTS, pool="duckdb", check_specs=_check_specs(DOSSIER_KEY, DOSSIER_EXTRACTS),
                 description="Dossier extract (dossiers, placements, practice events as of the extract date), "
-                            "checked, pseudonymised, and written to raw.dossiers / raw.placements / raw.practice_events.")
+                            "checked, pseudonymised, and recorded in the change history raw.dossier_versions / "
+                            "raw.dossier_placement_versions / raw.dossier_event_versions (raw.dossier_extracts "
+                            "lists the loaded extracts).")
 def dossier_extract(context: dg.AssetExecutionContext):
     yield from _materialize(context, "dossier", DOSSIER_KEYS)

@@ -32,8 +32,8 @@ def _latest_data_dates(con: duckdb.DuckDBPyConnection) -> dict:
     """The dates the warehouse holds data up to: latest dossier extract, survey fieldwork per wave."""
     out: dict = {"dossier_extract": None, "survey_waves": []}
     raw = set(tables(con, "raw"))
-    if "dossiers" in raw:
-        latest = con.execute("select max(extract_date) from raw.dossiers").fetchone()[0]
+    if "dossier_extracts" in raw:
+        latest = con.execute("select max(extract_date) from raw.dossier_extracts").fetchone()[0]
         out["dossier_extract"] = latest.isoformat() if latest else None
     if "survey_waves" in raw:
         rows = con.execute("""

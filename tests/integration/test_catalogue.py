@@ -161,7 +161,7 @@ def test_iso_and_ddmmyyyy_mixed_dates_load(project_env):
     write_extract(project_env, "2024-01-31", [D1, D2], [P1])
     out = load("dossier", "2024-01-31")
     assert out.status == "loaded" and out.rows == 2
-    assert query(project_env, "select registration_date, closure_date from raw.dossiers order by registration_date") \
+    assert query(project_env, "select registration_date, closure_date from raw.dossier_versions order by registration_date") \
         [1][1].isoformat() == "2023-12-01"
 
 
@@ -188,7 +188,7 @@ def test_extract_errors_quarantine(project_env, dossiers, placements, code, line
     out = load("dossier", "2024-01-31")
     assert out.status == "quarantined"
     assert failing(out)[code][0] == "error" and line in failing(out)[code][1]
-    assert query(project_env, "select count(*) from raw.dossiers") == [(0,)]
+    assert query(project_env, "select count(*) from raw.dossier_versions") == [(0,)]
 
 
 def test_cross_extract_changes_are_warnings(project_env):
@@ -201,7 +201,7 @@ def test_cross_extract_changes_are_warnings(project_env):
     got = failing(out)
     assert got["D_PREVIOUS_DOSSIERS_PRESENT"][0] == "warning"
     assert got["D_REGISTRATION_DATE_UNCHANGED"] == ("warning", [2])
-    assert query(project_env, "select partition_key, count(*) from raw.dossiers group by 1 order by 1") == [
+    assert query(project_env, "select partition_key, n_dossiers from raw.dossier_extracts order by 1") == [
         ("2024-01-31", 3), ("2024-04-30", 2)]
     assert os.path.exists(project_env / "landing" / "dossiers" / "2024-01-31" / "dossiers.csv")
 
@@ -229,7 +229,7 @@ def test_extract_dated_in_the_future_is_quarantined(project_env):
     write_extract(project_env, "2099-01-01", [D1, D2])
     out = load("dossier", "2099-01-01")
     assert out.status == "quarantined" and "D_LAYOUT" in failing(out) and "in the future" in out.message
-    assert query(project_env, "select count(*) from raw.dossiers") == [(0,)]
+    assert query(project_env, "select count(*) from raw.dossier_versions") == [(0,)]
 
 
 def test_export_in_the_wrong_instrument_folder_is_quarantined(survey_env):
@@ -282,6 +282,6 @@ def test_retract_removes_a_partition_whose_folder_is_gone(project_env):
         ingest_mod.retract_partition("dossier", "2024-04-30")
     shutil.move(str(project_env / "landing" / "dossiers" / "2024-04-30"), str(project_env / "set_aside"))
     assert ingest_mod.retract_partition("dossier", "2024-04-30") == 2
-    assert query(project_env, "select distinct partition_key from raw.dossiers") == [("2024-01-31",)]
+    assert query(project_env, "select partition_key from raw.dossier_extracts") == [("2024-01-31",)]
     assert ("retracted",) in query(project_env, "select status from audit.loads")
     assert folder.exists()

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import warehouse
+from orchestration import history, warehouse
 from tests.conftest import run_dbt
 
 AS_OF = date(2024, 12, 31)
@@ -24,7 +24,7 @@ def days(n: int) -> timedelta:
 
 
 def dossier(key, child, service, region, registration, closure=None, team="Team"):
-    return {"dossier_key": key, "child_key": child, "service": service, "region": region, "team": team,
+    return {"dossier_key": key, "child_key": child, "service": service, "region": region, "team": team, "team_key": None if team is None else f"tk-{team}",
             "registration_date": registration, "closure_date": closure,
             "closure_reason": None if closure is None else "doelen_bereikt", "birth_year": 2012, "sex": "V"}
 
@@ -136,7 +136,7 @@ def insert_extract(con, extract: date, rows) -> None:
         for col in frame.columns:
             if col.endswith("_date"):
                 frame[col] = pd.to_datetime(frame[col])
-    warehouse.replace_partition(con, "dossier", extract.isoformat(), frames)
+    history.load_extract(con, extract, extract.isoformat(), f"load-{extract.isoformat()}", frames)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from orchestration import ingest, landing, privacy, warehouse
+from orchestration import history, ingest, landing, privacy, warehouse
 from orchestration.readers.dossiers import pseudonymise_extract, read_dossier_extract
 from orchestration.readers.spss import read_spss
 from orchestration.instruments import get_instrument
@@ -120,7 +120,7 @@ def marts(tmp_path_factory, dbt_target):
     for f in frames.values():
         f["load_id"] = "test"
     with warehouse.write_connection(wh) as con, warehouse.transaction(con):
-        warehouse.replace_partition(con, "dossier", EXTRACT.isoformat(), frames)
+        history.load_extract(con, EXTRACT, EXTRACT.isoformat(), "test", frames)
 
     sav = surveys / "client_feedback" / "2025H1" / "responses.sav"
     write_client_sav(sav)

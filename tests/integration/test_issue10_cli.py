@@ -117,7 +117,7 @@ def test_identifiers_in_text_fields_and_excel_ids_quarantine_the_extract(privacy
     # point 2: a name in a coded column is described, not echoed
     sev, cols, lines, msg = failed["D_DOSSIERS_SEX_IN_LIST"]
     assert (sev, lines) == ("error", "4") and "<value withheld: 11 characters, letters and blanks>" in msg
-    assert _rows(tmp, "select distinct partition_key from raw.dossiers") == [("2024-03-31",)]
+    assert _rows(tmp, "select partition_key from raw.dossier_extracts") == [("2024-03-31",)]
 
 
 def test_team_and_closure_reason_are_codes_in_the_marts(privacy_run):

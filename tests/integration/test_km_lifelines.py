@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration import warehouse
+from orchestration import history, warehouse
 from orchestration.demo.dossiers import EXTRACT_DATES, REGIONS, write_demo_dossiers
 from orchestration.readers.dossiers import pseudonymise_extract, read_dossier_extract
 from tests.conftest import TEST_KEY, run_dbt
@@ -44,7 +44,7 @@ def load_landing(landing: Path, db: Path) -> None:
             frames = pseudonymise_extract(read, TEST_KEY.encode())
             for frame in frames.values():
                 frame["load_id"] = f"test-{folder.name}"
-            warehouse.replace_partition(con, "dossier", folder.name, frames)
+            history.load_extract(con, date.fromisoformat(folder.name), folder.name, f"test-{folder.name}", frames)
     finally:
         con.close()
 
@@ -150,19 +150,19 @@ def test_demo_extracts_agree_with_each_other(demo):
     """A closure, once shown, stays (same date) in later extracts, except the few corrected records."""
     con = demo["con"]
     changed = con.execute("""
-        select count(*) from raw.dossiers a join raw.dossiers b
-          on a.dossier_key = b.dossier_key and b.extract_date > a.extract_date
+        select count(*) from raw.dossier_versions a join raw.dossier_versions b
+          on a.dossier_key = b.dossier_key and b.valid_from > a.valid_from
         where a.closure_date is not null and (b.closure_date is null or b.closure_date <> a.closure_date)
     """).fetchall()[0][0]
     assert changed == 0
     n_extracts, corrected, vanished = con.execute("""
         with first_last as (
             select dossier_key, count(distinct registration_date) as n_reg, count(distinct child_key) as n_child,
-                   max(extract_date) as last_seen
-            from raw.dossiers group by dossier_key)
-        select (select count(distinct extract_date) from raw.dossiers),
+                   count(*) filter (where valid_to is null) as n_open
+            from raw.dossier_versions group by dossier_key)
+        select (select count(*) from raw.dossier_extracts),
                count(*) filter (where n_reg > 1 or n_child > 1),
-               count(*) filter (where last_seen < date '2025-12-31')
+               count(*) filter (where n_open = 0)
         from first_last""").fetchall()[0]
     assert n_extracts == 16
     assert 5 <= corrected <= 20   # a few corrected registration dates and child ids

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import warehouse
+from orchestration import history, warehouse
 from orchestration.quality.dossiers import RATERS
 from tests.conftest import run_dbt
 
@@ -22,7 +22,7 @@ AS_OF = date(2024, 12, 31)
 
 
 def dossier(key: str, child: str) -> dict:
-    return {"dossier_key": key, "child_key": child, "service": "OCJ", "region": "Limburg", "team": "T",
+    return {"dossier_key": key, "child_key": child, "service": "OCJ", "region": "Limburg", "team": "T", "team_key": "tk-T",
             "registration_date": date(2023, 1, 1), "closure_date": None, "closure_reason": None,
             "birth_year": 2012, "sex": "V"}
 
@@ -66,7 +66,7 @@ def wh(tmp_path_factory, dbt_target):
                 frame[col] = pd.to_datetime(frame[col])
     con = duckdb.connect(str(path))
     con.execute(warehouse.RAW_DDL)
-    warehouse.replace_partition(con, "dossier", AS_OF.isoformat(), frames)
+    history.load_extract(con, AS_OF, AS_OF.isoformat(), "load-1", frames)
     con.close()
     run_dbt(["build", "--select", "+fct_dossier"], path, dbt_target)  # models and their dbt tests
     con = duckdb.connect(str(path), read_only=True)

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration import warehouse
+from orchestration import history, warehouse
 from orchestration.privacy import pseudonymise
 from orchestration.readers.base import ReaderError
 from orchestration.readers.dossiers import (
@@ -212,16 +212,15 @@ def test_pseudonymise_extract_shapes_raw_tables_and_leaves_no_raw_id(tmp_path):
     assert e["event_key"].tolist() == [pseudonymise("E1", "event", KEY), pseudonymise("E2", "event", KEY)]
     assert p.loc[0, "dossier_key"] == e.loc[0, "dossier_key"] == d.loc[0, "dossier_key"]
     assert pseudonymise("D1", "child", KEY) != d.loc[0, "dossier_key"]
-    # the caller adds load_id and replaces the partition: the frames fit the raw tables
+    # the caller records the extract in the change history: the frames fit the raw tables
     con = duckdb.connect()
     con.execute(warehouse.RAW_DDL)
-    for frame in frames.values():
-        frame["load_id"] = "L1"
-    counts = warehouse.replace_partition(con, "dossier", "2024-06-30", frames)
-    assert counts == {"raw.dossiers": 2, "raw.placements": 1, "raw.practice_events": 2}
-    row = con.execute("select registration_date, birth_year, source_line from raw.dossiers order by source_line").fetchall()
-    assert row[0] == (date(2023, 2, 1), 2006, 2) and row[1][1] is None
-    assert con.execute("select value from raw.practice_events order by source_line").fetchall() == [(7.5,), (None,)]
+    change = history.load_extract(con, date(2024, 6, 30), "2024-06-30", "L1", frames)
+    assert change.rows == {"raw.dossiers": 2, "raw.placements": 1, "raw.practice_events": 2}
+    row = con.execute("select registration_date, birth_year, source_line, valid_from, valid_to, load_id "
+                      "from raw.dossier_versions order by source_line").fetchall()
+    assert row[0] == (date(2023, 2, 1), 2006, 2, date(2024, 6, 30), None, "L1") and row[1][1] is None
+    assert con.execute("select value from raw.dossier_event_versions order by source_line").fetchall() == [(7.5,), (None,)]
 
 
 def test_pseudonymise_rejects_empty_key(tmp_path):

@@ -94,10 +94,12 @@ def _build(db) -> None:
                        'Kleine testbevraging', date '2021-03-01', date '2021-03-31', false, 'responses.csv', 'l1')""")
         con.execute("""insert into raw.survey_constructs values
                        ('mini_survey/w1', 'mini_survey', 'w1', 'leadership', 'Leiderschap', 0.5, 'l1')""")
-        con.execute("""insert into raw.dossiers (partition_key, extract_date, dossier_key, child_key, service,
+        con.execute("""insert into raw.dossier_versions (dossier_key, child_key, service,
                        region, team, registration_date, closure_date, closure_reason, birth_year, sex, source_line,
-                       load_id) values ('2024-06-30', date '2024-06-30', 'd1', 'c1', 'OCJ',
-                       'Limburg', null, date '2022-01-01', null, null, null, null, 2, 'l2')""")
+                       load_id, valid_from, valid_to) values ('d1', 'c1', 'OCJ',
+                       'Limburg', null, date '2022-01-01', null, null, null, null, 2, 'l2', date '2024-06-30', null)""")
+        con.execute("""insert into raw.dossier_extracts values (date '2024-06-30', '2024-06-30', 'l2', 1, 0, 0, 1, 0,
+                       timestamp '2024-07-01 09:00:00')""")
         con.execute("""insert into restricted.open_answers values
                        ('mini_survey/w1', 'mini_survey', 'w1', 'r1', 'remarks', 'x', 'l1')""")
 
@@ -185,7 +187,7 @@ def test_csv_and_parquet_exports(wh):
 
 @pytest.mark.parametrize("table, allow, message", [
     ("restricted.open_answers", True, "never exported"),
-    ("raw.dossiers", True, "never exported"),
+    ("raw.dossier_versions", True, "never exported"),
     ("audit.loads", True, "never exported"),
     ("staging.stg_x", True, "never exported"),
     ("marts.item_distribution", False, "not disclosure-controlled"),

@@ -1,8 +1,7 @@
--- Dossiers of the latest loaded extract, with that extract's date as as_of_date (SPEC 5).
--- Extracts are full snapshots: the latest one supersedes the earlier ones; their rows stay in raw.
+-- Dossiers of the latest loaded extract, with that extract's date as as_of_date (SPEC 4, 5): the
+-- versions valid in it. Extracts are full snapshots: the latest one supersedes the earlier ones.
 with latest as (
-    select max(extract_date) as as_of_date
-    from {{ ref('stg_dossiers__dossiers') }}
+    select as_of_date from {{ ref('int_dossier_extract_latest') }}
 )
 
 select
@@ -20,4 +19,4 @@ select
     latest.as_of_date
 from {{ ref('stg_dossiers__dossiers') }} as d
 inner join latest
-    on d.extract_date = latest.as_of_date
+    on {{ valid_in_extract('d', 'latest.as_of_date') }}

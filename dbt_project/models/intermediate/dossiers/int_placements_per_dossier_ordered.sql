@@ -1,8 +1,7 @@
 -- Placement spells of the latest extract per dossier in start order (SPEC 5): every spell after the
 -- first is a move. placement_days = (end_date, or as_of_date while ongoing) - start_date, in days.
 with latest as (
-    select max(extract_date) as as_of_date
-    from {{ ref('stg_dossiers__dossiers') }}
+    select as_of_date from {{ ref('int_dossier_extract_latest') }}
 ),
 
 placements as (
@@ -15,7 +14,7 @@ placements as (
         latest.as_of_date
     from {{ ref('stg_dossiers__placements') }} as p
     inner join latest
-        on p.extract_date = latest.as_of_date
+        on {{ valid_in_extract('p', 'latest.as_of_date') }}
 )
 
 select

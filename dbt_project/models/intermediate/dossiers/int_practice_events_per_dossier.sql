@@ -1,22 +1,22 @@
 -- SofS practice breadth per dossier of the latest extract (SPEC 3.4, 4): which steps were recorded,
 -- and the first and last scaling score rated by the worker. One row per dossier with any event.
 -- Scaling scores: worker ratings only, so that first and last compare the same rater's judgement
--- (0 = certain harm, 10 = enough safety to close); ties on a date are broken by file order.
+-- (0 = certain harm, 10 = enough safety to close); ties on a date are broken by file order: the extract
+-- that first recorded the event (valid_from), then its line there, then event_key.
 -- Per rater (the rated_by codes of SPEC 3.4: worker, parent, child, network) the same rule gives
 -- first_scaling_score_<rater>, last_scaling_score_<rater> and n_scaling_scores_<rater>; a scaling
 -- question without rated_by or without a value counts for no rater.
 {%- set raters = ['worker', 'parent', 'child', 'network'] %}
 
 with latest as (
-    select max(extract_date) as as_of_date
-    from {{ ref('stg_dossiers__dossiers') }}
+    select as_of_date from {{ ref('int_dossier_extract_latest') }}
 ),
 
 events as (
     select e.*
     from {{ ref('stg_dossiers__practice_events') }} as e
     inner join latest
-        on e.extract_date = latest.as_of_date
+        on {{ valid_in_extract('e', 'latest.as_of_date') }}
 ),
 
 breadth as (
@@ -40,10 +40,10 @@ worker_scaling as (
         dossier_key,
         scaling_value,
         row_number() over (
-            partition by dossier_key order by event_date, source_line, event_key
+            partition by dossier_key order by event_date, valid_from, source_line, event_key
         ) as seq_first,
         row_number() over (
-            partition by dossier_key order by event_date desc, source_line desc, event_key desc
+            partition by dossier_key order by event_date desc, valid_from desc, source_line desc, event_key desc
         ) as seq_last
     from events
     where event_type = 'scaling_question'
@@ -57,10 +57,10 @@ rater_scaling as (
         rated_by,
         scaling_value,
         row_number() over (
-            partition by dossier_key, rated_by order by event_date, source_line, event_key
+            partition by dossier_key, rated_by order by event_date, valid_from, source_line, event_key
         ) as seq_first,
         row_number() over (
-            partition by dossier_key, rated_by order by event_date desc, source_line desc, event_key desc
+            partition by dossier_key, rated_by order by event_date desc, valid_from desc, source_line desc, event_key desc
         ) as seq_last
     from events
     where event_type = 'scaling_question'

@@ -1,7 +1,5 @@
--- raw.dossiers as typed columns: one row per dossier per loaded extract (SPEC 3.4, 4). Rename and cast only.
+-- raw.dossier_versions as typed columns: one row per version of a dossier (SPEC 3.4, 4). Rename and cast only.
 select
-    cast(partition_key as {{ dbt.type_string() }}) as partition_key,
-    cast(extract_date as date) as extract_date,
     cast(dossier_key as {{ dbt.type_string() }}) as dossier_key,
     cast(child_key as {{ dbt.type_string() }}) as child_key,
     cast(service as {{ dbt.type_string() }}) as service,
@@ -14,5 +12,7 @@ select
     cast(birth_year as {{ dbt.type_int() }}) as birth_year,
     cast(sex as {{ dbt.type_string() }}) as sex,
     cast(source_line as {{ dbt.type_bigint() }}) as source_line,
-    cast(load_id as {{ dbt.type_string() }}) as load_id
-from {{ source('raw_dossiers', 'dossiers') }}
+    cast(load_id as {{ dbt.type_string() }}) as load_id,
+    cast(valid_from as date) as valid_from,
+    cast(valid_to as date) as valid_to
+from {{ source('raw_dossiers', 'dossier_versions') }}
