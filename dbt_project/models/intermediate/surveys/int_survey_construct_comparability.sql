@@ -17,7 +17,7 @@ per_wave as (
         wave,
         wave_order,
         {{ dbt.bool_or('coalesce(comparable_with_previous_wave = false, false)') }} as has_scheme_change,
-        {{ dbt.listagg('not_comparable_reason', "'; '", 'order by item') }} as item_reasons
+        {{ ordered_string_agg('not_comparable_reason', 'item', "'; '") }} as item_reasons
     from items
     group by instrument, construct, wave, wave_order
 ),

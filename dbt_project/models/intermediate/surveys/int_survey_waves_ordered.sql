@@ -60,8 +60,9 @@ select
     is_anonymised,
     order_date,
     order_basis,
-    row_number() over (
+    -- bigint on every engine (row_number() is an int on Spark, a bigint on DuckDB: SPEC 7)
+    cast(row_number() over (
         partition by instrument
         order by case when order_date is null then 1 else 0 end, order_date, wave
-    ) as wave_order
+    ) as {{ dbt.type_bigint() }}) as wave_order
 from ordered

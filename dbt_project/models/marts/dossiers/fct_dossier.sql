@@ -3,6 +3,8 @@
 -- A 365-day outcome flag is true once the event happened, false when the whole window lies on or before
 -- as_of_date without it, and null while the window runs without the event. The *_window_complete
 -- columns say whether the dossier counts in the 365-day rates (SPEC 5: complete windows only).
+-- Day counts and sequence numbers are cast to bigint: datediff and row_number() give an int on Spark and a
+-- bigint on DuckDB (SPEC 7).
 with dossiers as (
     select * from {{ ref('int_dossiers_per_child_ordered') }}
 ),
@@ -46,8 +48,8 @@ select
     m.closure_date,
     m.as_of_date,
     m.closure_date is not null as is_closed,
-    m.days_to_closure_raw as days_to_closure,
-    m.follow_up_days,
+    cast(m.days_to_closure_raw as {{ dbt.type_bigint() }}) as days_to_closure,
+    cast(m.follow_up_days as {{ dbt.type_bigint() }}) as follow_up_days,
     cast(extract(year from m.registration_date) as {{ dbt.type_int() }}) as registration_year,
     coalesce(m.days_since_previous_closure <= 365, false) as is_reentry,
     coalesce(p.n_placements, 0) as n_placements,
@@ -55,7 +57,7 @@ select
         when p.n_started_within_365d > 0 then true
         when m.days_registration_to_as_of >= 365 then false
     end as placed_within_365d,
-    {{ dbt.datediff('m.registration_date', 'p.first_placement_start', 'day') }} as days_to_first_placement,
+    cast({{ dbt.datediff('m.registration_date', 'p.first_placement_start', 'day') }} as {{ dbt.type_bigint() }}) as days_to_first_placement,
     case
         when m.closure_date is null then null
         when m.days_closure_to_next_registration <= 365 then true
@@ -89,10 +91,10 @@ select
     m.closure_reason,
     m.birth_year,
     m.sex,
-    m.child_dossier_seq,
+    cast(m.child_dossier_seq as {{ dbt.type_bigint() }}) as child_dossier_seq,
     m.child_n_dossiers,
-    m.days_since_previous_closure,
-    m.days_closure_to_next_registration,
+    cast(m.days_since_previous_closure as {{ dbt.type_bigint() }}) as days_since_previous_closure,
+    cast(m.days_closure_to_next_registration as {{ dbt.type_bigint() }}) as days_closure_to_next_registration,
     coalesce(p.placement_moves, 0) as placement_moves,
     coalesce(p.placement_days, 0) as placement_days,
     coalesce(e.n_practice_events, 0) as n_practice_events,

@@ -1,6 +1,8 @@
 -- marts.panel_participation: instrument x respondent x wave (SPEC 4): every linkable respondent of an
 -- instrument against every wave of that instrument. pattern is the respondent's whole history in wave
 -- order, one character per wave: C = complete response, P = partial (incomplete) only, . = no response.
+-- The characters are joined in wave_order by ordered_string_agg (macros/portability.sql): dbt's listagg
+-- drops its order by on Spark (SPEC 7).
 with respondents as (
     select distinct instrument, respondent_key
     from {{ ref('int_survey_responses_current') }}
@@ -35,7 +37,7 @@ cells as (
 ),
 
 patterns as (
-    select instrument, respondent_key, {{ dbt.listagg('mark', "''", 'order by wave_order') }} as pattern
+    select instrument, respondent_key, {{ ordered_string_agg('mark', 'wave_order', "''") }} as pattern
     from cells
     group by instrument, respondent_key
 )

@@ -1,10 +1,12 @@
+-- raw.survey_waves as typed columns: one row per loaded wave with its wave.yaml fields (SPEC 3). Rename and cast only.
+-- Type names through dbt's cross-database macros, so that the model runs on DuckDB and Spark (SPEC 7).
 select
-    cast(instrument as varchar) as instrument,
-    cast(wave as varchar) as wave,
-    cast(population as varchar) as population,
-    cast(title as varchar) as instrument_title,
+    cast(instrument as {{ dbt.type_string() }}) as instrument,
+    cast(wave as {{ dbt.type_string() }}) as wave,
+    cast(population as {{ dbt.type_string() }}) as population,
+    cast(title as {{ dbt.type_string() }}) as instrument_title,
     cast(fieldwork_start as date) as fieldwork_start,
     cast(fieldwork_end as date) as fieldwork_end,
-    cast(anonymised as boolean) as is_anonymised,
-    cast(source_file as varchar) as source_file
+    cast(anonymised as {{ dbt.type_boolean() }}) as is_anonymised,
+    cast(source_file as {{ dbt.type_string() }}) as source_file
 from {{ source('raw_surveys', 'survey_waves') }}

@@ -1,0 +1,38 @@
+{#-
+  Engine-specific SQL that dbt's cross-database macros do not cover, behind adapter.dispatch, so the
+  same models run on DuckDB (the embedded default) and on Spark through dbt-spark (SPEC 7).
+-#}
+
+{#-
+  ordered_string_agg(value, order_by, delimiter): an aggregate that joins the non-null `value`s of a group
+  with `delimiter` (a SQL string literal, e.g. "''" or "'; '") in the order of `order_by` (one SQL
+  expression or a list of them, ascending, nulls last). Null when the group has no non-null value.
+
+  dbt's listagg cannot be used for this on Spark: dbt-spark's listagg ignores its order by (it is
+  collect_list, whose order depends on how Spark shuffled the rows). On Spark the values are collected
+  as structs (order keys first, then the value), sorted with array_sort and joined with array_join.
+  Ties on the order keys are broken by the value on Spark and arbitrarily on DuckDB: give keys that are
+  unique within the group when the order of ties matters.
+-#}
+{% macro ordered_string_agg(value, order_by, delimiter) -%}
+    {%- set keys = [order_by] if order_by is string else order_by -%}
+    {{ return(adapter.dispatch('ordered_string_agg')(value, keys, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__ordered_string_agg(value, keys, delimiter) -%}
+    {{ dbt.listagg(value, delimiter, 'order by ' ~ (keys | join(', '))) }}
+{%- endmacro %}
+
+{% macro spark__ordered_string_agg(value, keys, delimiter) -%}
+    {%- set fields = [] -%}
+    {%- for k in keys -%}
+        {%- do fields.append("'n" ~ loop.index ~ "', case when " ~ k ~ " is null then 1 else 0 end") -%}
+        {%- do fields.append("'k" ~ loop.index ~ "', " ~ k) -%}
+    {%- endfor -%}
+    case when count({{ value }}) > 0 then array_join(
+        transform(
+            array_sort(collect_list(case when {{ value }} is not null
+                                         then named_struct({{ fields | join(', ') }}, 'v', {{ value }}) end)),
+            s -> s.v),
+        {{ delimiter }}) end
+{%- endmacro %}
