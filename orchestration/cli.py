@@ -202,9 +202,10 @@ def dbt_progress(line: str) -> tuple[int, int, str] | None:
     """Parse one line of dbt's console output: ``(n, total, "model marts.fct_dossier OK")`` for a
     finished node (``12 of 323 OK created sql table model marts.fct_dossier ....``, ``13 of 323 PASS
     not_null_x ...``), else None (``START`` lines included). ``total`` counts models and tests together,
-    as dbt numbers them."""
+    as dbt numbers them. The project's on-run-start hook (``1 of 1 OK hook: ...``, numbered on its own) is not a
+    node of the build: None."""
     m = _DBT_STEP.search(re.sub(r"\x1b\[[0-9;]*m", "", line).strip())
-    if not m:
+    if not m or m.group(4).lstrip().startswith("hook:"):
         return None
     n, total, result, rest = m.groups()
     words = rest.split()
@@ -755,6 +756,21 @@ def cmd_release(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export_raw(args: argparse.Namespace) -> int:
+    """Write every raw source table as parquet, one folder per table, for the dbt ``spark`` target
+    (SPEC 7; :func:`orchestration.spark_handover.export_raw_parquet`). Pseudonymised rows only: a
+    hand-over inside the trust boundary, not for sharing."""
+    from orchestration.spark_handover import export_raw_parquet
+
+    settings.export_environment()
+    out = Path(args.out)
+    _print(f"exporting the raw tables of the dbt sources from {settings.warehouse_path()} (read-only) to {out} ...")
+    tables = export_raw_parquet(out, log=_print)
+    _print(f"wrote {len(tables)} raw tables ({sum(t.rows for t in tables)} rows) as parquet under {out.resolve()}; "
+           f"for dbt on Spark: export SOFS_SPARK_RAW_DIR={out.resolve()} SOFS_DBT_TARGET=spark")
+    return EXIT_OK
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """Write a consistent, verified copy of the warehouse (SPEC 8; :func:`orchestration.faults.backup`)."""
     from orchestration import faults
@@ -1011,6 +1027,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="demo key + demo data + run (what `make demo` calls)")
     p.add_argument("--wait", type=float, default=60.0)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("export-raw", help="write every raw source table as parquet (DIR/<table>/part-0.parquet) "
+                       "for dbt on Spark; pseudonymised rows: a hand-over inside the trust boundary, not for sharing",
+                       description="Write every table of the dbt sources in schema raw (read from the source files "
+                       "dbt_project/models/staging/*/_*__sources.yml) as DIR/<table>/part-0.parquet, from a "
+                       "read-only connection, for the dbt spark target (SOFS_SPARK_RAW_DIR=DIR; SPEC 7). The raw "
+                       "tables hold pseudonymised rows only (no names, no source ids, no open answers): the folder "
+                       "is a hand-over inside the trust boundary, to a Spark cluster under the same rules as the "
+                       "warehouse; it is NOT disclosure-controlled and never for sharing.")
+    p.add_argument("--format", required=True, choices=["parquet"], help="file format (parquet only)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder: new, empty, or written by "
+                   "export-raw before (its table folders are replaced)")
+    p.set_defaults(func=cmd_export_raw)
     p = sub.add_parser("backup", help="write a consistent, verified copy of the warehouse (under the writer lock)")
     p.add_argument("--out", help="file (*.duckdb) or folder (default: backups/ beside the warehouse)")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a writer or reader to finish")

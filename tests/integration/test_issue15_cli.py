@@ -185,6 +185,8 @@ def test_dbt_progress_parses_finished_nodes_only():
         == (14, 323, "test unique_fct_dossier_key FAIL")
     assert dbt_progress("12 of 323 START sql table model marts.fct_dossier ......... [RUN]") is None
     assert dbt_progress("Done. PASS=300 WARN=0 ERROR=0 SKIP=0 TOTAL=300") is None
+    assert dbt_progress("15:14:44  1 of 1 OK hook: sofs_warehouse.on-run-start.0 ....... [\x1b[32mOK\x1b[0m in 0.01s]") \
+        is None
 
 
 def test_makefile_pip_is_not_silent():
