@@ -236,3 +236,44 @@ def test_cronbach_alpha_equals_pingouin_listwise_on_demo(demo_marts):
         expected, _ci = pingouin.cronbach_alpha(data=wide, nan_policy="listwise")
         assert n_cases == len(wide.dropna())
         assert alpha == pytest.approx(expected, abs=1e-9), (wave, construct)
+
+
+def test_panel_pattern_letters_follow_wave_order_on_demo(demo_marts):
+    """SPEC 4: panel_participation.pattern has one character per wave of the instrument in wave order
+    (C complete, P partial only, . no response). Expected patterns are computed here in Python from the raw
+    rows: the waves ordered by orchestration.waves (the Python form of the SPEC 3 rule), the responses that
+    stand (not superseded) per respondent and wave. A pattern joined in any other order (e.g. dbt-spark's
+    listagg, which drops its order by) fails for every respondent whose history is not symmetric."""
+    from orchestration.waves import wave_order
+
+    con, _inst = demo_marts
+    waves: dict[str, list[str]] = {}
+    by_instrument: dict[str, dict] = {}
+    for instrument, wave, start in con.execute(
+            "select instrument, wave, fieldwork_start from raw.survey_waves").fetchall():
+        by_instrument.setdefault(instrument, {})[wave] = start
+    for instrument, starts in by_instrument.items():
+        waves[instrument] = [w for w, _when, _basis in wave_order(starts)]
+    marks: dict[tuple[str, str], dict[str, str]] = {}
+    for instrument, wave, respondent, complete in con.execute(
+            """select instrument, wave, respondent_key, is_complete from raw.survey_responses
+               where not is_superseded and respondent_key is not null""").fetchall():
+        cell = marks.setdefault((instrument, respondent), {})
+        cell[wave] = "C" if complete or cell.get(wave) == "C" else "P"
+    expected = {key: "".join(cell.get(w, ".") for w in waves[key[0]]) for key, cell in marks.items()}
+
+    rows = con.execute("""select instrument, respondent_key, wave, wave_order, participated, is_complete, pattern
+                          from marts.panel_participation""").fetchall()
+    got: dict[tuple[str, str], str] = {}
+    for instrument, respondent, wave, order, participated, complete, pattern in rows:
+        got.setdefault((instrument, respondent), pattern)
+        assert pattern == got[(instrument, respondent)], "one pattern per respondent"
+        assert waves[instrument][order - 1] == wave, (instrument, wave, order)
+        letter = pattern[order - 1]
+        assert letter == (("C" if complete else "P") if participated else "."), (instrument, respondent, wave)
+    assert set(got) == set(expected)
+    wrong = {k: (got[k], expected[k]) for k in expected if got[k] != expected[k]}
+    assert not wrong, f"{len(wrong)} of {len(expected)} patterns differ (got, expected): {list(wrong.items())[:5]}"
+    # the demo has histories whose order matters (e.g. 'C.P' is not 'P.C'): the test can tell orders apart
+    assert any(p != p[::-1] for p in expected.values())
+    assert len(rows) == sum(len(waves[i]) for i, _r in expected)
