@@ -141,7 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 _record_failure(partition, message)
             outcomes.append((partition.kind, partition.key, status, rows, message))
             warnings = message.split("; warnings: ", 1)[1] if "; warnings: " in message else ""
-            _print(f"      {status}: {rows} rows ({time.monotonic() - t0:.1f} s)"
+            head = message.split("; warnings: ", 1)[0] if status == "loaded" and message else f"{rows} rows"
+            _print(f"      {status}: {head} ({time.monotonic() - t0:.1f} s)"
                    + (f"\n      {message}" if status != "loaded" else "")
                    + "".join(f"\n      WARNING (loaded anyway): {w[:400]}" for w in warnings.split(" | ") if w))
         kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})

@@ -48,6 +48,7 @@ class LoadOutcome:
     # that is not a table of rows (survey.lss, wave.yaml, the instrument pseudo-file) maps to None;
     # a file missing here gets ``rows`` (0 for quarantined and unchanged attempts).
     file_rows: dict[str, int | None] = field(default_factory=dict)
+    history: str = ""  # a dossier extract: the versions it added and closed (:meth:`history.ExtractChange.describe`)
 
 
 def last_loads(con) -> dict[str, tuple[str, str]]:
@@ -169,6 +170,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                     outcome.file_rows = file_row_counts(partition, outcome.files, counts)
                     warned = [r for r in outcome.results if not r.passed]
                     outcome.message = f"{outcome.rows} rows" + (
+                        f" (change history: {outcome.history})" if outcome.history else "") + (
                         "; warnings: " + " | ".join(r.describe() for r in warned) if warned else "")
                     _write_audit(con, outcome, started)
                 return outcome
@@ -198,7 +200,8 @@ def _write_partition(con, partition: Partition, frames: dict, load_id: str, outc
     if partition.kind != "dossier":
         return warehouse.replace_partition(con, partition.kind, partition.key, frames)
     change = history.load_extract(con, date.fromisoformat(partition.key), partition.key, load_id, frames)
-    outcome.notes.append(f"dossiers/{partition.key}: change history: {change.describe()}")
+    outcome.history = change.describe()
+    outcome.notes.append(f"dossiers/{partition.key}: change history: {outcome.history}")
     return change.rows
 
 
