@@ -21,24 +21,36 @@ impossible date (``D_DATE_FORMAT``), a non-numeric number (``D_NUMBER``), a malf
 (``D_CSV_STRUCTURE``), a binary file (``FILE_NOT_TEXT``). A required column absent from a frame
 handed to this gate counts as empty on every row.
 
-Cost (STACK_NOTES "Great Expectations at scale"): value rules run on one representative row per
-class of rows that must get the same verdict (see :mod:`orchestration.quality.gx`); uniqueness runs
-on the full key columns; the reference and cross-extract set operations use Arrow hash lookups.
-Measured on 1,000,000 dossiers / 150,000 placements / 5,000,000 events: see `bench/results.md`
-and ``tests/unit/test_quality_dossiers.py::test_benchmark_scale`` (run with ``SOFS_BENCH=1``).
+Two kinds of rule (STACK_NOTES "Great Expectations at scale"):
+
+- **Row rules** judge a row by its own values (required values, code lists, ranges, date order, dates
+  after the extract date, scaling fields, and the cross-file and cross-extract comparisons once the
+  other file's values are joined onto the row). They run in Great Expectations, on one representative
+  row per class of rows that must get the same verdict (:mod:`orchestration.quality.gx`), and only on
+  the rows the caller selects with ``changed`` (new rows and rows whose content differs from the version
+  the warehouse holds, :func:`check_dossier_extract`).
+- **Whole-file rules** depend on other rows or the whole file: the file is not empty, ids are unique,
+  a placement's or event's dossier is in dossiers.csv, the previous extract's dossiers are still there,
+  and the reader's findings. They run over every row, as DuckDB SQL (hash aggregates and anti-joins
+  over Arrow, both cores), and give the same :class:`RuleResult` records as the row rules.
+
+Measured: ``bench/results.md`` (first load of 1,000,000 dossiers), ``bench/results_history.md``
+(quarterly snapshots) and ``tests/unit/test_quality_dossiers.py::test_benchmark_scale`` (``SOFS_BENCH=1``).
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.privacy import shown_value
 from orchestration.quality import gx
-from orchestration.quality.gx import A_GE_B, BETWEEN, EQUAL, IN_SET, MIN_ROWS, NOT_NULL, NULL, UNIQUE, Expect
+from orchestration.quality.gx import A_GE_B, BETWEEN, EQUAL, IN_SET, NOT_NULL, NULL, Expect
 from orchestration.quality.results import ERROR, WARNING, RuleResult, RuleSpec
 
 # --- the extract contract (SPEC 3.4) -----------------------------------------------------------
@@ -140,13 +152,24 @@ _REPORTS_ON = {DOSSIERS: DOSSIERS, PLACEMENTS: PLACEMENTS, EVENTS: EVENTS,
 
 @dataclass
 class Extract:
-    """One extract as the rules see it: working frames (0-based index), extract date, previous extract."""
+    """One extract as the rules see it.
+
+    ``frames``: the working frames of the row rules, one row per *selected* row of the file they report
+    on (0-based index); ``positions[name]`` maps their rows to positions in the whole file (int64 array).
+    ``keys``: per file the id columns of *every* row (``dossier_key``, ``placement_key``, ``event_key``
+    as in the frame handed in), which the whole-file rules read; ``lines`` the source lines of every row.
+    ``previous``: the previous extract's dossiers (``dossier_key``, ``child_key``, ``registration_date``)
+    or None.
+    """
 
     frames: dict[str, pd.DataFrame]
     extract_date: dt.date
     previous: pd.DataFrame | None
     present: dict[str, bool]
     findings: pd.DataFrame | None = None
+    positions: dict[str, np.ndarray] | None = None
+    keys: dict[str, pd.DataFrame] | None = None
+    lines: dict[str, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -226,7 +249,7 @@ def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
             stage1.append(DossierRule(
                 RuleSpec(f"D_{fc.tag}_NOT_EMPTY", 1, ERROR, f"{fc.file} must hold at least one row: a full "
                          "snapshot of the case system is never empty (SPEC 3.4).", ()),
-                fc.table, expects=lambda _d: (Expect(MIN_ROWS, min_value=1),)))
+                fc.table, check=_not_empty(fc.table)))
         for f in fc.fields:
             base = f"D_{fc.tag}_{f.source.upper()}"
             if f.required:
@@ -238,7 +261,7 @@ def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
                 stage1.append(DossierRule(
                     RuleSpec(f"{base}_UNIQUE", 1, ERROR, f"{f.source} must be unique in {fc.file}: every row "
                              "carrying a repeated id fails (SPEC 3.4).", (f.source,)),
-                    fc.table, expects=lambda _d, c=f.raw: (Expect(UNIQUE, c),)))
+                    fc.table, check=_unique(fc.table, f.raw)))
             if f.codes and f.unknown_as:
                 stage1.append(DossierRule(
                     RuleSpec(f"{base}_IN_LIST", 1, WARNING, f"{f.source} should be one of {', '.join(f.codes)} "
@@ -288,22 +311,97 @@ def _scaling_fields(_d: dt.date) -> tuple[Expect, ...]:
             Expect(NOT_NULL, "value", when=("event_type", (SCALING,))))
 
 
-def _unknown_dossier(table: str) -> Callable[[Extract], Found]:
+# --- whole-file rules, as DuckDB SQL over every row ------------------------------------------------
+
+def _not_empty(table: str) -> Callable[[Extract], Found]:
+    """The file holds at least one row; an empty file fails as a whole (line 1, one failing row)."""
     def check(ex: Extract) -> Found:
-        keys = ex.frames[table]["dossier_key"]
-        known = ex.frames[DOSSIERS]["dossier_key"]
-        return Found(np.flatnonzero(keys.notna().to_numpy() & ~_is_in(keys, known)))
+        if len(ex.lines[table]):
+            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+        return Found(np.empty(0, dtype=np.int64), failing_rows=1, lines=(1,))
+    return check
+
+
+def _unique(table: str, column: str) -> Callable[[Extract], Found]:
+    """Every row whose (non-empty) ``column`` value occurs more than once in the file fails, as
+    Great Expectations' ``ExpectColumnValuesToBeUnique`` judges it (empty values are not judged)."""
+    def check(ex: Extract) -> Found:
+        keys = ex.keys[table]
+        if column not in keys.columns or not len(keys):
+            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+        with _duck() as con:
+            con.register("_k", _arrow({"pos": np.arange(len(keys), dtype=np.int64), "key": keys[column]}))
+            pos = con.execute("""
+                select pos from _k where key in (
+                    select key from _k where key is not null group by key having count(*) > 1)
+                order by pos""").fetchnumpy()["pos"]
+        return Found(np.asarray(pos, dtype=np.int64))
+    return check
+
+
+def _unknown_dossier(table: str) -> Callable[[Extract], Found]:
+    """The rows of ``table`` whose (non-empty) dossier_key is no dossier_key of dossiers.csv."""
+    def check(ex: Extract) -> Found:
+        keys = ex.keys[table]
+        if "dossier_key" not in keys.columns or not len(keys):
+            return Found(np.empty(0, dtype=np.int64))
+        known = ex.keys[DOSSIERS]["dossier_key"] if "dossier_key" in ex.keys[DOSSIERS].columns else None
+        with _duck() as con:
+            con.register("_c", _arrow({"pos": np.arange(len(keys), dtype=np.int64), "key": keys["dossier_key"]}))
+            con.register("_p", _arrow({"key": known if known is not None else pd.Series([], dtype="object")}))
+            pos = con.execute("""
+                select pos from _c where key is not null and key not in (select key from _p where key is not null)
+                order by pos""").fetchnumpy()["pos"]
+        return Found(np.asarray(pos, dtype=np.int64))
     return check
 
 
 def _previous_missing(ex: Extract) -> Found:
+    """Dossiers of the previous extract (distinct keys) that are not in this one: a count, no lines."""
     if ex.previous is None:
         return Found(np.empty(0, dtype=np.int64), detail="(first extract: nothing to compare.)")
-    prev = ex.previous["dossier_key"].dropna().drop_duplicates()
-    missing = int((~_is_in(prev, ex.frames[DOSSIERS]["dossier_key"])).sum())
-    detail = (f"({missing} of {len(prev)} dossiers of the previous extract are not in this one; they have "
+    current = ex.keys[DOSSIERS]["dossier_key"] if "dossier_key" in ex.keys[DOSSIERS].columns else None
+    with _duck() as con:
+        con.register("_prev", _arrow({"key": ex.previous["dossier_key"]}))
+        con.register("_cur", _arrow({"key": current if current is not None else pd.Series([], dtype="object")}))
+        total, missing = con.execute("""
+            select count(*), count(*) filter (where key not in (select key from _cur where key is not null))
+            from (select distinct key from _prev where key is not null)""").fetchone()
+    detail = (f"({missing} of {total} dossiers of the previous extract are not in this one; they have "
               "no line in this file.)") if missing else ""
-    return Found(np.empty(0, dtype=np.int64), failing_rows=missing, detail=detail)
+    return Found(np.empty(0, dtype=np.int64), failing_rows=int(missing), detail=detail)
+
+
+class _duck:
+    """A short-lived in-memory DuckDB connection (both cores, no progress bar) as a context manager."""
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self.con = duckdb.connect()
+        self.con.execute("set enable_progress_bar = false")
+        return self.con
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+
+
+def _arrow(columns: dict[str, object]) -> pa.Table:
+    """An Arrow table of the given columns: ``pos`` as given (int64 positions), every other column as
+    Arrow strings (pandas' Arrow-backed strings are not copied; numbers, nulls and mixed Python objects
+    are compared as text)."""
+    arrays = {}
+    for name, values in columns.items():
+        if name == "pos":
+            arrays[name] = pa.array(values)
+            continue
+        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype="object")
+        try:
+            arr = pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = pa.array([None if pd.isna(v) else str(v) for v in series], type=pa.string())
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = arr.cast(pa.string())
+        arrays[name] = arr
+    return pa.table(arrays)
 
 
 _STAGE1, _DATE_RULES = _contract_rules()
@@ -365,7 +463,8 @@ DOSSIER_RULES: tuple[DossierRule, ...] = (
 
 def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date,
                           previous: pd.DataFrame | None, source_files: dict[str, str], *,
-                          findings: pd.DataFrame | None = None) -> list[RuleResult]:
+                          findings: pd.DataFrame | None = None,
+                          changed: Mapping[str, object] | None = None) -> list[RuleResult]:
     """Run every rule of :data:`DOSSIER_RULES` on one extract (SPEC 3.4).
 
     Args:
@@ -375,7 +474,7 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
             physical line of the record in its CSV). Dates may be datetime64 or ``datetime.date``
             objects; a missing frame counts as an empty file.
         extract_date: the as-of date of the snapshot (the partition key).
-        previous: the previous extract's ``raw.dossiers`` rows (``dossier_key``, ``child_key``,
+        previous: the previous extract's dossier rows (``dossier_key``, ``child_key``,
             ``registration_date``), or None for the first extract.
         source_files: table name -> landing file (``dossiers/2024-03-31/dossiers.csv``), reported with
             each result.
@@ -383,16 +482,28 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
             ``table``, ``column``, ``source_line``, ``finding`` = identifier / scientific / check_digits,
             ``what``), for the rules on identifiers in text, ids in scientific notation and register
             number check digits; None: those rules pass.
+        changed: the rows the row rules (Great Expectations) judge, per frame name: a boolean array-like
+            aligned with the frame's rows, True for a row that is new or whose content differs from the
+            version of its entity the warehouse holds (:func:`orchestration.history.unchanged_mask`,
+            negated). A frame not named (or ``changed=None``) is judged whole. The whole-file rules
+            (not empty, unique ids, known dossiers, previous dossiers present, the reader's findings)
+            always read every row. A placement is judged against its dossier when either changed.
+            Pass masks only when the extract is newer than every loaded one and those versions passed
+            these rules when they were loaded: an unchanged row then gets the same verdict of every
+            error rule as its version did (dates only move forward), and equals the previous extract's
+            row, so the cross-extract comparisons pass for it. Warnings of unchanged rows (e.g.
+            ``D_EVENTS_SCALING_FIELDS``) were reported when their version was loaded and are not repeated.
 
     Returns:
         One :class:`RuleResult` per rule, in :data:`DOSSIER_RULES` order. Sample lines are the first
         source lines (ascending) of the failing rows in the file the rule reports on.
 
     Raises:
-        ValueError: a frame has no ``source_line`` column.
+        ValueError: a frame has no ``source_line`` column, or a ``changed`` mask has another length than
+            its frame.
         orchestration.quality.gx.GXRunError: Great Expectations could not evaluate an expectation.
     """
-    extract = _prepare(frames, extract_date, previous)
+    extract = _prepare(frames, extract_date, previous, changed)
     extract.findings = findings
     found: dict[int, Found] = {}
     by_frame: dict[str, list[tuple[int, DossierRule]]] = {}
@@ -402,11 +513,16 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
         else:
             by_frame.setdefault(rule.frame, []).append((k, rule))
     for name, rules in by_frame.items():
+        work, where = extract.frames[name], extract.positions[name]
+        if not len(work):  # no row to judge: every row rule passes
+            for k, _rule in rules:
+                found[k] = Found(np.empty(0, dtype=np.int64))
+            continue
         expects = [(k, e) for k, rule in rules for e in rule.expects(extract_date)]
-        verdicts = gx.validate(extract.frames[name], [e for _, e in expects], name=f"dossiers-{name}")
+        verdicts = gx.validate(work, [e for _, e in expects], name=f"dossiers-{name}")
         for k, rule in rules:
             mine = [v for (kk, _), v in zip(expects, verdicts) if kk == k]
-            positions = gx.failing_union(mine)
+            positions = where[gx.failing_union(mine)]
             if not len(positions) and not all(v.success for v in mine):  # a table verdict: the file fails
                 found[k] = Found(positions, failing_rows=1, detail=_detail(rule, mine, extract), lines=(1,))
             else:
@@ -416,8 +532,7 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
     for k, rule in enumerate(DOSSIER_RULES):
         f = found[k]
         table = _REPORTS_ON[rule.frame]
-        lines = (extract.frames[rule.frame]["source_line"].to_numpy()[f.positions]
-                 if len(f.positions) else np.asarray(f.lines, dtype=np.int64))
+        lines = (extract.lines[table][f.positions] if len(f.positions) else np.asarray(f.lines, dtype=np.int64))
         detail = f.detail
         if not extract.present[table] and not detail:
             detail = f"({_BY_TABLE[table].file} is not in this extract.)"
@@ -449,10 +564,28 @@ def _detail(rule: DossierRule, verdicts: list[gx.Verdict], ex: Extract) -> str:
 
 # --- working frames -----------------------------------------------------------------------------
 
-def _prepare(frames: dict[str, pd.DataFrame], extract_date: dt.date, previous: pd.DataFrame | None) -> Extract:
-    """Slim, typed copies of the frames (0-based index) and the derived frames the rules read."""
+def _selection(changed: Mapping[str, object] | None, table: str, n: int) -> np.ndarray:
+    """Positions (ascending) of the rows of ``table`` the row rules judge: the True rows of its mask,
+    every row without one."""
+    mask = None if changed is None else changed.get(table)
+    if mask is None:
+        return np.arange(n, dtype=np.int64)
+    mask = np.asarray(mask, dtype=bool)
+    if len(mask) != n:
+        raise ValueError(f"the changed-rows mask of {table} has {len(mask)} values for {n} rows")
+    return np.flatnonzero(mask).astype(np.int64)
+
+
+def _prepare(frames: dict[str, pd.DataFrame], extract_date: dt.date, previous: pd.DataFrame | None,
+             changed: Mapping[str, object] | None = None) -> Extract:
+    """The id columns and source lines of every row (whole-file rules), typed working frames of the
+    selected rows (0-based index) and the derived frames the row rules read."""
     work: dict[str, pd.DataFrame] = {}
     present: dict[str, bool] = {}
+    positions: dict[str, np.ndarray] = {}
+    keys: dict[str, pd.DataFrame] = {}
+    lines: dict[str, np.ndarray] = {}
+    whole: dict[str, pd.DataFrame] = {}
     for fc in CONTRACT:
         frame = frames.get(fc.table)
         present[fc.table] = frame is not None
@@ -460,46 +593,81 @@ def _prepare(frames: dict[str, pd.DataFrame], extract_date: dt.date, previous: p
             frame = pd.DataFrame({"source_line": pd.Series([], dtype="int64")})
         if "source_line" not in frame.columns:
             raise ValueError(f"frame {fc.table} has no source_line column: the reader must keep the line numbers")
-        cols = {"source_line": pd.to_numeric(frame["source_line"]).to_numpy()}
+        frame = frame.reset_index(drop=True)
+        whole[fc.table] = frame
+        lines[fc.table] = pd.to_numeric(frame["source_line"]).to_numpy()
+        keys[fc.table] = pd.DataFrame({f.raw: frame[f.raw] for f in fc.fields if f.kind == ID and f.raw in frame.columns},
+                                      index=frame.index)
+        sel = _selection(changed, fc.table, len(frame))
+        positions[fc.table] = sel
+        sub = frame if len(sel) == len(frame) else frame.iloc[sel]
+        cols = {"source_line": lines[fc.table][sel]}
         for f in fc.fields:
-            cols[f.raw] = _typed(frame[f.raw] if f.raw in frame.columns else None, f.kind, len(frame))
+            cols[f.raw] = _typed(sub[f.raw] if f.raw in sub.columns else None, f.kind, len(sub))
         work[fc.table] = pd.DataFrame(cols)
 
-    dossiers, placements = work[DOSSIERS], work[PLACEMENTS]
-    lookup = (dossiers.loc[dossiers["dossier_key"].notna(), ["dossier_key", "registration_date", "closure_date"]]
-              .drop_duplicates("dossier_key").set_index("dossier_key"))
-    joined = lookup.reindex(placements["dossier_key"].to_numpy())
+    # placements with their dossier's dates: the placements selected, and those of a selected dossier
+    dossiers, placements = whole[DOSSIERS], whole[PLACEMENTS]
+    pl_sel = positions[PLACEMENTS]
+    if len(pl_sel) < len(placements) and "dossier_key" in placements.columns and "dossier_key" in dossiers.columns \
+            and len(positions[DOSSIERS]):
+        touched = dossiers["dossier_key"].iloc[positions[DOSSIERS]]
+        extra = np.flatnonzero(_is_in(placements["dossier_key"], touched))
+        pl_sel = np.union1d(pl_sel, extra).astype(np.int64)
+    n_pl = len(pl_sel)
+    pl_keys = (placements["dossier_key"].iloc[pl_sel] if "dossier_key" in placements.columns
+               else pd.Series([None] * n_pl, dtype="object"))
+    if "dossier_key" in dossiers.columns and n_pl:
+        mine = dossiers.loc[_is_in(dossiers["dossier_key"], pl_keys.dropna()) & dossiers["dossier_key"].notna().to_numpy()]
+        lookup = pd.DataFrame({
+            "dossier_key": mine["dossier_key"].to_numpy(),
+            "registration_date": _typed(mine.get("registration_date"), DATE, len(mine)).to_numpy(),
+            "closure_date": _typed(mine.get("closure_date"), DATE, len(mine)).to_numpy(),
+        }).drop_duplicates("dossier_key").set_index("dossier_key")
+        joined = lookup.reindex(pl_keys.to_numpy())
+        registration, closure = joined["registration_date"].to_numpy(), joined["closure_date"].to_numpy()
+    else:
+        registration = closure = np.full(n_pl, np.datetime64("NaT"), dtype="datetime64[us]")
+    start = _typed(placements["start_date"].iloc[pl_sel] if "start_date" in placements.columns else None, DATE, n_pl)
     work[PLACEMENTS_IN_DOSSIERS] = pd.DataFrame({
-        "source_line": placements["source_line"].to_numpy(),
-        "start_date": placements["start_date"].to_numpy(),
-        "registration_grace": (joined["registration_date"] - pd.Timedelta(days=PLACEMENT_GRACE_DAYS)).to_numpy(),
-        "closure_date": joined["closure_date"].to_numpy(),
+        "source_line": lines[PLACEMENTS][pl_sel],
+        "start_date": start.to_numpy(),
+        "registration_grace": (pd.Series(registration) - pd.Timedelta(days=PLACEMENT_GRACE_DAYS)).to_numpy(),
+        "closure_date": closure,
     })
+    positions[PLACEMENTS_IN_DOSSIERS] = pl_sel
 
     prev = None
+    d_work = work[DOSSIERS]
     if previous is not None:
         prev = pd.DataFrame({
             "dossier_key": _typed(previous["dossier_key"], ID, len(previous)),
             "child_key": _typed(previous.get("child_key"), ID, len(previous)),
             "registration_date": _typed(previous.get("registration_date"), DATE, len(previous)),
         })
-        known = prev.loc[prev["dossier_key"].notna()].drop_duplicates("dossier_key", keep="last").set_index("dossier_key")
-        before = known.reindex(dossiers["dossier_key"].to_numpy())
+        wanted = d_work["dossier_key"].dropna()
+        known = (prev.loc[prev["dossier_key"].notna() & _is_in(prev["dossier_key"], wanted)]
+                 .drop_duplicates("dossier_key", keep="last").set_index("dossier_key"))
+        before = known.reindex(d_work["dossier_key"].to_numpy())
         work[DOSSIERS_VS_PREVIOUS] = pd.DataFrame({
-            "source_line": dossiers["source_line"].to_numpy(),
-            "registration_date": dossiers["registration_date"].to_numpy(),
+            "source_line": d_work["source_line"].to_numpy(),
+            "registration_date": d_work["registration_date"].to_numpy(),
             "previous_registration_date": before["registration_date"].to_numpy(),
-            "child_key": dossiers["child_key"].to_numpy(),
+            "child_key": d_work["child_key"].to_numpy(),
             "previous_child_key": before["child_key"].to_numpy(),
         })
+        positions[DOSSIERS_VS_PREVIOUS] = positions[DOSSIERS]
     else:
         work[DOSSIERS_VS_PREVIOUS] = pd.DataFrame({
             "source_line": pd.Series([], dtype="int64"),
             "registration_date": pd.Series([], dtype="datetime64[us]"),
             "previous_registration_date": pd.Series([], dtype="datetime64[us]"),
             "child_key": pd.Series([], dtype="object"), "previous_child_key": pd.Series([], dtype="object")})
+        positions[DOSSIERS_VS_PREVIOUS] = np.empty(0, dtype=np.int64)
     work[PREVIOUS] = pd.DataFrame({"source_line": pd.Series([], dtype="int64")})
-    return Extract(frames=work, extract_date=extract_date, previous=prev, present=present)
+    positions[PREVIOUS] = np.empty(0, dtype=np.int64)
+    return Extract(frames=work, extract_date=extract_date, previous=prev, present=present,
+                   positions=positions, keys=keys, lines=lines)
 
 
 def _typed(values: pd.Series | None, kind: str, n: int) -> pd.Series:

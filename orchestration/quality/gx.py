@@ -17,7 +17,8 @@ the order or equality of two columns, each optionally under a row condition) is 
 * not null / null: rows with the same nullness (two classes at most);
 * value set, range: rows with the same value (a handful of codes, a few thousand dates);
 * two columns (order, equality): rows with the same difference ``a - b`` for dates and numbers
-  (a few thousand day counts), the same ``(a, b)`` pair otherwise;
+  (a few thousand day counts); for the equality of other values (keys), the same nullness of ``a``
+  and ``b`` and the same ``a == b``; the same ``(a, b)`` pair otherwise;
 * a row condition ``column in values`` adds "does the condition hold" to the class.
 
 The representatives are real rows of the frame (the union over the suite's expectations), GX
@@ -145,6 +146,8 @@ class Expect:
             a, b = frame[self.column], frame[self.column_b]
             if _orderable(a) and _orderable(b) and a.dtype.kind == b.dtype.kind:
                 parts = [a - b]
+            elif self.kind == EQUAL:  # the verdict depends only on the nulls and on a == b
+                parts = [a.isna(), b.isna(), a.eq(b).fillna(False).astype(bool)]
             else:
                 parts = [a, b]
         if self.when:
