@@ -307,13 +307,25 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
             f"{hmac_sql.expr('dossier_id', 'dossier')} as dossier_key from ("
             "select dossier_id from _in_dossiers union select dossier_id from _in_placements "
             "union select dossier_id from _in_practice_events) where dossier_id is not null")
-        own_key = {"dossiers": ("child_id", "child_key", "child"),
-                   "placements": ("placement_id", "placement_key", "placement"),
+        # child ids and teams once each too (a child has several dossiers; a few dozen teams): one HMAC
+        # per distinct value, joined back; the published team label per distinct team
+        con.execute(
+            "create temp table _child_keys as select child_id, "
+            f"{hmac_sql.expr('child_id', 'child')} as child_key from ("
+            "select distinct child_id from _in_dossiers where child_id is not null)")
+        teams = con.execute(
+            f"select team, {_trim_sql('team')}, {hmac_sql.expr('team', 'team')} from ("
+            "select distinct team from _in_dossiers where team is not null)").fetchall()
+        labels = team_labels or {}
+        con.register("_team_keys", pa.table({
+            "team": pa.array([t for t, _s, _k in teams], type=pa.string()),
+            "team_key": pa.array([k for _t, _s, k in teams], type=pa.string()),
+            "label": pa.array([labels.get(s) if s is not None else None for _t, s, _k in teams], type=pa.string())}))
+        own_key = {"placements": ("placement_id", "placement_key", "placement"),
                    "practice_events": ("event_id", "event_key", "event")}
-        own_id = {"dossiers": "dossier_id"}
         for table in read.frames():
             raw_name = f"raw.{table}"
-            src, dst, kind = own_key[table]
+            src, dst, kind = own_key.get(table, (None, None, None))
             select = []
             for col in RAW_COLUMNS[raw_name]:
                 if col == "partition_key":
@@ -322,23 +334,25 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
                     select.append(f"timestamp '{read.extract_date.isoformat()}' as extract_date")
                 elif col == "dossier_key":
                     select.append("k.dossier_key")
+                elif col == "child_key":
+                    select.append("c.child_key")
                 elif col == dst:
                     select.append(f"{hmac_sql.expr(f'f.{src}', kind)} as {dst}")
                 elif col == "team_key":
-                    select.append(f"{hmac_sql.expr('f.team', 'team')} as team_key")
-                elif col == "team":  # as delivered here; replaced by its published label below
-                    select.append(f"{_trim_sql('f.team')} as team")
+                    select.append("t.team_key")
+                elif col == "team":  # the published label, never the team as delivered
+                    select.append("t.label as team")
                 else:
                     select.append(f"f.{col}")
-            query = (f"select {', '.join(select)} from _in_{table} f "
-                     f"left join _dossier_keys k on k.dossier_id = f.{own_id.get(table, 'dossier_id')} "
-                     f"order by f.source_line")
-            frame = _fetch(con, query)
+            joins = "left join _dossier_keys k on k.dossier_id = f.dossier_id"
+            if table == "dossiers":
+                joins += (" left join _child_keys c on c.child_id = f.child_id"
+                          " left join _team_keys t on t.team = f.team")
+            frame = _fetch(con, f"select {', '.join(select)} from _in_{table} f {joins} order by f.source_line")
             if "birth_year" in frame:
                 frame["birth_year"] = frame["birth_year"].astype("Int64")
-            if "team" in frame:
-                frame["team"] = frame["team"].map(team_labels or {}).astype(_STR)
             out[raw_name] = frame
+        con.unregister("_team_keys")
         for table in read.frames():
             con.unregister(f"_in_{table}")
     finally:
