@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-9, help="float tolerance, absolute or relative")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    dbt = Path(args.dbt)
+    dbt = Path(os.path.abspath(args.dbt))  # absolute, not resolved: a virtualenv's python is a symlink
     if not dbt.exists():
         say(f"error: no dbt at {dbt}: `make test-spark` installs .venv-spark first")
         return 2
