@@ -23,7 +23,10 @@ import yaml
 
 from orchestration import settings
 
+#: the respondent groups the demo and the study's instruments use; any name matching
+#: :data:`_POPULATION_NAME` is valid (SPEC 3.3: leader, partner, network, auditor ...)
 POPULATIONS = ("staff", "client", "child")
+_POPULATION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ROLES = ("item", "attribute")
 _INSTRUMENT_NAME = re.compile(r"^[a-z0-9_]+$")
 
@@ -334,8 +337,9 @@ def load_instrument(path: Path) -> Instrument:
     if Path(path).stem != name:
         raise InstrumentError(f"{where}: file name must be {name}.yaml")
     population = doc.get("population", "staff")
-    if population not in POPULATIONS:
-        raise InstrumentError(f"{where}: population must be one of {POPULATIONS}, got {population!r}")
+    if not isinstance(population, str) or not _POPULATION_NAME.match(population):
+        raise InstrumentError(f"{where}: population must be a group name in lower case letters, digits and _ "
+                              f"(e.g. {', '.join(POPULATIONS)}, leader, partner, auditor), got {population!r}")
     schemes = {k: _scheme(k, v, where) for k, v in (doc.get("answer_schemes") or {}).items()}
     constructs = {}
     for cname, spec in (doc.get("constructs") or {}).items():

@@ -68,3 +68,16 @@ def test_scheme_values_are_plain_whole_numbers(tmp_path):
     assert score.recode("3.0") == (3.0, None, True) and score.recode("3,0") == (3.0, None, True)
     for loose in ("3.5", "1e1", "0x3", "inf"):
         assert score.recode(loose) == (None, None, False), loose
+
+
+@pytest.mark.parametrize("population", ["leader", "partner", "network", "auditor", "staff_2"])
+def test_any_respondent_group_is_a_population(tmp_path, population):
+    """SPEC 3.3: population names who answers; new groups need no code change."""
+    inst = mini_instrument(tmp_path, MINI_INSTRUMENT.replace("population: staff", f"population: {population}"))
+    assert inst.population == population
+
+
+@pytest.mark.parametrize("population", ["Leader", "team leaders", "1st", ""])
+def test_a_population_that_is_not_a_name_is_refused(tmp_path, population):
+    with pytest.raises(InstrumentError, match="population must be a group name"):
+        mini_instrument(tmp_path, MINI_INSTRUMENT.replace("population: staff", f"population: '{population}'"))
