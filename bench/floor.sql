@@ -147,27 +147,32 @@ select k.registration_year, k.service, k.region, k.n_dossiers, k.n_closed,
 from km k
 left join naive n using (registration_year, service, region);
 
--- marts.outcome_reopening: closed dossiers per closure_year x service x region ('all' margins)
+-- marts.outcome_reopening: closed dossiers per closure_year x service x region ('all' margins).
+-- Rates count complete windows only (SPEC 5): the whole 365 days after the closure lie on or before
+-- the extract date; a reopening that already happened in a running window counts in no rate.
 create or replace table outcome_reopening as
 select coalesce(closure_year::varchar, 'all') as closure_year,
        coalesce(service, 'all') as service, coalesce(region, 'all') as region,
-       count(reopened_within_365d) as n_observable,
-       count_if(reopened_within_365d) as n_reopened_365d,
-       case when count(reopened_within_365d) > 0
-            then count_if(reopened_within_365d) / count(reopened_within_365d) end as reopening_rate,
+       count_if(as_of_date - closure_date >= 365) as n_observable,
+       count_if(as_of_date - closure_date >= 365 and reopened_within_365d) as n_reopened_365d,
+       case when count_if(as_of_date - closure_date >= 365) > 0
+            then count_if(as_of_date - closure_date >= 365 and reopened_within_365d)
+                 / count_if(as_of_date - closure_date >= 365) end as reopening_rate,
        count(*) as n_closed
 from fct_dossier
 where is_closed
 group by cube (closure_year, service, region);
 
--- marts.outcome_placement: per registration_year x service x region ('all' margins)
+-- marts.outcome_placement: per registration_year x service x region ('all' margins); complete
+-- windows only (SPEC 5): registration_date + 365 on or before the extract date
 create or replace table outcome_placement as
 select coalesce(registration_year::varchar, 'all') as registration_year,
        coalesce(service, 'all') as service, coalesce(region, 'all') as region,
-       count(placed_within_365d) as n_observable,
-       count_if(placed_within_365d) as n_placed_365d,
-       case when count(placed_within_365d) > 0
-            then count_if(placed_within_365d) / count(placed_within_365d) end as placement_rate,
+       count_if(as_of_date - registration_date >= 365) as n_observable,
+       count_if(as_of_date - registration_date >= 365 and placed_within_365d) as n_placed_365d,
+       case when count_if(as_of_date - registration_date >= 365) > 0
+            then count_if(as_of_date - registration_date >= 365 and placed_within_365d)
+                 / count_if(as_of_date - registration_date >= 365) end as placement_rate,
        sum(placement_days) as placement_days,
        sum(placement_moves) as placement_moves,
        case when sum(placement_days) > 0 then 1000 * sum(placement_moves) / sum(placement_days) end

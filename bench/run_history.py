@@ -243,21 +243,26 @@ def warehouse_state(wh: Path, partition: str) -> dict:
     return {"status": status[0] if status else None, "failed": failed, "rows": rows, "size_mb": size}
 
 
-_LOADED = re.compile(r"^\s+(loaded|quarantined|failed|FAILED)\S*:? (\d+) rows \(([\d.]+) s\)")
+_LOADED = re.compile(r"^\s+(loaded|quarantined|failed|FAILED):? (\d+) rows.*\(([\d.]+) s\)\s*$")
+_CHANGE = re.compile(r"\(change history: ([^)]*)\)")
 _DONE = re.compile(r"^\s+(done|FAILED) \(([\d.]+) s\)")
 
 
-def cli_seconds(log: Path) -> tuple[float | None, float | None]:
-    """(ingest seconds, dbt job seconds) as the CLI printed them (``loaded: N rows (x s)``, ``done (y s)``)."""
+def cli_seconds(log: Path) -> tuple[float | None, float | None, str]:
+    """(ingest seconds, dbt job seconds, what the load changed in the history) as the CLI printed them
+    (``loaded: N rows (change history: ...) (x s)``, ``done (y s)``); the change is "" when not printed."""
     ingest = dbt = None
+    change = ""
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         m = _LOADED.match(line)
         if m:
             ingest = float(m.group(3))
+            c = _CHANGE.search(line)
+            change = c.group(1) if c else ""
         m = _DONE.match(line)
         if m:
             dbt = float(m.group(2))
-    return ingest, dbt
+    return ingest, dbt, change
 
 
 # --------------------------------------------------------------------------------------------------
@@ -275,6 +280,7 @@ class Load:
     state: dict
     ingest_s: float | None
     dbt_s: float | None
+    change: str = ""
     floor: run_bench.Measurement | None = None
     floor_runs: tuple[float, ...] = ()
     phases: list[tuple[str, float]] | None = None
@@ -362,8 +368,8 @@ def main(argv: list[str] | None = None) -> int:
             if last_dbt.exists():
                 shutil.copyfile(last_dbt, dbt_log)
             state = warehouse_state(wh, d.isoformat())
-            ingest_s, dbt_s = cli_seconds(m.log)
-            load = Load(i, d, rows, csv_mb, m, state, ingest_s, dbt_s)
+            ingest_s, dbt_s, change = cli_seconds(m.log)
+            load = Load(i, d, rows, csv_mb, m, state, ingest_s, dbt_s, change)
             if args.profile and profile_file.exists() and dbt_log.exists():
                 prof = [json.loads(x) for x in profile_file.read_text().splitlines() if x.strip()]
                 try:
@@ -449,6 +455,9 @@ def render(args, info, dates, loads: list[Load], problems, gen_seconds, sizes) -
             f"| {ld.index} | {ld.extract_date} | {r['dossiers']:,} / {r['placements']:,} / {r['practice_events']:,} "
             f"| {ld.csv_mb:,.0f} MB | {ld.m.seconds:.1f} s | {ld.m.cpu_seconds:.1f} s | {_gb(ld.m.peak_mb)} | {ing} "
             f"| {floor} | {ratio} | {ld.m.foreign_cpu_seconds:.1f} CPU-s | {ld.state['size_mb']:,.0f} MB |")
+    if any(ld.change for ld in loads):
+        lines += ["", "What each load changed in the change history (the CLI's summary): "
+                  + "; ".join(f"load {ld.index}: {ld.change}" for ld in loads if ld.change) + "."]
     lines += ["", "Rows in the raw dossier tables after each load:", ""]
     tables = sorted({t for ld in loads for t in ld.state["rows"]})
     lines += ["| load | " + " | ".join(f"raw.{t}" for t in tables) + " |",
