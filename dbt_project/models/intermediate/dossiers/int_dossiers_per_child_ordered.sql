@@ -47,14 +47,17 @@ select
     d.birth_year,
     d.sex,
     d.as_of_date,
-    row_number() over (
+    -- bigint on every engine: row_number() and datediff give an int on Spark, a bigint on DuckDB (SPEC 7)
+    cast(row_number() over (
         partition by d.child_key order by d.registration_date, d.dossier_key
-    ) as child_dossier_seq,
+    ) as {{ dbt.type_bigint() }}) as child_dossier_seq,
     cast(count(*) over (partition by d.child_key) as {{ dbt.type_bigint() }}) as child_n_dossiers,
     n.next_registration_after_closure,
-    {{ dbt.datediff('d.closure_date', 'n.next_registration_after_closure', 'day') }} as days_closure_to_next_registration,
+    cast({{ dbt.datediff('d.closure_date', 'n.next_registration_after_closure', 'day') }} as {{ dbt.type_bigint() }})
+        as days_closure_to_next_registration,
     p.previous_closure_date,
-    {{ dbt.datediff('p.previous_closure_date', 'd.registration_date', 'day') }} as days_since_previous_closure
+    cast({{ dbt.datediff('p.previous_closure_date', 'd.registration_date', 'day') }} as {{ dbt.type_bigint() }})
+        as days_since_previous_closure
 from dossiers as d
 left join next_registration as n
     on n.dossier_key = d.dossier_key

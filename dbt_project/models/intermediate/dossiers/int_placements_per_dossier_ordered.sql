@@ -24,9 +24,10 @@ select
     end_date,
     placement_type,
     as_of_date,
-    row_number() over (
+    -- bigint on every engine: row_number() and datediff give an int on Spark, a bigint on DuckDB (SPEC 7)
+    cast(row_number() over (
         partition by dossier_key order by start_date, placement_key
-    ) as placement_seq,
+    ) as {{ dbt.type_bigint() }}) as placement_seq,
     end_date is null as is_ongoing,
-    {{ dbt.datediff('start_date', 'coalesce(end_date, as_of_date)', 'day') }} as placement_days
+    cast({{ dbt.datediff('start_date', 'coalesce(end_date, as_of_date)', 'day') }} as {{ dbt.type_bigint() }}) as placement_days
 from placements
