@@ -222,15 +222,41 @@ def failing_union(verdicts: Sequence[Verdict]) -> np.ndarray:
 # --- GX plumbing -------------------------------------------------------------------------------
 
 _LOCK = threading.Lock()
+_CONTEXT_LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=1)
 def context():
-    """The process's ephemeral GX context and its whole-dataframe batch definition (built once).
+    """The process's ephemeral GX context and its whole-dataframe batch definition (built once, by
+    whichever thread asks first; :func:`prefetch` may have started it in the background).
 
     Progress bars are off. GX usage analytics are off unless ``GX_ANALYTICS_ENABLED`` says otherwise
     (the warehouse sends nothing anywhere; STACK_NOTES).
     """
+    with _CONTEXT_LOCK:
+        return _context()
+
+
+def prefetch() -> threading.Thread | None:
+    """Import GX and build the context in a background thread, so that the 2-3 s this costs on 2 cores
+    overlap with work that does not need GX (reading and pseudonymising an extract, which run in DuckDB
+    without the GIL). Returns the thread, or None when the context exists already. A failure in the
+    thread is not lost: :func:`context` tries again, in the caller's thread, and raises there."""
+    if _context.cache_info().currsize:
+        return None
+
+    def build() -> None:
+        try:
+            context()
+        except Exception:  # noqa: BLE001 - context() raises it again where a validation needs it
+            pass
+
+    thread = threading.Thread(target=build, name="gx-prefetch", daemon=True)
+    thread.start()
+    return thread
+
+
+@lru_cache(maxsize=1)
+def _context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

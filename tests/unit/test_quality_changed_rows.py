@@ -94,3 +94,13 @@ def test_failing_row_found_among_many_unchanged_keeps_its_line():
     changed["raw.practice_events"][2] = True  # line 4
     r = result(run(frames, changed), "D_EVENTS_EVENT_TYPE_IN_LIST")
     assert not r.passed and r.sample_lines == [4] and r.failing_rows == 1
+
+
+def test_gx_prefetch_builds_the_one_context_in_the_background():
+    from orchestration.quality import gx
+
+    thread = gx.prefetch()
+    if thread is not None:
+        thread.join(120)
+    ctx = gx.context()
+    assert gx.prefetch() is None and gx.context() is ctx
