@@ -1,4 +1,4 @@
--- The floor of the benchmark (issue 3 item 5): the four dossier marts of SPEC 4 with the definitions
+-- The floor of the benchmarks (bench/run_bench.py, bench/run_history.py): the four dossier marts of SPEC 4 with the definitions
 -- of SPEC 5, as plain DuckDB SQL straight over the extract's CSV files. No pseudonymisation, no
 -- quality checks, no staging layers, no audit, no orchestration: what a hand-written script costs.
 --

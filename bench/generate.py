@@ -1,4 +1,4 @@
-"""Benchmark extract generator (issue 3 item 5): ONE large, valid dossier extract in the SPEC 3.4 format.
+"""Benchmark extract generator: ONE large, valid dossier extract in the SPEC 3.4 format.
 
 Writes ``<landing>/dossiers/<extract_date>/`` with ``dossiers.csv``, ``placements.csv`` and
 ``practice_events.csv`` (UTF-8, ``,``-separated, ISO dates, LF; empty field = missing). Default size:
@@ -42,7 +42,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-#: Default sizes (issue 3 item 5).
+#: Default sizes (the 1,000,000-dossier benchmark).
 N_DOSSIERS, N_PLACEMENTS, N_EVENTS = 1_000_000, 150_000, 5_000_000
 EXTRACT_DATE = date(2025, 12, 31)
 FIRST_REGISTRATION = date(2014, 1, 1)
