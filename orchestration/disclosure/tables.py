@@ -134,6 +134,21 @@ TABLES: tuple[TableSpec, ...] = (
         derived={"reopening_rate": ("n_reopened_365d", "n_observable")},
         ratios=(("reopening_rate", "n_reopened_365d", "n_observable", 1.0),),
     ),
+    # case audits (SPEC 4, 5): dossiers audited per region x team x period; teams lie within one region, so
+    # team 'all' is the sum of the region's teams and region 'all' the sum of the regions' team-'all' rows
+    # (no region 'all' x team rows); the complements not meeting the standard and not double-audited follow
+    TableSpec(
+        name="practice_depth",
+        keys=("region", "team", "period"),
+        dims=("region", "team"),
+        counts=("n_audited", "n_meeting_standard", "n_double_audited"),
+        latent={"not_meeting_standard": {"n_audited": 1, "n_meeting_standard": -1},
+                "single_audited": {"n_audited": 1, "n_double_audited": -1}},
+        derived={"mean_depth": ("n_audited",), "share_meeting_standard": ("n_meeting_standard", "n_audited"),
+                 "kappa": ("n_double_audited",), "icc": ("n_double_audited",),
+                 "n_rating_pairs": ("n_double_audited",)},
+        ratios=(("share_meeting_standard", "n_meeting_standard", "n_audited", 1.0),),
+    ),
     TableSpec(
         name="item_distribution",
         keys=("instrument", "wave", "item", "value", "is_missing", "value_label"),
@@ -148,6 +163,17 @@ TABLES: tuple[TableSpec, ...] = (
         keys=("instrument", "wave", "construct"),
         counts=("n_cases",),
         derived={"cronbach_alpha": ("n_cases",)},
+    ),
+    # survey means (SPEC 4, 5): per instrument x wave x measure, the respondents of every region x
+    # respondent group add up to the 'all' rows along both dims (every response has one region, 'unknown'
+    # included, and one group); mean, sd and the CI are computed from n_respondents
+    TableSpec(
+        name="construct_means",
+        keys=("instrument", "wave", "measure_kind", "measure", "region", "respondent_group"),
+        dims=("region", "respondent_group"),
+        counts=("n_respondents",),
+        derived={"mean": ("n_respondents",), "sd": ("n_respondents",), "ci_lower": ("n_respondents",),
+                 "ci_upper": ("n_respondents",)},
     ),
 )
 
