@@ -443,18 +443,19 @@ def render(args, info, dates, loads: list[Load], problems, gen_seconds, sizes) -
         "tests + disclosure control) of one new snapshot into the same warehouse.",
         "",
         "| load | snapshot | dossiers / placements / events in it | CSV | wall | CPU | peak memory (tree) "
-        "| ingest / dbt (CLI) | floor (fastest) | ratio | other load | warehouse file |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ingest / dbt (CLI) | floor (fastest): wall, CPU | ratio wall | ratio CPU | other load | warehouse file |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for ld in loads:
         r = ld.csv_rows
         ratio = f"**{ld.m.seconds / ld.floor.seconds:.1f}x**" if ld.floor else "-"
-        floor = f"{ld.floor.seconds:.2f} s" if ld.floor else "-"
+        ratio_cpu = f"{ld.m.cpu_seconds / max(ld.floor.cpu_seconds, 1e-9):.1f}x" if ld.floor else "-"
+        floor = f"{ld.floor.seconds:.2f} s, {ld.floor.cpu_seconds:.2f} s" if ld.floor else "-"
         ing = f"{ld.ingest_s:.1f} / {ld.dbt_s:.1f} s" if ld.ingest_s is not None and ld.dbt_s is not None else "-"
         lines.append(
             f"| {ld.index} | {ld.extract_date} | {r['dossiers']:,} / {r['placements']:,} / {r['practice_events']:,} "
             f"| {ld.csv_mb:,.0f} MB | {ld.m.seconds:.1f} s | {ld.m.cpu_seconds:.1f} s | {_gb(ld.m.peak_mb)} | {ing} "
-            f"| {floor} | {ratio} | {ld.m.foreign_cpu_seconds:.1f} CPU-s | {ld.state['size_mb']:,.0f} MB |")
+            f"| {floor} | {ratio} | {ratio_cpu} | {ld.m.foreign_cpu_seconds:.1f} CPU-s | {ld.state['size_mb']:,.0f} MB |")
     if any(ld.change for ld in loads):
         lines += ["", "What each load changed in the change history (the CLI's summary): "
                   + "; ".join(f"load {ld.index}: {ld.change}" for ld in loads if ld.change) + "."]
