@@ -173,9 +173,10 @@ SURVEY_RULES: tuple[SurveyRule, ...] = (
                         "within min..max) (SPEC 3.3).", ()),
                ANSWERS, _scheme_expects),
     SurveyRule(RuleSpec("S_RESPONDENT_ONCE", 1, WARNING,
-                        "a respondent token should occur once per wave; where it occurs more often the ingest keeps "
-                        "the latest complete response and logs the decision (SPEC 5).", ("token",)),
-               RESPONSES, lambda _w: (Expect(UNIQUE, "respondent_id"),),
+                        "a respondent token should occur once per wave (once per dossier in an instrument linked to "
+                        "dossiers, e.g. an auditor scoring several dossiers); where it occurs more often the ingest "
+                        "keeps the latest complete response and logs the decision (SPEC 5).", ("token",)),
+               RESPONSES, lambda _w: (Expect(UNIQUE, _RESPONDENT_DOSSIER),),
                not_applicable=lambda w: "" if w.instrument.respondent_key else
                "(the instrument has no respondent_key: responses are not linkable.)"),
     SurveyRule(RuleSpec("S_SUBMIT_NOT_FUTURE", 2, WARNING,
@@ -222,6 +223,22 @@ SURVEY_RULES: tuple[SurveyRule, ...] = (
 )
 
 
+#: the derived column of the responses frame that ``S_RESPONDENT_ONCE`` judges
+_RESPONDENT_DOSSIER = "respondent_dossier"
+
+
+def with_respondent_dossier(responses: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the reader's ``responses`` frame with ``respondent_dossier``: the respondent token, joined
+    with the dossier id when the response names one (null when the token is null). One respondent answers a
+    wave once per dossier (SPEC 5): an auditor scores several dossiers in one wave."""
+    out = responses.copy()
+    token = out["respondent_id"]
+    dossier = out["dossier_id"] if "dossier_id" in out else pd.Series(None, index=out.index, dtype=object)
+    joined = token.astype(object).where(dossier.isna(), token.astype(str) + "\x1f" + dossier.astype(str))
+    out[_RESPONDENT_DOSSIER] = joined.where(token.notna(), None)
+    return out
+
+
 def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_file: str, *,
                  today: dt.date | None = None, fieldwork_start: dt.date | None = None,
                  fieldwork_end: dt.date | None = None, lss_duplicates: tuple[str, ...] | list[str] = (),
@@ -258,7 +275,8 @@ def check_survey(read: SurveyRead, instrument: Instrument, wave: str, source_fil
     w = Wave(instrument, wave, _as_date(today) or dt.date.today(), _as_date(fieldwork_start),
              _as_date(fieldwork_end), report=read.report, responses=read.responses,
              lss_duplicates=tuple(lss_duplicates), dated_waves=tuple(dated_waves), order_hint=order_hint)
-    frames = {RESPONSES: read.responses.reset_index(drop=True), ANSWERS: read.answers.reset_index(drop=True)}
+    frames = {RESPONSES: with_respondent_dossier(read.responses.reset_index(drop=True)),
+              ANSWERS: read.answers.reset_index(drop=True)}
     found: dict[int, tuple[np.ndarray, list[gx.Verdict]]] = {}
     for name, frame in frames.items():
         rules = [(k, r) for k, r in enumerate(SURVEY_RULES) if r.frame == name]

@@ -199,3 +199,26 @@ def test_every_rule_reports_its_spec(code):
     r = result(run(clean()), code)
     assert (r.stage, r.severity) == (rule.spec.stage, rule.spec.severity)
     assert r.message.startswith(rule.spec.message)
+
+
+def test_one_respondent_about_several_dossiers_is_once_per_dossier():
+    """An auditor (one token) scores several dossiers in a wave: once per dossier is fine (SPEC 5); the same
+    dossier twice is the warning."""
+    rows = [response(2, "1", "aud1"), response(3, "2", "aud1"), response(4, "3", "aud1"), response(5, "4", "aud2")]
+    for row, dossier in zip(rows, ["D1", "D2", "D1", "D1"]):
+        row["dossier_id"] = dossier
+    r = result(run(survey(rows)), "S_RESPONDENT_ONCE")
+    assert (r.passed, r.failing_rows, r.sample_lines) == (False, 2, [2, 4])
+
+
+def test_superseded_per_respondent_and_dossier():
+    from orchestration.responses import mark_superseded
+
+    frame = pd.DataFrame({
+        "response_id": ["1", "2", "3", "4", "5"], "respondent_id": ["aud1", "aud1", "aud1", "aud2", None],
+        "dossier_id": ["D1", "D2", "D1", "D1", "D1"], "is_complete": [True, True, True, True, True],
+        "submitted_at": pd.to_datetime(["2024-03-01", "2024-03-02", "2024-03-05", "2024-03-01", "2024-03-01"]),
+        "source_line": [2, 3, 4, 5, 6]})
+    flags, notes = mark_superseded(frame, "audit.csv")
+    assert flags.tolist() == [True, False, False, False, False]   # aud1 on D1 twice: the later stands
+    assert len(notes) == 1 and "about one dossier" in notes[0] and "kept response 3" in notes[0]
