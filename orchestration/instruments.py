@@ -81,6 +81,10 @@ class AnswerScheme:
         min, max: the value range; from ``min``/``max`` or else from ``codes``/``labels``.
         nominal: values are categories without order (no mean, no scale).
         text: open answer; stored only in ``restricted`` (SPEC 6).
+        kind: ``scaling`` for a scaling question (a 0-10 judgement with labelled ends, SofS; SPEC 3.3): each
+            item of this scheme is a measure of its own in ``marts.construct_means``; None otherwise.
+        anchors: value -> text of the labelled points of a scaling scheme (``{0: ..., 10: ...}``); they
+            are not value labels (the values between them stay plain numbers) and not part of the coding.
     """
 
     name: str
@@ -91,6 +95,8 @@ class AnswerScheme:
     max: float | None = None
     nominal: bool = False
     text: bool = False
+    kind: str | None = None
+    anchors: dict[float, str] = field(default_factory=dict)
 
     def values(self) -> list[float]:
         """Every valid value of the scheme in order (codes, labels, or the whole range min..max)."""
@@ -204,6 +210,19 @@ class Item:
     reverse: bool = False
     role: str = "item"
     scheme_by_wave: dict[str, AnswerScheme] | None = None
+    kind: str | None = None
+    anchors: dict[float, str] = field(default_factory=dict)
+
+    @property
+    def scale_anchors(self) -> dict[float, str]:
+        """The labelled points of a scaling question: the item's own ``anchors``, else its scheme's."""
+        return self.anchors or self.scheme.anchors
+
+    @property
+    def measure_kind(self) -> str | None:
+        """``scaling`` when the item is a scaling question (its own ``kind: scaling``, or its scheme's),
+        else None (SPEC 3.3)."""
+        return self.kind or self.scheme.kind
 
     def scheme_for(self, wave: str) -> AnswerScheme | None:
         """The answer scheme (version) of this item in ``wave`` (SPEC 3.3): the scheme named for the wave,
@@ -224,6 +243,38 @@ class Item:
 
 
 @dataclass(frozen=True)
+class RespondentGroup:
+    """Who answered, when an instrument has more than one group of respondents (SPEC 3.3).
+
+    ``respondent_group: {item: respondent_role, codes: {1: parent, 2: network}}`` or, short,
+    ``respondent_group: respondent_role``. The group of a response is the value label of its answer to
+    the attribute item ``item`` (e.g. ouder / netwerklid; ``unknown`` when not answered). ``codes``
+    (optional) gives each value a short code for the per-response marts (``marts.fct_feedback``
+    ``respondent_role``). Without an item (``respondent_group: {label: kind of jongere}``) every
+    respondent is in the group named by the instrument's population, shown with ``label``.
+
+    Attributes:
+        item: the attribute item whose value label is the group; None: the population is the group.
+        codes: value -> short code (optional).
+        label: the text of the population group when there is no item (default: the population).
+    """
+
+    item: str | None = None
+    codes: dict[float, str] = field(default_factory=dict)
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class RegionSource:
+    """Where a response's region comes from (SPEC 3.3): ``region: {item: region}`` (an attribute item
+    whose value label is the region name) or ``region: dossier`` (the region of the linked dossier in the
+    latest extract; needs ``dossier_key``). Responses without one are in region ``unknown``."""
+
+    item: str | None = None
+    dossier: bool = False
+
+
+@dataclass(frozen=True)
 class Instrument:
     """A survey instrument: schemes, constructs and items (SPEC 3.3)."""
 
@@ -237,6 +288,8 @@ class Instrument:
     dossier_key: str | None = None
     version: str = "1"
     path: Path | None = None
+    respondent_group: RespondentGroup | None = None
+    region: RegionSource | None = None
 
     def columns_for(self, wave: str) -> dict[str, Item]:
         """Normalised source column -> item for one wave."""
@@ -292,7 +345,7 @@ def _fmt(v: float) -> str:
 def _scheme(name: str, spec: dict, where: str) -> AnswerScheme:
     if not isinstance(spec, dict):
         raise InstrumentError(f"{where}: answer scheme {name!r} must be a mapping")
-    unknown = set(spec) - {"codes", "labels", "missing", "min", "max", "nominal", "text"}
+    unknown = set(spec) - {"codes", "labels", "missing", "min", "max", "nominal", "text", "kind", "anchors"}
     if unknown:
         raise InstrumentError(f"{where}: answer scheme {name!r} has unknown keys {sorted(unknown)}")
     try:
@@ -301,17 +354,39 @@ def _scheme(name: str, spec: dict, where: str) -> AnswerScheme:
     except (TypeError, ValueError) as exc:
         raise InstrumentError(f"{where}: answer scheme {name!r}: codes and label keys must be numbers ({exc})") from exc
     missing = {str(k): str(v) for k, v in (spec.get("missing") or {}).items()}
+    kind = _kind(spec.get("kind"), f"{where}: answer scheme {name!r}")
+    try:
+        anchors = {float(k): str(v) for k, v in (spec.get("anchors") or {}).items()}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InstrumentError(f"{where}: answer scheme {name!r}: anchors must map numbers to texts ({exc})") from exc
     values = set(codes.values()) | set(labels)
-    lo = spec.get("min", min(values) if values else None)
-    hi = spec.get("max", max(values) if values else None)
+    default_lo, default_hi = (0, 10) if kind == "scaling" and not values else (None, None)
+    lo = spec.get("min", min(values) if values else default_lo)
+    hi = spec.get("max", max(values) if values else default_hi)
     text = bool(spec.get("text", False))
+    if kind == "scaling" and (text or spec.get("nominal")):
+        raise InstrumentError(f"{where}: answer scheme {name!r}: a scaling scheme is numeric, not text or nominal")
+    if anchors and lo is not None and hi is not None and any(not float(lo) <= a <= float(hi) for a in anchors):
+        raise InstrumentError(f"{where}: answer scheme {name!r}: anchors must lie within min..max")
     if not text and (lo is None or hi is None) and not values:
         raise InstrumentError(f"{where}: answer scheme {name!r} needs codes, labels, or min and max")
     return AnswerScheme(
         name=name, codes=codes, labels=labels, missing=missing,
         min=None if lo is None else float(lo), max=None if hi is None else float(hi),
-        nominal=bool(spec.get("nominal", False)), text=text,
+        nominal=bool(spec.get("nominal", False)), text=text, kind=kind, anchors=anchors,
     )
+
+
+#: item and scheme kinds (SPEC 3.3): ``scaling`` = a scaling question, a measure of its own
+KINDS = ("scaling",)
+
+
+def _kind(value, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in KINDS:
+        raise InstrumentError(f"{where}: kind must be one of {KINDS}, got {value!r}")
+    return str(value)
 
 
 def load_instrument(path: Path) -> Instrument:
@@ -369,18 +444,69 @@ def load_instrument(path: Path) -> Instrument:
             source = {str(k): str(v) for k, v in source.items()}
         elif not isinstance(source, str) or not source:
             raise InstrumentError(f"{where}: item {iid!r} needs a source column (or a map wave -> column)")
+        kind = _kind(spec.get("kind"), f"{where}: item {iid!r}")
+        try:
+            anchors = {float(k): str(v) for k, v in (spec.get("anchors") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InstrumentError(f"{where}: item {iid!r}: anchors must map numbers to texts ({exc})") from exc
+        if kind == "scaling" and (scheme.text or scheme.nominal):
+            raise InstrumentError(f"{where}: item {iid!r}: a scaling question needs a numeric scheme")
         items.append(Item(
             item=iid, scheme=scheme, source=source, text=str(spec.get("text", "")),
             construct=construct, reverse=bool(spec.get("reverse", False)), role=role, scheme_by_wave=by_wave,
+            kind=kind, anchors=anchors,
         ))
     instrument = Instrument(
         instrument=name, title=str(doc.get("title", name)), population=population,
         items=tuple(items), constructs=constructs, schemes=schemes,
         respondent_key=doc.get("respondent_key"), dossier_key=doc.get("dossier_key"),
         version=str(doc.get("version", "1")), path=Path(path),
+        respondent_group=_respondent_group(doc.get("respondent_group"), items, where),
+        region=_region(doc.get("region"), items, doc.get("dossier_key"), where),
     )
     _check_sources(instrument, where)
     return instrument
+
+
+def _attribute(name, items: list[Item], key: str, where: str) -> str:
+    """The id of the attribute item ``name`` that ``key`` names, or InstrumentError."""
+    for it in items:
+        if it.item == name:
+            if it.role != "attribute" or it.scheme.text:
+                raise InstrumentError(f"{where}: {key}: item {name!r} must be a coded item with role: attribute")
+            return it.item
+    raise InstrumentError(f"{where}: {key} names unknown item {name!r}")
+
+
+def _respondent_group(spec, items: list[Item], where: str) -> RespondentGroup | None:
+    """``respondent_group:`` (SPEC 3.3): an attribute item's name, or ``{item, codes, label}``."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        spec = {"item": spec}
+    if not isinstance(spec, dict) or set(spec) - {"item", "codes", "label"}:
+        raise InstrumentError(f"{where}: respondent_group must be an attribute item's name or a mapping with "
+                              "item, codes, label")
+    item = _attribute(spec["item"], items, "respondent_group", where) if spec.get("item") is not None else None
+    try:
+        codes = {float(k): str(v) for k, v in (spec.get("codes") or {}).items()}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InstrumentError(f"{where}: respondent_group codes must map values to names ({exc})") from exc
+    label = spec.get("label")
+    return RespondentGroup(item=item, codes=codes, label=None if label is None else str(label))
+
+
+def _region(spec, items: list[Item], dossier_key, where: str) -> RegionSource | None:
+    """``region:`` (SPEC 3.3): ``{item: <attribute item>}`` or ``dossier`` (``{dossier: true}``)."""
+    if spec is None:
+        return None
+    if spec == "dossier" or (isinstance(spec, dict) and spec.get("dossier") is True and set(spec) == {"dossier"}):
+        if not dossier_key:
+            raise InstrumentError(f"{where}: region: dossier needs a dossier_key")
+        return RegionSource(dossier=True)
+    if isinstance(spec, dict) and set(spec) == {"item"}:
+        return RegionSource(item=_attribute(spec["item"], items, "region", where))
+    raise InstrumentError(f"{where}: region must be {{item: <attribute item>}} or 'dossier', got {spec!r}")
 
 
 def _item_scheme(iid: str, spec, schemes: dict[str, AnswerScheme],
