@@ -481,14 +481,26 @@ def survey_frames(partition: Partition, instrument, read: SurveyRead, meta: dict
                       "source_column": it.source_for(wave), "instrument_version": instrument.version,
                       "scheme_fingerprint": s.fingerprint(), "coding_fingerprint": s.coding_fingerprint(),
                       "scheme_coding": json.dumps(s.coding(), sort_keys=True, ensure_ascii=False),
-                      "scheme_labels": json.dumps(s.label_texts(), sort_keys=True, ensure_ascii=False)})
+                      "scheme_labels": json.dumps(s.label_texts(), sort_keys=True, ensure_ascii=False),
+                      "item_kind": it.measure_kind,
+                      "scheme_anchors": json.dumps({_fmt_value(v): t for v, t in sorted(it.scale_anchors.items())},
+                                                   ensure_ascii=False) if it.scale_anchors else None})
         for value, label in sorted(s.labels.items()):
             labels.append({**common, "item": it.item, "value": value, "label": label})
     constructs = [{**common, "construct": c.name, "label": c.label, "min_valid_share": c.min_valid_share}
                   for c in instrument.constructs.values()]
+    group, region = instrument.respondent_group, instrument.region
     waves = pd.DataFrame([{**common, "population": instrument.population, "title": instrument.title,
                            "fieldwork_start": meta["fieldwork_start"], "fieldwork_end": meta["fieldwork_end"],
-                           "anonymised": meta["anonymised"], "source_file": source_file}])
+                           "anonymised": meta["anonymised"], "source_file": source_file,
+                           # who answered and where (SPEC 3.3), read by marts.construct_means
+                           "respondent_group_item": group.item if group else None,
+                           "respondent_group_codes": json.dumps({_fmt_value(v): c for v, c in sorted(group.codes.items())},
+                                                                ensure_ascii=False) if group and group.codes else None,
+                           "respondent_group_label": group.label if group else None,
+                           "region_item": region.item if region else None,
+                           "region_from_dossier": bool(region and region.dossier),
+                           "has_dossier_key": bool(instrument.dossier_key)}])
     for col in ("fieldwork_start", "fieldwork_end"):
         waves[col] = pd.to_datetime(waves[col]).dt.date
     return {
@@ -497,6 +509,11 @@ def survey_frames(partition: Partition, instrument, read: SurveyRead, meta: dict
         "raw.survey_constructs": pd.DataFrame(constructs), "raw.survey_waves": waves,
         "restricted.open_answers": open_answers,
     }
+
+
+def _fmt_value(v: float) -> str:
+    """A scheme value as JSON key text: ``3`` for 3.0, else the float's repr."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
 # ---------------------------------------------------------------------------------------- dossiers

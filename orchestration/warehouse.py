@@ -68,6 +68,16 @@ create table if not exists raw.survey_waves (
     population varchar not null, title varchar, fieldwork_start date, fieldwork_end date,
     anonymised boolean, source_file varchar not null, load_id varchar not null
 );
+-- who answered and where (SPEC 3.3: respondent_group, region of the instrument definition), per loaded wave
+alter table raw.survey_waves add column if not exists respondent_group_item varchar;  -- attribute item: its value label is the group
+alter table raw.survey_waves add column if not exists respondent_group_codes varchar; -- JSON {value: code} (optional)
+alter table raw.survey_waves add column if not exists respondent_group_label varchar; -- label of the population group (no item)
+alter table raw.survey_waves add column if not exists region_item varchar;            -- attribute item: its value label is the region
+alter table raw.survey_waves add column if not exists region_from_dossier boolean;    -- region of the linked dossier (latest extract)
+alter table raw.survey_waves add column if not exists has_dossier_key boolean;        -- responses are linked to a dossier
+-- scaling questions (SPEC 3.3): the item's kind (scaling or null) and the anchors of its scheme (JSON)
+alter table raw.survey_items add column if not exists item_kind varchar;
+alter table raw.survey_items add column if not exists scheme_anchors varchar;
 
 -- dossier extracts as a change history (SPEC 4, orchestration/history.py): one row per loaded extract, and
 -- per extract file one row per version of an entity with the extract dates it was valid from and until
