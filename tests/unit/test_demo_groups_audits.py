@@ -85,8 +85,9 @@ def test_waves_read_cleanly_and_pass_the_quality_rules(demo):
         results = check_survey(read, instrument, wave, f"{name}/{wave}", today=date(2026, 1, 31),
                                fieldwork_start=meta["fieldwork_start"], fieldwork_end=meta["fieldwork_end"])
         failed = [r.code for r in results if not r.passed]
-        # an auditor scores several dossiers per wave under one token (see /tmp/issue12_requests.md R1)
-        assert failed == (["S_RESPONDENT_ONCE"] if name == "case_audit" else []), (name, wave, failed)
+        # an auditor scores several dossiers per wave under one token: a warning while the rule counts
+        # responses per respondent rather than per respondent and dossier (SPEC 5)
+        assert set(failed) <= ({"S_RESPONDENT_ONCE"} if name == "case_audit" else set()), (name, wave, failed)
         assert not any(r.blocks for r in results)
 
 

@@ -1,0 +1,79 @@
+-- reporting.practice_depth: marts.practice_depth under disclosure control (SPEC 6; rule in
+-- macros/reporting/suppression.sql).
+-- Cells: period x region x team x status, in two measure groups over the same dossiers:
+--   'standard': met (n_meeting_standard), not_met (n_audited - n_meeting_standard: not shown but
+--               derivable, so a small complement is protected too), all (n_audited);
+--   'double':   double (n_double_audited), single (n_audited - n_double_audited, derivable), all (n_audited).
+-- Margins: team within region (team 'all' = the sum of the region's teams), region ('all' = the sum of
+-- the regions' team-'all' rows) and status. n_audited is withheld when either group withholds it.
+-- Everything computed from a withheld count is null: mean_depth with n_audited, share_meeting_standard
+-- with n_audited or n_meeting_standard, kappa, icc and n_rating_pairs with n_double_audited.
+-- This is the first pass; orchestration/disclosure (tables.py, practice_depth) withholds more after the
+-- build where the relations need it (SPEC 6).
+{%- set s = dbt.type_string() %}
+
+with mart as (
+    select * from {{ ref('practice_depth') }}
+),
+
+cells as (
+    {%- for grp, status, expr in [
+        ('standard', 'met', 'n_meeting_standard'),
+        ('standard', 'not_met', 'n_audited - n_meeting_standard'),
+        ('standard', 'all', 'n_audited'),
+        ('double', 'double', 'n_double_audited'),
+        ('double', 'single', 'n_audited - n_double_audited'),
+        ('double', 'all', 'n_audited')] %}
+    select
+        '{{ grp }}' as measure_group,
+        cast(period as {{ s }}) as period,
+        cast(region as {{ s }}) as region,
+        cast(team as {{ s }}) as team,
+        '{{ status }}' as status,
+        {{ expr }} as cell_value
+    from mart
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+{{ reporting_suppress('cells', keys=['measure_group', 'period'], dims=['region', 'team', 'status']) }},
+
+flags as (
+    select
+        period,
+        region,
+        team,
+        max(case when status = 'all' then is_hidden else 0 end) as n_audited_hidden,
+        max(case when status = 'all' then is_suppressed else 0 end) as n_audited_flag,
+        max(case when measure_group = 'standard' and status = 'met' then is_hidden else 0 end) as n_meeting_hidden,
+        max(case when measure_group = 'standard' and status = 'met' then is_suppressed else 0 end) as n_meeting_flag,
+        max(case when measure_group = 'double' and status = 'double' then is_hidden else 0 end) as n_double_hidden,
+        max(case when measure_group = 'double' and status = 'double' then is_suppressed else 0 end) as n_double_flag
+    from cells_suppressed
+    group by period, region, team
+)
+
+select
+    m.region,
+    m.team,
+    m.period,
+    case when f.n_audited_hidden = 0 then m.n_audited end as n_audited,
+    case when f.n_audited_hidden = 0 then {{ reporting_round('m.mean_depth') }} end as mean_depth,
+    case when f.n_audited_hidden = 0 and f.n_meeting_hidden = 0
+        then {{ reporting_round('m.share_meeting_standard') }} end as share_meeting_standard,
+    case when f.n_double_hidden = 0 then m.n_double_audited end as n_double_audited,
+    case when f.n_double_hidden = 0 then {{ reporting_round('m.kappa') }} end as kappa,
+    case when f.n_double_hidden = 0 then {{ reporting_round('m.icc') }} end as icc,
+    case when f.n_meeting_hidden = 0 then m.n_meeting_standard end as n_meeting_standard,
+    case when f.n_double_hidden = 0 then m.n_rating_pairs end as n_rating_pairs,
+    f.n_audited_flag = 1 as n_audited_suppressed,
+    f.n_meeting_flag = 1 as n_meeting_standard_suppressed,
+    f.n_double_flag = 1 as n_double_audited_suppressed,
+    f.n_audited_flag + f.n_meeting_flag + f.n_double_flag > 0 as suppressed
+from mart as m
+inner join flags as f
+    on f.period = cast(m.period as {{ s }})
+    and f.region = cast(m.region as {{ s }})
+    and f.team = cast(m.team as {{ s }})
