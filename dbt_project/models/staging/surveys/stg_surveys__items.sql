@@ -17,5 +17,7 @@ select
     cast(source_column as {{ dbt.type_string() }}) as source_column,
     cast(instrument_version as {{ dbt.type_string() }}) as instrument_version,
     cast(scheme_fingerprint as {{ dbt.type_string() }}) as scheme_fingerprint,
-    cast(coding_fingerprint as {{ dbt.type_string() }}) as coding_fingerprint
+    cast(coding_fingerprint as {{ dbt.type_string() }}) as coding_fingerprint,
+    cast(item_kind as {{ dbt.type_string() }}) as item_kind,
+    cast(scheme_anchors as {{ dbt.type_string() }}) as scheme_anchors
 from {{ source('raw_surveys', 'survey_items') }}

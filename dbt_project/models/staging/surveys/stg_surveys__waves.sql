@@ -8,5 +8,11 @@ select
     cast(fieldwork_start as date) as fieldwork_start,
     cast(fieldwork_end as date) as fieldwork_end,
     cast(anonymised as {{ dbt.type_boolean() }}) as is_anonymised,
-    cast(source_file as {{ dbt.type_string() }}) as source_file
+    cast(source_file as {{ dbt.type_string() }}) as source_file,
+    cast(respondent_group_item as {{ dbt.type_string() }}) as respondent_group_item,
+    cast(respondent_group_codes as {{ dbt.type_string() }}) as respondent_group_codes,
+    cast(respondent_group_label as {{ dbt.type_string() }}) as respondent_group_label,
+    cast(region_item as {{ dbt.type_string() }}) as region_item,
+    cast(coalesce(region_from_dossier, false) as {{ dbt.type_boolean() }}) as region_from_dossier,
+    cast(coalesce(has_dossier_key, false) as {{ dbt.type_boolean() }}) as has_dossier_key
 from {{ source('raw_surveys', 'survey_waves') }}
