@@ -1,10 +1,12 @@
 -- Case-audit responses that stand (SPEC 4, 5): every response of an instrument whose population is
 -- 'auditor' (raw.survey_waves), one per auditor x audited dossier x wave. An auditor scores several
 -- dossiers in one wave under one token, so the rule "where one respondent answered a wave twice, the
--- latest complete response stands" (SPEC 5) is applied per respondent AND dossier here, not per
--- respondent as the ingest's is_superseded flag does: of the responses of one auditor on one dossier in
--- one wave the latest complete one stands (latest submitted_at, then the highest source line), else the
--- latest incomplete one. A response without a respondent key (anonymous audit) always stands.
+-- latest complete response stands" (SPEC 5) holds per respondent AND dossier: of the responses of one
+-- auditor on one dossier in one wave the latest complete one stands (latest submitted_at, then the
+-- highest source line), else the latest incomplete one. The ingest flags the others is_superseded by the
+-- same rule; it is applied here again from the responses themselves, so that waves loaded before the
+-- ingest grouped by dossier (when it superseded all but one audit per auditor) count every audit too.
+-- A response without a respondent key (anonymous audit) always stands.
 -- period_date: the audit date (the submit date), else the wave's fieldwork_start, else the start date.
 -- auditor_role / auditor_role_code: value label and value of the attribute item named by the dbt var
 -- audit_role_item (default auditor_role); null when the response does not answer it.
