@@ -12,6 +12,7 @@ Two warehouses, one per fixture:
 """
 from __future__ import annotations
 
+import shutil
 import warnings
 from datetime import date
 from pathlib import Path
@@ -104,6 +105,22 @@ def small(tmp_path_factory, dbt_target):
     load_wave(wh, wave, KEY)
 
     run_dbt(["build", "--select", "+rpt_practice_depth"], wh, dbt_target)
+    _SMALL["warehouse"] = wh
+    con = duckdb.connect(str(wh), read_only=True)
+    yield con
+    con.close()
+
+
+_SMALL: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="module")
+def small_by_year(small, dbt_target):
+    """The same warehouse with the dbt vars audit_period: year and audit_standard: 2.5."""
+    wh = _SMALL["warehouse"].with_name("wh_year.duckdb")
+    shutil.copyfile(_SMALL["warehouse"], wh)
+    run_dbt(["build", "--select", "fct_case_audit", "practice_depth",
+             "--vars", '{"audit_period": "year", "audit_standard": 2.5}'], wh, dbt_target)
     con = duckdb.connect(str(wh), read_only=True)
     yield con
     con.close()
@@ -252,6 +269,17 @@ def test_reporting_withholds_small_counts_and_what_follows(small):
     assert (total["n_meeting_standard"], total["share_meeting_standard"]) == (None, None)
     noord = cell(small, "Antwerpen", "Antwerpen Noord", "reporting")
     assert (noord["n_audited"], noord["mean_depth"], noord["kappa"], noord["suppressed"]) == (None, None, None, True)
+
+
+def test_period_by_year_and_another_standard(small_by_year):
+    con = small_by_year
+    assert [r[0] for r in con.execute("select distinct period from marts.fct_case_audit").fetchall()] == ["2025"]
+    d1 = rows(con, "select * from marts.fct_case_audit where auditor_key = ? and dossier_key = ?",
+              [privacy.pseudonymise("aP1", "respondent", KEY), privacy.pseudonymise("D1", "dossier", KEY)])[0]
+    assert (d1["depth_score"], d1["meets_standard"]) == (2.625, True)          # 2.625 >= 2.5
+    noord = rows(con, "select * from marts.practice_depth where region = 'Antwerpen' and team = 'Antwerpen Noord'")
+    assert len(noord) == 1 and noord[0]["period"] == "2025"
+    assert (noord[0]["n_audited"], noord[0]["n_meeting_standard"]) == (2, 1)     # D1 2.8125 meets, D2 8/7 not
 
 
 # -------------------------------------------------------------------------------------------- demo
