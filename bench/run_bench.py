@@ -218,8 +218,17 @@ def check_load(warehouse: Path, partition: str) -> dict:
             where partition_key = ? and not passed
               and load_id = (select load_id from audit.loads where partition_key = ? order by started_at desc limit 1)
             """, [partition, partition]).fetchall()
-        rows = {t: con.execute(f"select count(*) from raw.{t} where partition_key = ?", [partition]).fetchone()[0]
-                for t in ("dossiers", "placements", "practice_events")}
+        history = con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                              "and table_name = 'dossier_extracts'").fetchone()[0]
+        if history:  # the change history (SPEC 4): what the extract held, and the versions stored
+            held = con.execute("select n_dossiers, n_placements, n_practice_events from raw.dossier_extracts "
+                               "where partition_key = ?", [partition]).fetchone() or (0, 0, 0)
+            rows = {f"{t} (in the extract)": n for t, n in zip(("dossiers", "placements", "practice_events"), held)}
+            rows.update({t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
+                         for t in ("dossier_versions", "dossier_placement_versions", "dossier_event_versions")})
+        else:
+            rows = {t: con.execute(f"select count(*) from raw.{t} where partition_key = ?", [partition]).fetchone()[0]
+                    for t in ("dossiers", "placements", "practice_events")}
     finally:
         con.close()
     errors = [f for f in failed if f[1] == "error"]
