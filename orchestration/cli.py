@@ -710,7 +710,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
            f"export SOFS_PSEUDONYM_KEY={settings.DEMO_PSEUDONYM_KEY}")
     cmd_demo_data(argparse.Namespace(landing=None))
     args.rebuild = False
-    return cmd_run(args)
+    code = cmd_run(args)
+    from orchestration.evaluation_cli import print_demo_evaluation  # SPEC 9: study flow, exposure comparison
+    print_demo_evaluation()
+    return code
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -1060,6 +1063,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
     p = sub.add_parser("prepare", help="build the dbt manifest and the Dagster instance folder")
     p.set_defaults(func=cmd_prepare)
+    from orchestration.evaluation_cli import add_parsers as add_evaluation_parsers  # study list|status (SPEC 9)
+    add_evaluation_parsers(sub)
     return parser
 
 

@@ -75,6 +75,7 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     reporting table dbt rebuilt must not stay with only dbt's first pass)."""
     settings.export_environment()
     with warehouse.writer_lock(wait_seconds=600):
+        sync_study_definitions(context.log)
         built = False
         try:
             yield from lean(dbt).cli(build_args(), context=context).stream()
@@ -89,6 +90,15 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         with warehouse.write_connection() as con:  # reached only when dbt succeeded
             con.execute("insert into audit.dbt_builds values (?, ?)",
                         [datetime.now(), len(context.selected_asset_keys)])
+
+
+def sync_study_definitions(log) -> None:
+    """Write the valid study definitions of ``data/studies`` (``SOFS_STUDIES_DIR``) to ``raw.study_*`` before dbt
+    reads them (SPEC 9.1); a refused study file is one warning (file, key, reason) and the others load."""
+    from orchestration import studies
+
+    with warehouse.write_connection() as con:
+        studies.sync_definitions(con, warn=log.warning)
 
 
 #: How long the disclosure step waits for readers holding the warehouse after a dbt build (seconds).

@@ -175,6 +175,18 @@ TABLES: tuple[TableSpec, ...] = (
         derived={"mean": ("n_respondents",), "sd": ("n_respondents",), "ci_lower": ("n_respondents",),
                  "ci_upper": ("n_respondents",)},
     ),
+    # prospective studies (SPEC 9.1): per study x follow-up month, n_enrolled is the same in every month of a
+    # study; n_due = n_observed + n_lost; the not-yet-due and without-feedback complements follow
+    TableSpec(
+        name="study_attrition",
+        keys=("study", "follow_up_month"),
+        counts=("n_due", "n_observed", "n_lost", "n_with_client_feedback", "n_with_child_feedback"),
+        group_counts={"n_enrolled": ("study",)},
+        latent={"not_yet_due": {"n_enrolled": 1, "n_due": -1},
+                "due_without_client_feedback": {"n_due": 1, "n_with_client_feedback": -1},
+                "due_without_child_feedback": {"n_due": 1, "n_with_child_feedback": -1}},
+        row_equations=({"n_due": 1, "n_observed": -1, "n_lost": -1},),
+    ),
 )
 
 LINKS: tuple[Link, ...] = (
