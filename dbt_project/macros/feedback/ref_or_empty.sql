@@ -41,25 +41,3 @@
     case when {{ levels }}.by_region then {{ region_column }} else 'all' end
 {%- endmacro %}
 
-{#-
-  feedback_sibling_or_empty(identifier, columns): like feedback_ref_or_empty, for a table of this model's own
-  schema that may not be a dbt model of the project yet (marts.practice_depth, built by the case-audit
-  models): ref() of a model that does not exist fails when dbt parses, so the relation is looked up by name
-  at run time, next to `this`, and read as empty (typed columns) while it does not exist. There is no
-  lineage: the table is read as of its last build. When the model exists, use feedback_ref_or_empty instead.
--#}
-{% macro feedback_sibling_or_empty(identifier, columns) -%}
-    {%- set found = none -%}
-    {%- if execute -%}
-        {%- set found = adapter.get_relation(database=this.database, schema=this.schema, identifier=identifier) -%}
-    {%- endif -%}
-    {%- if found is none -%}
-        (select
-        {%- for name, type in columns %}
-            cast(null as {{ type }}) as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        where 1 = 0)
-    {%- else -%}
-        {{ found }}
-    {%- endif -%}
-{%- endmacro %}

@@ -1,13 +1,15 @@
 -- The region = 'all' row of a year holds every region's dossiers and survey responses: its counts are
 -- at least the sum of the region rows (equal for dossiers, which always have a region). Fails per year
--- where that does not hold.
+-- where that does not hold. The survey counts are <population>_n_responses of every loaded population
+-- (macros/surveys/measures.sql).
+{%- set populations = survey_populations() %}
 with regions as (
     select
         year,
-        sum(n_dossiers) as n_dossiers,
-        sum(staff_n_responses) as staff_n_responses,
-        sum(client_n_responses) as client_n_responses,
-        sum(child_n_responses) as child_n_responses
+        sum(n_dossiers) as n_dossiers
+        {%- for p in populations %},
+        sum({{ adapter.quote(p ~ '_n_responses') }}) as {{ adapter.quote(p ~ '_n_responses') }}
+        {%- endfor %}
     from {{ ref('region_period_outcomes') }}
     where region <> 'all'
     group by year
@@ -19,6 +21,6 @@ left join {{ ref('region_period_outcomes') }} as a
     on a.year = r.year and a.region = 'all'
 where a.year is null
     or a.n_dossiers <> r.n_dossiers
-    or a.staff_n_responses < r.staff_n_responses
-    or a.client_n_responses < r.client_n_responses
-    or a.child_n_responses < r.child_n_responses
+    {%- for p in populations %}
+    or a.{{ adapter.quote(p ~ '_n_responses') }} < r.{{ adapter.quote(p ~ '_n_responses') }}
+    {%- endfor %}

@@ -1,18 +1,25 @@
--- marts.region_period_outcomes: year x region (SPEC 4). Hard outcomes, practice
--- breadth, staff construct means and client / child feedback means side by side, one row per year
--- and region that has any of them, plus a region = 'all' row per year (over every region, including
--- staff respondents without a region and feedback on a dossier not in the latest extract).
+-- marts.region_period_outcomes: year x region (SPEC 4). Hard outcomes, practice breadth and the survey
+-- means of every loaded instrument side by side, one row per year and region that has any of them, plus a
+-- region = 'all' row per year (over every region, including respondents without a region).
 --
 -- What "year" means per block:
 --   hard outcomes and practice breadth: the registration year of the dossiers (the registration cohort,
 --     as in marts.outcome_time_to_closure / outcome_placement with service = 'all'), except
 --     reopening_rate: the closure year (marts.outcome_reopening, service = 'all');
---   staff means: the fieldwork year of the staff_survey wave; the region is the respondent's region
---     attribute (item `region`, its value label = the dossier region names);
---   client / child means: the fieldwork year of the feedback wave; the region is the dossier's.
--- Means are over current responses with a value (null scores and missing reasons left out); unrounded.
-{%- set staff_constructs = ['leadership', 'learning_organisation', 'organisational_alignment',
-                            'measurement_monitoring', 'team_safety', 'wellbeing'] -%}
+--   survey means: the year of the wave (marts.construct_means.wave_year); the region is the one the
+--     instrument declares (a region attribute item, or the linked dossier's region: SPEC 3.3).
+-- Survey columns are a pivot of marts.construct_means (respondent_group = 'all'), generated at compile time
+-- from the loaded definitions (macros/surveys/measures.sql), one set per population:
+--   <population>_n_responses: current responses of the population's instruments in waves of the year;
+--   <population>_<measure>_mean (or <measure>_mean when the measure starts with the population's name):
+--     the mean of a construct score or scaling question over the year's respondents with a value, pooled
+--     over the population's instruments and the year's waves (sum of mean x n / sum of n = the mean over
+--     every such respondent). Regions 'unknown' of construct_means are counted in 'all' only.
+-- Practice depth (case audits, marts.practice_depth) per region and year (its periods of the year pooled):
+-- depth_n_audited, depth_mean, depth_share_meeting_standard; null where nothing was audited or while that
+-- mart was never built.
+{%- set measures = survey_measures() -%}
+{%- set populations = survey_populations() -%}
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
 {%- set f = outcome_type_double() %}
@@ -62,75 +69,63 @@ practice as (
     group by d.registration_year, {{ feedback_region_column('d.region') }}
 ),
 
--- staff construct means by the respondent's region attribute
-staff_waves as (
-    select instrument, wave, wave_year
-    from {{ feedback_ref_or_empty('int_survey_wave_years', [
-        ['instrument', s], ['wave', s], ['wave_year', dbt.type_int()]]) }} as w
-    where instrument = 'staff_survey' and wave_year is not null
-),
-
-staff_region as (
-    select response_key, max(value_label) as region
-    from {{ feedback_ref_or_empty('fct_item_response', [
-        ['instrument', s], ['response_key', s], ['item', s], ['role', s], ['value_label', s]]) }} as i
-    where instrument = 'staff_survey' and item = 'region' and role = 'attribute'
-    group by response_key
-),
-
-staff_scores as (
+-- survey means: construct_means over every group, pooled per population x measure x year x region
+survey_cells as (
     select
-        w.wave_year as year,
-        sr.region,
-        sc.response_key,
-        sc.construct,
-        sc.score
-    from {{ feedback_ref_or_empty('fct_scale_score', [
-        ['instrument', s], ['wave', s], ['response_key', s], ['construct', s], ['score', f]]) }} as sc
-    inner join staff_waves as w
-        on w.instrument = sc.instrument and w.wave = sc.wave
-    left join staff_region as sr
-        on sr.response_key = sc.response_key
+        cast(wave_year as {{ dbt.type_int() }}) as year,
+        region,
+        population,
+        measure_kind,
+        measure,
+        n_respondents,
+        mean
+    from {{ ref('construct_means') }}
+    where respondent_group = 'all' and region <> 'unknown' and wave_year is not null
 ),
 
-staff as (
+survey as (
     select
-        st.year,
-        {{ feedback_region_column('st.region') }} as region,
-        count(distinct st.response_key) as staff_n_responses
-        {%- for c in staff_constructs %},
-        avg(case when st.construct = '{{ c }}' then st.score end) as staff_{{ c }}_mean
+        year,
+        region
+        {%- for p in populations %},
+        sum(case when population = {{ survey_literal(p) }} and measure_kind = 'responses' then n_respondents end)
+            as {{ adapter.quote(p ~ '_n_responses') }}
         {%- endfor %}
-    from staff_scores as st
-    cross join levels
-    where levels.by_region = false or st.region is not null
-    group by st.year, {{ feedback_region_column('st.region') }}
+        {%- for m in measures %},
+        sum(case when population = {{ survey_literal(m.population) }} and measure_kind = '{{ m.measure_kind }}'
+                 and measure = {{ survey_literal(m.measure) }} then mean * n_respondents end)
+        / sum(case when population = {{ survey_literal(m.population) }} and measure_kind = '{{ m.measure_kind }}'
+                   and measure = {{ survey_literal(m.measure) }} then n_respondents end)
+            as {{ adapter.quote(m.column ~ '_mean') }}
+        {%- endfor %}
+    from survey_cells
+    group by year, region
 ),
 
--- client and child feedback means by the dossier's region
-feedback as (
+-- practice depth from the case audits (marts.practice_depth, SPEC 4: its team = 'all' rows per region and the
+-- region = 'all' row per period; read as empty while it has never been built). A period is a year (2024) or a
+-- half year (2024H1, dbt var audit_period): the periods of a year are pooled (n_audited summed, means weighted
+-- by n_audited, so a dossier audited in both halves of a year counts twice).
+depth as (
     select
-        fb.fieldwork_year as year,
-        {{ feedback_region_column('fb.region') }} as region,
-        sum(case when fb.population = 'client' then 1 else 0 end) as client_n_responses,
-        avg(case when fb.population = 'client' then fb.partnership_score end) as client_partnership_mean,
-        avg(case when fb.population = 'client' then fb.scaling_safety end) as client_scaling_safety_mean,
-        avg(case when fb.population = 'client' then fb.scaling_progress end) as client_scaling_progress_mean,
-        sum(case when fb.population = 'child' then 1 else 0 end) as child_n_responses,
-        avg(case when fb.population = 'child' then fb.child_participation_score end) as child_participation_mean,
-        avg(case when fb.population = 'child' then fb.scaling_safety end) as child_scaling_safety_mean
-    from {{ ref('fct_feedback') }} as fb
-    cross join levels
-    where fb.fieldwork_year is not null and (levels.by_region = false or fb.region is not null)
-    group by fb.fieldwork_year, {{ feedback_region_column('fb.region') }}
+        substring(cast(period as {{ s }}), 1, 4) as year_text,
+        region,
+        sum(n_audited) as n_audited,
+        sum(case when mean_depth is not null then mean_depth * n_audited end)
+            / sum(case when mean_depth is not null then n_audited end) as mean_depth,
+        sum(case when share_meeting_standard is not null then share_meeting_standard * n_audited end)
+            / sum(case when share_meeting_standard is not null then n_audited end) as share_meeting_standard
+    from {{ feedback_ref_or_empty('practice_depth', [
+        ['region', s], ['team', s], ['period', s], ['n_audited', b], ['mean_depth', f],
+        ['share_meeting_standard', f]]) }} as pd
+    where team = 'all' and n_audited > 0
+    group by substring(cast(period as {{ s }}), 1, 4), region
 ),
 
 cells as (
     select year, region from practice
     union
-    select year, region from staff
-    union
-    select year, region from feedback
+    select year, region from survey
 )
 
 select
@@ -149,20 +144,17 @@ select
     {{ outcome_ratio('pr.n_with_mapping', 'pr.n_dossiers') }} as share_with_mapping,
     {{ outcome_ratio('pr.n_with_safety_plan', 'pr.n_dossiers') }} as share_with_safety_plan,
     {{ outcome_ratio('pr.n_with_network_meeting', 'pr.n_dossiers') }} as share_with_network_meeting,
-    -- staff construct means (staff_survey)
-    cast(coalesce(st.staff_n_responses, 0) as {{ b }}) as staff_n_responses
-    {%- for c in staff_constructs %},
-    cast(st.staff_{{ c }}_mean as {{ f }}) as staff_{{ c }}_mean
-    {%- endfor %},
-    -- client feedback means (client_feedback)
-    cast(coalesce(fb.client_n_responses, 0) as {{ b }}) as client_n_responses,
-    cast(fb.client_partnership_mean as {{ f }}) as client_partnership_mean,
-    cast(fb.client_scaling_safety_mean as {{ f }}) as client_scaling_safety_mean,
-    cast(fb.client_scaling_progress_mean as {{ f }}) as client_scaling_progress_mean,
-    -- child feedback means (child_feedback)
-    cast(coalesce(fb.child_n_responses, 0) as {{ b }}) as child_n_responses,
-    cast(fb.child_participation_mean as {{ f }}) as child_participation_mean,
-    cast(fb.child_scaling_safety_mean as {{ f }}) as child_scaling_safety_mean
+    -- practice depth (case audits; null until marts.practice_depth exists)
+    cast(dp.n_audited as {{ b }}) as depth_n_audited,
+    cast(dp.mean_depth as {{ f }}) as depth_mean,
+    -- survey: per population the responses and the mean of every construct and scaling question
+    cast(dp.share_meeting_standard as {{ f }}) as depth_share_meeting_standard
+    {%- for p in populations %},
+    cast(coalesce(sv.{{ adapter.quote(p ~ '_n_responses') }}, 0) as {{ b }}) as {{ adapter.quote(p ~ '_n_responses') }}
+    {%- endfor %}
+    {%- for m in measures %},
+    cast(sv.{{ adapter.quote(m.column ~ '_mean') }} as {{ f }}) as {{ adapter.quote(m.column ~ '_mean') }}
+    {%- endfor %}
 from cells as k
 left join practice as pr
     on pr.year = k.year and pr.region = k.region
@@ -172,7 +164,7 @@ left join placement as pl
     on pl.year_text = cast(k.year as {{ s }}) and pl.region = k.region
 left join reopening as ro
     on ro.year_text = cast(k.year as {{ s }}) and ro.region = k.region
-left join staff as st
-    on st.year = k.year and st.region = k.region
-left join feedback as fb
-    on fb.year = k.year and fb.region = k.region
+left join survey as sv
+    on sv.year = k.year and sv.region = k.region
+left join depth as dp
+    on dp.year_text = cast(k.year as {{ s }}) and dp.region = k.region
