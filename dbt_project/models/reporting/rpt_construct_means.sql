@@ -8,8 +8,17 @@
 -- The measure_kind = 'responses' rows are not published here: per region and group they equal the category
 -- counts of the region and group attribute items in reporting.item_distribution, a link between the two
 -- tables that the audit cannot see; the marts keep them (marts.region_period_outcomes reads them).
+-- The mart is read as an empty relation while it has never been built (a warehouse built only partly).
+{%- set s = dbt.type_string() -%}
+{%- set b = dbt.type_bigint() -%}
+{%- set f = outcome_type_double() %}
 with mart as (
-    select * from {{ ref('construct_means') }}
+    select *
+    from {{ feedback_ref_or_empty('construct_means', [
+        ['instrument', s], ['population', s], ['wave', s], ['wave_order', b], ['wave_year', dbt.type_int()],
+        ['measure_kind', s], ['measure', s], ['measure_label', s], ['region', s], ['respondent_group', s],
+        ['n_respondents', b], ['mean', f], ['sd', f], ['ci_lower', f], ['ci_upper', f], ['scale_min', f],
+        ['scale_max', f], ['scale_anchors', s], ['scheme_version', b]]) }} as cm
     where measure_kind <> 'responses'
 ),
 

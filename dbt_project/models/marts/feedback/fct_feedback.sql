@@ -1,68 +1,71 @@
--- marts.fct_feedback: one row per current response of a client or child feedback instrument
--- (population client or child), joined to marts.fct_dossier by dossier key (SPEC 4).
--- Construct scores come from marts.fct_scale_score (SPEC 5 rule: mean of valid items when enough
--- items are valid); the 0-10 scaling questions and the respondent role from marts.fct_item_response,
--- so a declared missing code (e.g. -9 weet niet) is a missing reason, never a value.
--- Each instrument's items and constructs are pivoted by id: scaling items `scaling_safety` and
--- `scaling_progress`, constructs `partnership` (client_feedback) and `child_participation`
--- (child_feedback); an instrument without one of them has null there.
-{%- set constructs = ['partnership', 'child_participation'] -%}
-{%- set scaling_items = ['scaling_safety', 'scaling_progress'] -%}
+-- marts.fct_feedback: one row per current response of an instrument linked to dossiers (dossier_key in its
+-- definition: client and child feedback), joined to marts.fct_dossier by dossier key (SPEC 4).
+-- Generated from the loaded definitions (macros/surveys/measures.sql): per construct of these instruments
+-- <construct>_score and <construct>_n_valid_items (marts.fct_scale_score, SPEC 5 rule), per scaling question
+-- <item> and <item>_missing_reason (marts.fct_item_response: a declared missing code is a reason, never a
+-- value); an instrument without one of them has null there. respondent_role: the short code the definition's
+-- respondent_group codes give the group attribute's value (e.g. 1 -> parent), else that value's label; the
+-- population when the instrument has no group attribute. respondent_role_label: the value label, or the
+-- group label of the definition (else the population). respondent_group: the group as in
+-- marts.construct_means. No instrument, construct, item or group name is written here.
+{%- set measures = survey_measure_names('w.has_dossier_key') -%}
+{%- set codes = survey_group_codes('w.has_dossier_key') -%}
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
 {%- set f = outcome_type_double() %}
 
 with responses as (
     select
-        instrument,
-        wave,
-        wave_order,
-        population,
-        response_key,
-        respondent_key,
-        dossier_key,
-        is_complete,
-        submitted_at
-    from {{ feedback_ref_or_empty('fct_survey_response', [
-        ['instrument', s], ['wave', s], ['wave_order', b], ['population', s], ['response_key', s],
-        ['respondent_key', s], ['dossier_key', s], ['is_complete', dbt.type_boolean()],
-        ['submitted_at', dbt.type_timestamp()]]) }} as r
-    where population in ('client', 'child')
+        g.instrument,
+        g.wave,
+        g.wave_order,
+        g.population,
+        g.response_key,
+        g.respondent_key,
+        g.dossier_key,
+        g.is_complete,
+        g.respondent_group,
+        g.respondent_group_value,
+        g.respondent_group_label,
+        r.submitted_at,
+        w.respondent_group_item
+    from {{ ref('int_survey_response_groups') }} as g
+    inner join {{ survey_ref('stg_surveys__waves') }} as w
+        on w.instrument = g.instrument and w.wave = g.wave
+    inner join {{ survey_ref('int_survey_responses_current') }} as r
+        on r.response_key = g.response_key
+    where w.has_dossier_key
 ),
 
 waves as (
     select instrument, wave, fieldwork_start, fieldwork_end, wave_year
-    from {{ feedback_ref_or_empty('int_survey_wave_years', [
-        ['instrument', s], ['wave', s], ['fieldwork_start', 'date'], ['fieldwork_end', 'date'],
-        ['wave_year', dbt.type_int()]]) }} as w
+    from {{ survey_ref('int_survey_wave_years') }}
 ),
 
 items as (
     select
-        response_key,
-        max(case when item = 'respondent_role' and role = 'attribute' then value end) as respondent_role_value,
-        max(case when item = 'respondent_role' and role = 'attribute' then value_label end) as respondent_role_label
-        {%- for it in scaling_items %},
-        max(case when item = '{{ it }}' and role = 'item' then value end) as {{ it }},
-        max(case when item = '{{ it }}' and role = 'item' then missing_reason end) as {{ it }}_missing_reason
+        i.response_key
+        {%- for m in measures if m.measure_kind == 'scaling' %},
+        max(case when i.item = {{ survey_literal(m.measure) }} then i.value end) as {{ adapter.quote(m.measure) }},
+        max(case when i.item = {{ survey_literal(m.measure) }} then i.missing_reason end)
+            as {{ adapter.quote(m.measure ~ '_missing_reason') }}
         {%- endfor %}
-    from {{ feedback_ref_or_empty('fct_item_response', [
-        ['response_key', s], ['item', s], ['role', s], ['value', f], ['value_label', s],
-        ['missing_reason', s]]) }} as i
-    where item in ('respondent_role'{% for it in scaling_items %}, '{{ it }}'{% endfor %})
-    group by response_key
+    from {{ survey_ref('fct_item_response') }} as i
+    inner join {{ survey_ref('stg_surveys__items') }} as d
+        on d.instrument = i.instrument and d.wave = i.wave and d.item = i.item
+    where d.item_kind = 'scaling' and i.role = 'item'
+    group by i.response_key
 ),
 
 scores as (
     select
         response_key
-        {%- for c in constructs %},
-        max(case when construct = '{{ c }}' then score end) as {{ c }}_score,
-        max(case when construct = '{{ c }}' then n_valid_items end) as {{ c }}_n_valid_items
+        {%- for m in measures if m.measure_kind == 'construct' %},
+        max(case when construct = {{ survey_literal(m.measure) }} then score end) as {{ adapter.quote(m.measure ~ '_score') }},
+        max(case when construct = {{ survey_literal(m.measure) }} then n_valid_items end)
+            as {{ adapter.quote(m.measure ~ '_n_valid_items') }}
         {%- endfor %}
-    from {{ feedback_ref_or_empty('fct_scale_score', [
-        ['response_key', s], ['construct', s], ['score', f], ['n_valid_items', b]]) }} as c
-    where construct in ({% for c in constructs %}'{{ c }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    from {{ survey_ref('fct_scale_score') }}
     group by response_key
 ),
 
@@ -94,11 +97,15 @@ select
     r.is_complete,
     r.submitted_at,
     case
-        when r.population = 'child' then 'child'
-        when i.respondent_role_value = 1 then 'parent'
-        when i.respondent_role_value = 2 then 'network'
+        when r.respondent_group_item is null then r.population
+        {%- for instrument, wave, value, code in codes %}
+        when r.instrument = {{ survey_literal(instrument) }} and r.wave = {{ survey_literal(wave) }}
+            and r.respondent_group_value = {{ value }}E0 then {{ survey_literal(code) }}
+        {%- endfor %}
+        else r.respondent_group_label
     end as respondent_role,
-    case when r.population = 'child' then 'kind of jongere' else i.respondent_role_label end as respondent_role_label,
+    r.respondent_group_label as respondent_role_label,
+    r.respondent_group,
     d.dossier_key is not null as dossier_found,
     d.service,
     d.region,
@@ -111,13 +118,13 @@ select
         else d.registration_date <= w.fieldwork_end
             and (d.closure_date is null or d.closure_date >= w.fieldwork_start)
     end as dossier_open_during_fieldwork
-    {%- for c in constructs %},
-    cast(sc.{{ c }}_score as {{ f }}) as {{ c }}_score,
-    sc.{{ c }}_n_valid_items
+    {%- for m in measures if m.measure_kind == 'construct' %},
+    cast(sc.{{ adapter.quote(m.measure ~ '_score') }} as {{ f }}) as {{ adapter.quote(m.measure ~ '_score') }},
+    cast(sc.{{ adapter.quote(m.measure ~ '_n_valid_items') }} as {{ b }}) as {{ adapter.quote(m.measure ~ '_n_valid_items') }}
     {%- endfor %}
-    {%- for it in scaling_items %},
-    cast(i.{{ it }} as {{ f }}) as {{ it }},
-    i.{{ it }}_missing_reason
+    {%- for m in measures if m.measure_kind == 'scaling' %},
+    cast(i.{{ adapter.quote(m.measure) }} as {{ f }}) as {{ adapter.quote(m.measure) }},
+    i.{{ adapter.quote(m.measure ~ '_missing_reason') }}
     {%- endfor %}
 from responses as r
 left join waves as w
