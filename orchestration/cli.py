@@ -424,8 +424,8 @@ def _marts_missing() -> bool:
 
 
 def print_headlines() -> None:
-    """Headline figures from the marts: responses per wave, and per region the hard outcomes next to the
-    staff, client and child scale means (``marts.region_period_outcomes``)."""
+    """Headline figures from the marts: responses per wave, and per region the hard outcomes, practice
+    breadth and depth next to the survey means of every population (``marts.region_period_outcomes``)."""
     from orchestration import warehouse
 
     with warehouse.read_connection() as con:
@@ -474,42 +474,63 @@ def _print_cohort_rates(con) -> None:
 
 
 def _print_region_summary(con) -> None:
-    """Per region: hard outcomes and practice breadth of the latest registration cohort whose 365-day
-    windows are all observable, next to the latest staff, client and child scale means."""
+    """Per region, side by side from ``marts.region_period_outcomes`` (SPEC 4): hard outcomes and practice
+    breadth of the latest registration cohort whose 365-day windows are all observable, practice depth
+    (case audits) of that year, and the experience of every population (the mean of each construct and
+    scaling question of its latest year with responses).
+
+    The survey columns are found in the table (``<population>_n_responses`` names a population, its
+    ``<population>_*_mean`` columns its measures), so a new instrument, construct or population is shown
+    without a code change. Prints nothing before the first dossier extract."""
     rpo = "marts.region_period_outcomes"
+    columns = [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'region_period_outcomes' order by ordinal_position").fetchall()]
     (cohort,) = con.execute(f"select max(year) from {rpo} where region = 'all' and n_dossiers > 0 "
                             "and placement_n_observable = n_dossiers").fetchone()
     if cohort is None:
         return  # no dossier extract loaded yet
-    latest = {}
-    for who, col in (("staff", "staff_n_responses"), ("client", "client_n_responses"), ("child", "child_n_responses")):
-        (latest[who],) = con.execute(f"select max(year) from {rpo} where {col} > 0").fetchone()
+    populations = sorted((c[: -len("_n_responses")] for c in columns if c.endswith("_n_responses")),
+                         key=len, reverse=True)
+    measures: dict[str, list[str]] = {}
+    for c in columns:
+        if c.endswith("_mean") and not c.startswith("depth_"):
+            owner = next((p for p in populations if c.startswith(p + "_")), None)
+            if owner is not None:
+                measures.setdefault(owner, []).append(c)
+
+    def q(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    select = ["h.region", "h.n_dossiers as dossiers", "h.km_median_days as km_median_d",
+              "round(100 * h.km_closed_within_365d, 1) as closed_365_pct",
+              "round(100 * h.placement_rate, 1) as placed_365_pct",
+              "round(100 * h.reopening_rate, 1) as reopened_365_pct",
+              "round(100 * h.share_with_mapping, 1) as mapping_pct",
+              "round(100 * h.share_with_safety_plan, 1) as safety_plan_pct",
+              "round(100 * h.share_with_network_meeting, 1) as network_pct"]
+    if "depth_mean" in columns:
+        select += ["round(h.depth_mean, 2) as depth", "round(100 * h.depth_share_meeting_standard, 1) as depth_std_pct"]
+    joins, params, years = [], [], []
+    for n, pop in enumerate(sorted(measures)):
+        (year,) = con.execute(f"select max(year) from {rpo} where {q(pop + '_n_responses')} > 0").fetchone()
+        if year is None:
+            continue
+        alias = f"p{n}"
+        joins.append(f"left join {rpo} as {alias} on {alias}.region = h.region and {alias}.year = ?")
+        params.append(year)
+        years.append(f"{pop} {year}")
+        select += [f"round({alias}.{q(c)}, 2) as {q(c[: -len('_mean')])}" for c in measures[pop]]
     df = con.execute(f"""
-        select h.region,
-               h.n_dossiers as dossiers, h.km_median_days as km_median_d,
-               round(100 * h.km_closed_within_365d, 1) as closed_365_pct,
-               round(100 * h.placement_rate, 1) as placed_365_pct,
-               round(100 * h.reopening_rate, 1) as reopened_365_pct,
-               round(100 * h.share_with_mapping, 1) as mapping_pct,
-               round(100 * h.share_with_safety_plan, 1) as safety_plan_pct,
-               round(s.staff_leadership_mean, 2) as st_leader,
-               round(s.staff_learning_organisation_mean, 2) as st_learn,
-               round(s.staff_organisational_alignment_mean, 2) as st_align,
-               round(s.staff_measurement_monitoring_mean, 2) as st_measure,
-               round(s.staff_team_safety_mean, 2) as st_team_safe,
-               round(c.client_partnership_mean, 2) as cl_partner,
-               round(c.client_scaling_safety_mean, 1) as cl_safety_0_10,
-               round(k.child_scaling_safety_mean, 1) as ch_safety_0_10
+        select {', '.join(select)}
         from {rpo} as h
-        left join {rpo} as s on s.region = h.region and s.year = ?
-        left join {rpo} as c on c.region = h.region and c.year = ?
-        left join {rpo} as k on k.region = h.region and k.year = ?
+        {' '.join(joins)}
         where h.year = ?
-        order by case when h.region = 'all' then 1 else 0 end, h.region""",
-                     [latest["staff"], latest["client"], latest["child"], cohort]).df()
-    _print(f"\nper region: hard outcomes and practice of registration cohort {cohort} (the latest whose 365-day "
-           f"windows are all observable; reopening: dossiers closed that year); staff scale means (1-5) of {latest['staff']}, client partnership (1-5) "
-           f"and client/child safety scaling (0-10) of {latest['client']}")
+        order by case when h.region = 'all' then 1 else 0 end, h.region""", [*params, cohort]).df()
+    _print(f"\nper region, side by side: hard outcomes and practice breadth of registration cohort {cohort} (the latest "
+           "whose 365-day windows are all observable; reopening: dossiers closed that year), practice depth from case "
+           "audits (null until audited), and the experience means (scales and 0-10 scaling questions; "
+           "marts.construct_means) of each population's latest year: " + (", ".join(years) or "none"))
     _print(df.to_string(index=False))
 
 
