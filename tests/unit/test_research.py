@@ -90,7 +90,9 @@ def _build(db) -> None:
             ('mini_survey/w1', 'mini_survey', 'w1', 'function', 1, 'Consulent OCJ', 'l1'),
             ('mini_survey/w1', 'mini_survey', 'w1', 'function', 2, 'Consulent SDJ', 'l1'),
             ('mini_survey/w1', 'mini_survey', 'w1', 'plan_known', 5, 'helemaal akkoord', 'l1')""")
-        con.execute("""insert into raw.survey_waves values ('mini_survey/w1', 'mini_survey', 'w1', 'staff',
+        con.execute("""insert into raw.survey_waves (partition_key, instrument, wave, population, title,
+                       fieldwork_start, fieldwork_end, anonymised, source_file, load_id)
+                       values ('mini_survey/w1', 'mini_survey', 'w1', 'staff',
                        'Kleine testbevraging', date '2021-03-01', date '2021-03-31', false, 'responses.csv', 'l1')""")
         con.execute("""insert into raw.survey_constructs values
                        ('mini_survey/w1', 'mini_survey', 'w1', 'leadership', 'Leiderschap', 0.5, 'l1')""")
