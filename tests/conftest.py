@@ -60,3 +60,13 @@ def project_env(tmp_path, monkeypatch):
     (tmp_path / "landing").mkdir()
     (tmp_path / "dagster_home").mkdir()
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def pipeline_manifest() -> Path:
+    """The project's own dbt manifest (``dbt_project/target/manifest.json``), which importing the Dagster
+    definitions needs: built once per session when missing or stale (``sofs-warehouse prepare``)."""
+    from orchestration.cli import prepare_manifest
+
+    prepare_manifest()
+    return ROOT / "dbt_project" / "target" / "manifest.json"

@@ -10,11 +10,12 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from orchestration.assets.dbt import LeanDbtCliResource, lean
 from orchestration.settings import DBT_PROJECT_DIR
 
 
-def test_lean_keeps_the_resource_settings_and_knows_the_dbt_version():
+def test_lean_keeps_the_resource_settings_and_knows_the_dbt_version(pipeline_manifest):
+    from orchestration.assets.dbt import LeanDbtCliResource, lean  # the module reads the manifest
+
     dbt_exe = str(Path(sys.executable).with_name("dbt"))
     full = DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_exe)
     lean_dbt = lean(full)

@@ -205,7 +205,7 @@ def test_audit_catches_a_rate_published_beside_a_withheld_count():
     assert row["lower_bound"] == pytest.approx(2) and row["upper_bound"] == pytest.approx(2)
 
 
-def test_asset_check_fails_on_an_unprotected_cell(tmp_path, monkeypatch):
+def test_asset_check_fails_on_an_unprotected_cell(tmp_path, monkeypatch, pipeline_manifest):
     from orchestration.assets.dbt import disclosure_audit_check
 
     db = tmp_path / "wh.duckdb"
