@@ -144,7 +144,8 @@ def exposure_lines() -> list[str]:
         lines.append(f"  {'exposed    ' if r.exposed else 'not exposed'} n={_cell(r.n_landmark)}  placed within 365 "
                      f"days after the landmark: {rate}")
     p = first.logrank_p.iloc[0]
-    if p == p and p is not None:
-        lines.append(f"  log-rank test (time from landmark to closure): p = {p:.3g}")
+    if p is not None and p == p:
+        shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+        lines.append(f"  log-rank test, exposed against not exposed (time from landmark to closure): {shown}")
     lines.append(f"  caveat: {first.caveat.iloc[0]}")
     return lines

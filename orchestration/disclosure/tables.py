@@ -187,6 +187,29 @@ TABLES: tuple[TableSpec, ...] = (
                 "due_without_child_feedback": {"n_due": 1, "n_with_child_feedback": -1}},
         row_equations=({"n_due": 1, "n_observed": -1, "n_lost": -1},),
     ),
+    # comparative case research (SPEC 9.2): per exposure x exposed, the overall row and the one-way margins along
+    # registration_year, service and region; complements of the complete windows and of the closures follow
+    TableSpec(
+        name="outcome_by_exposure",
+        keys=("exposure", "exposed", "registration_year", "service", "region"),
+        dims=("registration_year", "service", "region"),
+        counts=("n_landmark", "n_window_complete", "n_placed_365d", "n_reopened_365d", "n_closed"),
+        latent={"window_running": {"n_landmark": 1, "n_window_complete": -1},
+                "not_placed": {"n_window_complete": 1, "n_placed_365d": -1},
+                "not_reopened": {"n_window_complete": 1, "n_reopened_365d": -1},
+                "not_closed": {"n_landmark": 1, "n_closed": -1}},
+        derived={"placement_rate": ("n_placed_365d", "n_window_complete"),
+                 "placement_rate_ci_low": ("n_placed_365d", "n_window_complete"),
+                 "placement_rate_ci_high": ("n_placed_365d", "n_window_complete"),
+                 "reopening_rate": ("n_reopened_365d", "n_window_complete"),
+                 "reopening_rate_ci_low": ("n_reopened_365d", "n_window_complete"),
+                 "reopening_rate_ci_high": ("n_reopened_365d", "n_window_complete"),
+                 "km_median_days": ("n_landmark", "n_closed"), "km_median_ci_low": ("n_landmark", "n_closed"),
+                 "km_median_ci_high": ("n_landmark", "n_closed"), "logrank_chi2": ("n_landmark", "n_closed"),
+                 "logrank_p": ("n_landmark", "n_closed")},
+        ratios=(("placement_rate", "n_placed_365d", "n_window_complete", 1.0),
+                ("reopening_rate", "n_reopened_365d", "n_window_complete", 1.0)),
+    ),
 )
 
 LINKS: tuple[Link, ...] = (
