@@ -120,3 +120,80 @@ def sync_exposures(con, path: Path | None = None, warn=print) -> tuple[list[Expo
         warn(f"WARNING: {exc}")
     write_exposures(con, exposures)
     return exposures, errors
+
+
+# ----------------------------------------------------------------------- roll-out dates (SPEC 9.3)
+
+REGIONS = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant en Brussel", "West-Vlaanderen")
+ROLLOUT_DDL = """
+create schema if not exists raw;
+create table if not exists raw.implementation_rollout (region varchar not null, rollout_date date not null);
+"""
+
+
+def implementation_file() -> Path:
+    """``SOFS_IMPLEMENTATION_FILE``, default ``data/implementation.yaml`` (SPEC 9.3)."""
+    value = os.environ.get("SOFS_IMPLEMENTATION_FILE", "").strip()
+    return Path(value).expanduser().resolve() if value else settings.PROJECT_ROOT / "data" / "implementation.yaml"
+
+
+def load_rollout(path: Path | None = None) -> tuple[dict[str, "dt.date"], list[EvaluationError]]:
+    """``rollout: {region: YYYY-MM-DD}`` of the implementation file: the date Signs of Safety was rolled out in each
+    region. Returns ``(region -> date, errors)``; an unknown region or a value that is not a date is refused (file,
+    key, reason) and the others load. A missing file gives no dates."""
+    import datetime as dt
+
+    path = Path(path) if path else implementation_file()
+    if not path.is_file():
+        return {}, []
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        return {}, [EvaluationError(path, "-", f"not readable as UTF-8 YAML ({type(exc).__name__})")]
+    if not isinstance(doc, dict) or not isinstance(doc.get("rollout"), dict):
+        return {}, [EvaluationError(path, "rollout", "expected a mapping rollout: {region: YYYY-MM-DD}")]
+    out, errors = {}, []
+    for region, value in doc["rollout"].items():
+        key = f"rollout.{region}"
+        if region not in REGIONS:
+            errors.append(EvaluationError(path, key, f"unknown region (allowed: {', '.join(REGIONS)})"))
+            continue
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        if not isinstance(value, dt.date):
+            errors.append(EvaluationError(path, key, "expected a date YYYY-MM-DD"))
+            continue
+        out[region] = value
+    return out, errors
+
+
+def write_rollout(con, rollout: dict) -> None:
+    """Replace ``raw.implementation_rollout`` (region, rollout_date) with ``rollout``."""
+    con.execute(ROLLOUT_DDL)
+    frame = pd.DataFrame(sorted(rollout.items()), columns=["region", "rollout_date"])
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from raw.implementation_rollout")
+        if len(frame):
+            con.register("_rollout_rows", frame)
+            try:
+                con.execute("insert into raw.implementation_rollout select region, cast(rollout_date as date) "
+                            "from _rollout_rows")
+            finally:
+                con.unregister("_rollout_rows")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def sync_rollout(con, path: Path | None = None, warn=print) -> dict:
+    """Load the implementation file and write its valid roll-out dates to ``raw`` (before each dbt build)."""
+    rollout, errors = load_rollout(path)
+    for exc in errors:
+        warn(f"WARNING: {exc}")
+    write_rollout(con, rollout)
+    return rollout

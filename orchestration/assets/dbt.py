@@ -94,13 +94,15 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 def sync_study_definitions(log) -> None:
     """Write the valid study definitions of ``data/studies`` (``SOFS_STUDIES_DIR``) to ``raw.study_*`` and the
-    exposures of ``data/evaluation.yaml`` to ``raw.evaluation_exposures`` before dbt reads them (SPEC 9.1, 9.2);
+    exposures of ``data/evaluation.yaml`` to ``raw.evaluation_exposures`` and the roll-out dates of
+    ``data/implementation.yaml`` to ``raw.implementation_rollout`` before dbt reads them (SPEC 9.1-9.3);
     a refused study file or exposure is one warning (file, key, reason) and the others load."""
     from orchestration import evaluation, studies
 
     with warehouse.write_connection() as con:
         studies.sync_definitions(con, warn=log.warning)
         evaluation.sync_exposures(con, warn=log.warning)   # data/evaluation.yaml (SPEC 9.2)
+        evaluation.sync_rollout(con, warn=log.warning)     # data/implementation.yaml (SPEC 9.3)
 
 
 #: How long the disclosure step waits for readers holding the warehouse after a dbt build (seconds).

@@ -144,3 +144,107 @@ def test_wilson_bounds_against_statsmodels(tmp_path, dbt_target):
     for r in rows:
         lo, hi = proportion_confint(r["x"], r["n"], alpha=0.05, method="wilson")
         assert r["lo"] == pytest.approx(lo, abs=1e-12) and r["hi"] == pytest.approx(hi, abs=1e-12)
+
+
+def test_km_curve_and_its_bands_against_lifelines(exposure_db, dbt_target):
+    db, dossiers, _, _ = exposure_db
+    run_dbt(["build", "--select", "+outcome_km_curve", "outcome_placement", "outcome_reopening", "--exclude",
+             "fct_feedback+"], db, dbt_target)
+    d = dossiers.copy()
+    d["km_time"] = d.apply(lambda r: ((r.closure_date or AS_OF) - r.registration_date).days, axis=1)
+    d["closed"] = d.closure_date.notna()
+    d["year"] = d.registration_date.map(lambda t: str(t.year))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for year, service, subset in (("all", "all", d), ("2024", "SDJ", d[(d.year == "2024") & (d.service == "SDJ")])):
+            got = con.execute("select days, n_at_risk, n_events, survival, ci_low, ci_high from marts.outcome_km_curve "
+                              "where registration_year = ? and service = ? and region = 'all' order by days",
+                              [year, service]).df().set_index("days")
+            kmf = KaplanMeierFitter().fit(subset.km_time, subset.closed)
+            table = kmf.event_table
+            times = [t for t in table.index if t > 0]
+            assert list(got.index) == times
+            assert list(got.n_at_risk) == [int(table.at_risk[t]) for t in times]
+            assert list(got.n_events) == [int(table.observed[t]) for t in times]
+            sf = kmf.survival_function_["KM_estimate"]
+            ci = kmf.confidence_interval_
+            for t in times:
+                assert got.survival[t] == pytest.approx(sf[t], abs=1e-12)
+                if table.observed[:t].sum() > 0 and 0 < sf[t] < 1:
+                    assert got.ci_low[t] == pytest.approx(ci["KM_estimate_lower_0.95"][t], abs=1e-9)
+                    assert got.ci_high[t] == pytest.approx(ci["KM_estimate_upper_0.95"][t], abs=1e-9)
+    finally:
+        con.close()
+    # the Wilson columns beside the outcome marts' rates (SPEC 9.3)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table, num in (("outcome_placement", "n_placed_365d"), ("outcome_reopening", "n_reopened_365d")):
+            rate = "placement_rate" if table == "outcome_placement" else "reopening_rate"
+            rows = con.execute(f"select {num}, n_observable, {rate}_ci_low, {rate}_ci_high from marts.{table}").fetchall()
+            assert rows and any(n for _, n, _, _ in rows)
+            for x, n, lo, hi in rows:
+                if n == 0:
+                    assert lo is None and hi is None
+                else:
+                    want = proportion_confint(x, n, alpha=0.05, method="wilson")
+                    assert (lo, hi) == pytest.approx(want, abs=1e-12)
+    finally:
+        con.close()
+
+
+def test_unit_comparison_and_implementation_panel_on_a_hand_case(project_env, monkeypatch, dbt_target):
+    """Two regions (one team each), one registration year and age band, two services:
+    OCJ: Antwerpen 5/10 placed, Limburg 1/10 -> reference 6/20 = 0.3; SDJ: Antwerpen 8/10, Limburg 2/5 -> 10/15.
+    Antwerpen: n 20, O 13, E = 10 x 0.3 + 10 x 2/3 = 9.667; Limburg: n 15, O 3, E = 10 x 0.3 + 5 x 2/3 = 6.333.
+    Funnel limits: quantiles of Binomial(n, E / n) (scipy) divided by E."""
+    from scipy.stats import binom
+
+    impl = project_env / "implementation.yaml"
+    impl.write_text("rollout:\n  Antwerpen: 2023-04-01\n", encoding="utf-8")
+    monkeypatch.setenv("SOFS_IMPLEMENTATION_FILE", str(impl))
+    reg, start = dt.date(2023, 3, 1), dt.date(2023, 4, 1)
+    dossiers, placements = [], []
+    for region, team, service, n, placed in (("Antwerpen", "TA", "OCJ", 10, 5), ("Limburg", "TB", "OCJ", 10, 1),
+                                             ("Antwerpen", "TA", "SDJ", 10, 8), ("Limburg", "TB", "SDJ", 5, 2)):
+        for i in range(n):
+            key = f"{region[:3]}{service}{i}"
+            dossiers.append({"dossier_key": key, "child_key": "C" + key, "service": service, "region": region,
+                             "team_key": team, "team": team, "registration_date": reg, "closure_date": None,
+                             "closure_reason": None, "birth_year": 2012, "sex": "M", "source_line": len(dossiers) + 1})
+            if i < placed:
+                placements.append({"placement_key": "P" + key, "dossier_key": key, "start_date": start, "end_date": None,
+                                   "placement_type": "residential", "source_line": len(placements) + 1})
+    db = project_env / "warehouse.duckdb"
+    with warehouse.write_connection(db) as con:
+        evaluation.sync_rollout(con, warn=lambda line: None)
+        with warehouse.transaction(con):
+            history.load_extract(con, AS_OF, AS_OF.isoformat(), "test", {
+                "raw.dossiers": pd.DataFrame(dossiers), "raw.placements": pd.DataFrame(placements)})
+    run_dbt(["build", "--select", "+unit_comparison", "+implementation_panel", "--exclude", "fct_feedback+"], db, dbt_target)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.execute("select unit_level, region, n, observed, expected, oe_ratio, limit95_low, limit95_high, "
+                          "limit998_low, limit998_high, flag from marts.unit_comparison "
+                          "where indicator = 'placement_365d' and period = 'all' order by region, unit_level").fetchall()
+        panel = con.execute("select quarter, registrations, placements_started, event_time_quarters, rollout_period "
+                            "from marts.implementation_panel where region = 'Antwerpen' and service = 'OCJ' "
+                            "order by quarter limit 2").fetchall()
+        limburg = con.execute("select distinct rollout_period from marts.implementation_panel "
+                              "where region = 'Limburg'").fetchall()
+    finally:
+        con.close()
+    for unit_level in ("region", "team"):
+        rows = [r for r in got if r[0] == unit_level]
+        for (_, region, n, o, e, oe, l95, h95, l998, h998, flag), (want_n, want_o, want_e) in zip(
+                rows, [(20, 13, 10 * 0.3 + 10 * 2 / 3), (15, 3, 10 * 0.3 + 5 * 2 / 3)]):
+            assert (n, o) == (want_n, want_o) and e == pytest.approx(want_e, abs=1e-12)
+            assert oe == pytest.approx(want_o / want_e, abs=1e-12)
+            q = {a: binom.ppf(a, want_n, want_e / want_n) for a in (0.025, 0.975, 0.001, 0.999)}
+            assert (l95, h95, l998, h998) == pytest.approx(
+                (q[0.025] / want_e, q[0.975] / want_e, q[0.001] / want_e, q[0.999] / want_e), abs=1e-12)
+            want_flag = ("above_99.8" if o > q[0.999] else "below_99.8" if o < q[0.001] else
+                         "above_95" if o > q[0.975] else "below_95" if o < q[0.025] else "within")
+            assert flag == want_flag
+    # 10 OCJ registrations in 2023-Q1, 5 placements in 2023-Q2; roll-out 2023-04-01 = 2023-Q2 (event time 0)
+    assert panel == [("2023-Q1", 10, 0, -1, "pre"), ("2023-Q2", 0, 5, 0, "post")]
+    assert limburg == [(None,)]   # no roll-out date for Limburg

@@ -30,3 +30,18 @@ def test_valid_exposures_load_and_bad_ones_are_refused(tmp_path):
 def test_the_demo_file_is_valid():
     found, errors = evaluation.load_exposures(evaluation.settings.PROJECT_ROOT / "data" / "evaluation.yaml")
     assert errors == [] and {e.exposure for e in found} == {"safety_plan_90d", "network_meeting_90d", "mapping_30d"}
+
+
+def test_rollout_dates_load_and_bad_ones_are_refused(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "implementation.yaml"
+    path.write_text("rollout:\n  Antwerpen: 2021-01-01\n  Gent: 2021-01-01\n  Limburg: soon\n", encoding="utf-8")
+    found, errors = evaluation.load_rollout(path)
+    assert found == {"Antwerpen": dt.date(2021, 1, 1)}
+    assert sorted(e.key for e in errors) == ["rollout.Gent", "rollout.Limburg"]
+    con = duckdb.connect()
+    evaluation.write_rollout(con, found)
+    assert con.execute("select * from raw.implementation_rollout").fetchall() == [("Antwerpen", dt.date(2021, 1, 1))]
+    demo, demo_errors = evaluation.load_rollout(evaluation.settings.PROJECT_ROOT / "data" / "implementation.yaml")
+    assert demo_errors == [] and len(demo) == 5

@@ -53,5 +53,8 @@ select
     -- additions beyond the SPEC 4 list
     n_closed,
     n_window_complete,
-    cast(n_closed - n_window_complete as {{ dbt.type_bigint() }}) as n_window_running
+    cast(n_closed - n_window_complete as {{ dbt.type_bigint() }}) as n_window_running,
+    -- Wilson 95 % interval of reopening_rate (SPEC 9.3; macros/statistics/wilson.sql); null when no window is complete
+    {{ wilson_low('n_reopened_365d', 'n_window_complete') }} as reopening_rate_ci_low,
+    {{ wilson_high('n_reopened_365d', 'n_window_complete') }} as reopening_rate_ci_high
 from grouped
