@@ -271,6 +271,25 @@ def test_reporting_withholds_small_counts_and_what_follows(small):
     assert (noord["n_audited"], noord["mean_depth"], noord["kappa"], noord["suppressed"]) == (None, None, None, True)
 
 
+def test_every_column_is_documented(small):
+    """Every column of the case-audit marts and of reporting.practice_depth has a description in its YAML."""
+    import yaml
+
+    docs = {}
+    for schema, path in (("marts", ROOT / "dbt_project" / "models" / "marts" / "audits" / "_audits__marts.yml"),
+                         ("reporting", ROOT / "dbt_project" / "models" / "reporting" / "_rpt_practice_depth.yml")):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]:
+            table = model.get("config", {}).get("alias", model["name"])
+            docs[schema, table] = {c["name"]: c.get("description", "").strip() for c in model["columns"]}
+    assert set(docs) == {("marts", "fct_case_audit"), ("marts", "practice_depth"), ("reporting", "practice_depth")}
+    for (schema, table), described in docs.items():
+        columns = [r[0] for r in small.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table]).fetchall()]
+        assert columns and [c for c in columns if not described.get(c)] == [], (schema, table)
+        assert set(described) <= set(columns), (schema, table)
+
+
 def test_period_by_year_and_another_standard(small_by_year):
     con = small_by_year
     assert [r[0] for r in con.execute("select distinct period from marts.fct_case_audit").fetchall()] == ["2025"]
