@@ -111,6 +111,7 @@
         'int_survey_responses_current': [['instrument', s], ['wave', s], ['wave_order', b], ['population', s],
             ['response_key', s], ['respondent_key', s], ['dossier_key', s], ['is_complete', t],
             ['submitted_at', dbt.type_timestamp()]],
+        'fct_survey_response': [['instrument', s], ['wave', s], ['response_key', s], ['submitted_at', dbt.type_timestamp()]],
         'stg_surveys__waves': [['instrument', s], ['wave', s], ['population', s], ['respondent_group_item', s],
             ['respondent_group_codes', s], ['respondent_group_label', s], ['region_item', s],
             ['region_from_dossier', t], ['has_dossier_key', t]],

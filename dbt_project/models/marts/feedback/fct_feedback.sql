@@ -32,7 +32,7 @@ with responses as (
     from {{ ref('int_survey_response_groups') }} as g
     inner join {{ survey_ref('stg_surveys__waves') }} as w
         on w.instrument = g.instrument and w.wave = g.wave
-    inner join {{ survey_ref('int_survey_responses_current') }} as r
+    inner join {{ survey_ref('fct_survey_response') }} as r
         on r.response_key = g.response_key
     where w.has_dossier_key
 ),

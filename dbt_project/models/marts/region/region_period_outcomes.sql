@@ -18,6 +18,9 @@
 -- Practice depth (case audits, marts.practice_depth) per region and year (its periods of the year pooled):
 -- depth_n_audited, depth_mean, depth_share_meeting_standard; null where nothing was audited or while that
 -- mart was never built.
+-- Built after the other survey marts of the combined view, so that `dbt build --select +region_period_outcomes`
+-- builds marts.fct_feedback (and fct_survey_response, which it reads) too:
+-- depends_on: {{ ref('fct_feedback') }}
 {%- set measures = survey_measures() -%}
 {%- set populations = survey_populations() -%}
 {%- set s = dbt.type_string() -%}
