@@ -66,7 +66,7 @@ def small_cells(tmp_path_factory, dbt_target):
     con.execute(warehouse.RAW_DDL)
     insert_extract(con, AS_OF, synthetic_extract())
     con.close()
-    run_dbt(["build", "--select", "source:raw_dossiers+", "--vars", f"{{min_cell: {MIN_CELL}}}"], path, dbt_target)
+    run_dbt(["build", "--select", "@source:raw_dossiers", "--vars", f"{{min_cell: {MIN_CELL}}}"], path, dbt_target)
     con = duckdb.connect(str(path))
     first_pass = independent_audit(con)
     outcome = protect_reporting(con, MIN_CELL)

@@ -1,7 +1,7 @@
 """Dossier outcome marts against hand-computed values (SPEC 4, 5; issue 3 "Done when").
 
 A tiny warehouse with two extracts (2024-06-30 and 2024-12-31, so as_of_date = 2024-12-31) is built
-once per module with ``dbt build --select source:raw_dossiers+``. Every expected value below was
+once per module with ``dbt build --select @source:raw_dossiers`` (the dossier models, and the parents of every model they feed). Every expected value below was
 worked out by hand from the rows in :func:`latest_rows`; the comments show the arithmetic.
 """
 from __future__ import annotations
@@ -147,7 +147,7 @@ def wh(tmp_path_factory, dbt_target):
     insert_extract(con, EARLY, early_rows())
     insert_extract(con, AS_OF, latest_rows())
     con.close()
-    run_dbt(["build", "--select", "source:raw_dossiers+"], path, dbt_target)
+    run_dbt(["build", "--select", "@source:raw_dossiers"], path, dbt_target)
     con = duckdb.connect(str(path), read_only=True)
     yield con
     con.close()

@@ -56,7 +56,7 @@ def demo(tmp_path_factory, dbt_target):
     files = write_demo_dossiers(landing)
     db = base / "demo.duckdb"
     load_landing(landing, db)
-    run_dbt(["build", "--select", "source:raw_dossiers+"], db, dbt_target)
+    run_dbt(["build", "--select", "@source:raw_dossiers"], db, dbt_target)
     con = duckdb.connect(str(db), read_only=True)
     yield {"landing": landing, "files": files, "con": con}
     con.close()
