@@ -33,9 +33,9 @@ def add_parsers(sub) -> None:
 
 
 def _cell(value) -> str:
-    import math
+    import pandas as pd
 
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or pd.isna(value):
         return "withheld"
     return f"{int(value):,}"
 
@@ -92,10 +92,13 @@ def flow_lines(name: str) -> list[str]:
 
 
 def cmd_study_status(args: argparse.Namespace) -> int:
-    """Print the flow of study ``args.name`` per follow-up month (disclosure-controlled)."""
+    """Print the flow of study ``args.name`` per follow-up month (disclosure-controlled).
+
+    Raises ValueError (exit 2) for a study that is not in ``reporting.study_attrition``."""
+    lines = flow_lines(args.name)
     _print(f"study {args.name}: follow-up flow (reporting.study_attrition; 'withheld' = below min_cell "
            f"{settings.min_cell()} or protecting such a count)")
-    for line in flow_lines(args.name):
+    for line in lines:
         _print("  " + line)
     return EXIT_OK
 
@@ -120,6 +123,8 @@ def print_demo_evaluation() -> None:
 def exposure_lines() -> list[str]:
     """One exposure comparison from ``reporting.outcome_by_exposure`` (the first exposure, all strata), with its
     caveat; empty when the table does not exist."""
+    import pandas as pd
+
     from orchestration import warehouse
 
     with warehouse.read_connection() as con:
@@ -137,14 +142,14 @@ def exposure_lines() -> list[str]:
     first = df[df.exposure == df.exposure.iloc[0]]
     lines = [f"exposure {first.exposure.iloc[0]} (landmark comparison, reporting.outcome_by_exposure):"]
     for r in first.itertuples():
-        if r.placement_rate is None or r.placement_rate != r.placement_rate:
+        if any(v is None or pd.isna(v) for v in (r.placement_rate, r.placement_rate_ci_low, r.placement_rate_ci_high)):
             rate = "withheld"
         else:
             rate = f"{100 * r.placement_rate:.1f}% [{100 * r.placement_rate_ci_low:.1f}-{100 * r.placement_rate_ci_high:.1f}]"
         lines.append(f"  {'exposed    ' if r.exposed else 'not exposed'} n={_cell(r.n_landmark)}  placed within 365 "
                      f"days after the landmark: {rate}")
     p = first.logrank_p.iloc[0]
-    if p is not None and p == p:
+    if p is not None and not pd.isna(p):
         shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
         lines.append(f"  log-rank test, exposed against not exposed (time from landmark to closure): {shown}")
     lines.append(f"  caveat: {first.caveat.iloc[0]}")

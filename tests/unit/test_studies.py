@@ -74,3 +74,29 @@ def test_the_raw_tables_are_replaced(tmp_path):
 def test_the_demo_study_is_valid():
     found, errors = studies.load_studies(studies.settings.PROJECT_ROOT / "data" / "studies")
     assert errors == [] and "family_followup_2024" in [s.study for s in found]
+
+
+def test_study_cli_list_and_status(tmp_path, monkeypatch, capsys):
+    """`study list` shows valid and refused files; `study status` prints the flow from reporting (withheld as
+    'withheld') and exits 2 for an unknown study."""
+    from orchestration.cli import main
+
+    folder = tmp_path / "studies"
+    folder.mkdir()
+    write(folder, "s1.yaml", GOOD)
+    write(folder, "bad.yaml", "study: bad\n")
+    monkeypatch.setenv("SOFS_STUDIES_DIR", str(folder))
+    db = tmp_path / "wh.duckdb"
+    monkeypatch.setenv("SOFS_WAREHOUSE_PATH", str(db))
+    con = duckdb.connect(str(db))
+    con.execute("create schema reporting; create table reporting.study_attrition as select 's1' as study, 6 as "
+                "follow_up_month, 12 as n_enrolled, 10 as n_due, 8 as n_observed, null::bigint as n_lost, "
+                "5 as n_with_client_feedback, 0 as n_with_child_feedback")
+    con.close()
+    assert main(["study", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "s1: Test" in out and "REFUSED bad.yaml: key title" in out
+    assert main(["study", "status", "s1"]) == 0
+    out = capsys.readouterr().out
+    assert "withheld" in out.splitlines()[-1] and out.splitlines()[-1].split()[:4] == ["6", "12", "10", "8"]
+    assert main(["study", "status", "nope"]) == 2
