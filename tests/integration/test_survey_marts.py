@@ -84,7 +84,7 @@ def marts(tmp_path_factory, dbt_target):
         (folder / "wave.yaml").write_text(f"fieldwork_start: 2024-0{1 if wave == 'w1' else 6}-01\n")
         part = landing.Partition("survey", f"scale_test/{wave}", folder, (data,))
         load(wh, part, inst, data)
-    run_dbt(["build", "--select", "source:raw_surveys+"], wh, dbt_target)
+    run_dbt(["build", "--select", "@source:raw_surveys"], wh, dbt_target)
     con = duckdb.connect(str(wh), read_only=True)
     yield con
     con.close()
@@ -218,7 +218,7 @@ def demo_marts(tmp_path_factory, dbt_target):
     wh = base / "wh.duckdb"
     for part in landing.discover(base / "landing"):
         load(wh, part, inst, part.folder / "responses.csv")
-    run_dbt(["build", "--select", "source:raw_surveys+"], wh, dbt_target)
+    run_dbt(["build", "--select", "@source:raw_surveys"], wh, dbt_target)
     con = duckdb.connect(str(wh), read_only=True)
     yield con, inst
     con.close()
