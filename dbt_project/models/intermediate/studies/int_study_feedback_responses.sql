@@ -5,7 +5,8 @@
 -- Survey responses are not versioned by extract: a wave loaded later that falls in the window adds to it.
 {%- set s = dbt.type_string() %}
 with points as (
-    select * from {{ ref('int_study_follow_up_points') }}
+    -- the dossier side may not be built yet in a warehouse that has only loaded surveys (feedback_ref_or_empty)
+    select * from {{ feedback_ref_or_empty('int_study_follow_up_points', [['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'], ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()], ['observed_extract_date', 'date']]) }} as p
     where observed_extract_date is not null
 ),
 

@@ -1,4 +1,7 @@
 -- raw.evaluation_exposures as typed columns: one row per practice exposure (SPEC 9.2). Rename and cast only.
+-- Ephemeral (inlined where used): the marts that read it are selected with the dossier or survey side
+-- (source:raw_dossiers+, source:raw_surveys+), which never selects this model on its own.
+{{ config(materialized='ephemeral') }}
 {%- set s = dbt.type_string() %}
 select
     cast(exposure as {{ s }}) as exposure,

@@ -1,4 +1,7 @@
 -- raw.implementation_rollout as typed columns: the roll-out date per region (SPEC 9.3). Rename and cast only.
+-- Ephemeral (inlined where used): the marts that read it are selected with the dossier or survey side
+-- (source:raw_dossiers+, source:raw_surveys+), which never selects this model on its own.
+{{ config(materialized='ephemeral') }}
 {%- set s = dbt.type_string() %}
 select
     cast(region as {{ s }}) as region,
