@@ -231,18 +231,31 @@ def _short(t: HistoryTable) -> str:
 
 
 def _stage(con, name: str, t: HistoryTable, frame: pd.DataFrame | None, load_id: str) -> None:
-    """A temporary table ``name`` with the history table's content and provenance columns (types from
-    the history table itself), filled from ``frame`` (empty when None)."""
+    """A temporary table ``name`` with the history table's content and provenance columns (cast to the history
+    table's own types), filled from ``frame`` (empty when None).
+
+    Created in one ``create ... as select`` from the frame: DuckDB 2.0.0 drops the rows beyond its first row
+    group (122,880) when they are inserted from a pandas frame into an empty temporary table inside a
+    transaction (a regression test in tests/unit/test_history.py loads 130,000 rows)."""
     cols = t.content + PROVENANCE
-    con.execute(f"create or replace temp table {name} as select {', '.join(cols)} from {t.table} limit 0")
     if frame is None or len(frame) == 0:
+        con.execute(f"create or replace temp table {name} as select {', '.join(cols)} from {t.table} limit 0")
         return
+    types = _column_types(con, t.table)
     con.register("_stage_frame", frame)
     try:
-        select = ", ".join(f'"{c}"' for c in t.content + ("source_line",))
-        con.execute(f"insert into {name} select {select}, ? as load_id from _stage_frame", [load_id])
+        select = ", ".join(f'cast("{c}" as {types[c]}) as {c}' for c in t.content + ("source_line",))
+        con.execute(f"create or replace temp table {name} as select {select}, "
+                    f"cast(? as {types['load_id']}) as load_id from _stage_frame", [load_id])
     finally:
         con.unregister("_stage_frame")
+
+
+def _column_types(con, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a schema-qualified table."""
+    schema, name = table.split(".")
+    return dict(con.execute("select column_name, data_type from information_schema.columns "
+                            "where table_schema = ? and table_name = ?", [schema, name]).fetchall())
 
 
 def _append_latest(con, extract_date: dt.date, incoming: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -347,11 +360,12 @@ def migrate_snapshots(con, say=print) -> int:
         for t in TABLES:
             name = _short(t)
             src = f"raw.{name}"
-            con.execute(f"create or replace temp table _mig_{name} as "
-                        f"select {', '.join(t.content + PROVENANCE)} from {t.table} limit 0")
-            if name in old:
-                con.execute(f"insert into _mig_{name} select {', '.join(t.content + PROVENANCE)} from {src} "
-                            f"where extract_date::date = ?", [d])
+            if name in old:  # one create ... as select (see _stage)
+                con.execute(f"create or replace temp table _mig_{name} as select {', '.join(t.content + PROVENANCE)} "
+                            f"from {src} where extract_date::date = ?", [d])
+            else:
+                con.execute(f"create or replace temp table _mig_{name} as "
+                            f"select {', '.join(t.content + PROVENANCE)} from {t.table} limit 0")
         inserted, closed = _append_latest(con, d, "_mig")
         rows = {t.frame: con.execute(f"select count(*) from _mig_{_short(t)}").fetchone()[0] for t in TABLES}
         _record_extract(con, d, pk, lid, rows, inserted, closed)

@@ -228,3 +228,24 @@ def test_a_warehouse_with_full_copies_is_migrated_to_versions(tmp_path):
         assert left == 0
         assert con.execute("select load_id from raw.dossier_extracts order by extract_date").fetchall() == [
             (f"old-{d.isoformat()}",) for d in D]
+
+
+def test_more_rows_than_one_row_group_inside_a_transaction(con):
+    """130,000 events in one file, loaded inside a transaction as the ingest does: all stored, and all of them
+    reconstructed (DuckDB 2.0.0 drops rows past 122,880 inserted from pandas into an empty temp table there)."""
+    n = 130_000
+    events = pd.DataFrame({"event_key": [f"e{i}" for i in range(n)], "dossier_key": "d001",
+                           "event_date": pd.Timestamp("2024-01-02"), "event_type": "mapping", "value": None,
+                           "rated_by": None, "source_line": range(2, n + 2)})
+    snap = {"raw.dossiers": snapshots(11)[0]["raw.dossiers"], "raw.practice_events": events}
+    with warehouse.transaction(con):
+        change = load(con, 0, snap)
+    assert change.rows["raw.practice_events"] == n == change.inserted["raw.practice_events"]
+    assert con.execute("select count(*) from raw.dossier_event_versions").fetchone()[0] == n
+    later = dict(snap, **{"raw.practice_events": events.iloc[: n - 10]})
+    with warehouse.transaction(con):
+        change = load(con, 1, later)
+    assert change.closed["raw.practice_events"] == 10 and change.inserted["raw.practice_events"] == 0
+    with warehouse.transaction(con):
+        history.remove_extract(con, D[0])  # peel the later extract, retract, replay
+    assert len(history.as_of(con, D[1])["raw.practice_events"]) == n - 10
