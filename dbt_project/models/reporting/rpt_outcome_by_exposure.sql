@@ -9,8 +9,18 @@
 -- n_landmark or n_closed. The directly standardised rates are not published (they combine the detail strata's
 -- rates, which could give a withheld stratum away): marts only.
 {%- set counts = ['n_landmark', 'n_window_complete', 'n_placed_365d', 'n_reopened_365d', 'n_closed'] %}
+{%- set s = dbt.type_string() %}
+{%- set b = dbt.type_bigint() %}
+{%- set f = outcome_type_double() %}
 with mart as (
-    select * from {{ ref('outcome_by_exposure') }}
+    -- empty while marts.outcome_by_exposure was never built (e.g. a reporting-only build on hand-made marts)
+    select * from {{ feedback_ref_or_empty('outcome_by_exposure', [
+        ['exposure', s], ['exposed', dbt.type_boolean()], ['registration_year', s], ['service', s], ['region', s],
+        ['event_type', s], ['within_days', dbt.type_int()], ['n_landmark', b], ['n_window_complete', b],
+        ['n_placed_365d', b], ['placement_rate', f], ['placement_rate_ci_low', f], ['placement_rate_ci_high', f],
+        ['n_reopened_365d', b], ['reopening_rate', f], ['reopening_rate_ci_low', f], ['reopening_rate_ci_high', f],
+        ['n_closed', b], ['km_median_days', b], ['km_median_ci_low', b], ['km_median_ci_high', b],
+        ['logrank_chi2', f], ['logrank_p', f], ['caveat', s]]) }} as o
     where (case when registration_year = 'all' then 0 else 1 end)
         + (case when service = 'all' then 0 else 1 end)
         + (case when region = 'all' then 0 else 1 end) <= 1
