@@ -148,7 +148,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})
         dbt_ok = True
         if stale:
-            _print("the last dbt build did not finish after the latest load: rebuilding every model")
+            _print("the marts are older than the data in raw (a build that did not finish, a retraction, or a new "
+                   "layout of raw): rebuilding every model")
         if kinds or args.rebuild or stale:
             full = len(kinds) != 1 or args.rebuild or stale or _marts_missing()
             job = build_all_marts if full else MART_JOBS[kinds[0]]
@@ -466,7 +467,8 @@ def _print_cohort_rates(con) -> None:
 
     df["placed_365"] = [pct(r, c) for r, c in zip(df["placement_rate"], df["placement_complete"])]
     df["reopened_365"] = [pct(r, c) for r, c in zip(df["reopening_rate"], df["reopening_complete"])]
-    df = df.drop(columns=["placement_rate", "reopening_rate"]).fillna("-")
+    # object first: a nullable integer column (a year without closures) cannot hold "-"
+    df = df.drop(columns=["placement_rate", "reopening_rate"]).astype(object).fillna("-")
     _print("\n365-day rates per cohort (registration year for placement, closure year for reopening), over "
            "complete windows only (SPEC 5): a dossier counts once its whole window lies on or before the latest "
            "extract; *_running dossiers are in no rate")

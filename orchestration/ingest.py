@@ -52,11 +52,21 @@ class LoadOutcome:
 
 
 def last_loads(con) -> dict[str, tuple[str, str]]:
-    """Landing-relative file -> (sha256, status) of its latest ``loaded``/``quarantined`` attempt."""
+    """Landing-relative file -> (sha256, status) of its latest ``loaded``/``quarantined`` attempt.
+
+    A file whose partition was retracted after that attempt is left out: the partition is new work when its
+    folder is put back (SPEC 3.3: move it out, retract, put it back, run)."""
     rows = con.execute("""
-        select source_file, sha256, status from (
-            select *, row_number() over (partition by source_file order by started_at desc, finished_at desc) as rn
-            from audit.loads where status in ('loaded', 'quarantined')) where rn = 1
+        with latest as (
+            select * from (
+                select *, row_number() over (partition by source_file order by started_at desc, finished_at desc) as rn
+                from audit.loads where status in ('loaded', 'quarantined')) where rn = 1),
+        retracted as (
+            select source_file as folder, max(started_at) as retracted_at
+            from audit.loads where status = 'retracted' group by source_file)
+        select l.source_file, l.sha256, l.status from latest l
+        where not exists (select 1 from retracted r
+                          where starts_with(l.source_file, r.folder || '/') and r.retracted_at > l.started_at)
     """).fetchall()
     return {f: (sha, status) for f, sha, status in rows}
 

@@ -272,7 +272,9 @@ def _migrate_dossier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
         from orchestration import history
 
         with transaction(con):
-            history.migrate_snapshots(con)
+            if history.migrate_snapshots(con):
+                # the marts were built from the copies: rebuild them (sofs-warehouse run sees them stale)
+                con.execute("delete from audit.dbt_builds")
 
 
 def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.DuckDBPyConnection:

@@ -96,3 +96,20 @@ def test_marts_depend_on_the_latest_extract_not_on_the_history_before_it(project
     load(extracts[-1])
     run_dbt(SELECT, alone, dbt_target)
     assert marts(alone) == with_history
+
+
+def test_a_retracted_extract_put_back_is_loaded_again(project_env, extracts):
+    """SPEC 3.3's way of correcting a delivery: move the folder out, retract, put it back, run."""
+    for d in extracts:
+        load(d)
+    folder = project_env / "landing" / "dossiers" / extracts[-1].isoformat()
+    shutil.move(str(folder), str(project_env / "aside"))
+    ingest.retract_partition("dossier", extracts[-1].isoformat())
+    shutil.move(str(project_env / "aside"), str(folder))
+    load(extracts[-1])   # not "unchanged": the retraction came after its last load
+    con = duckdb.connect(str(project_env / "warehouse.duckdb"), read_only=True)
+    try:
+        assert [d for (d,) in con.execute("select extract_date from raw.dossier_extracts order by 1").fetchall()] \
+            == extracts
+    finally:
+        con.close()

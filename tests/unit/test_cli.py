@@ -29,3 +29,25 @@ def test_bad_min_cell_is_refused_before_any_work(project_env, monkeypatch, capsy
     monkeypatch.setenv("SOFS_MIN_CELL", "abc")
     assert cli.main(["run"]) == 2
     assert "SOFS_MIN_CELL" in capsys.readouterr().out
+
+
+def test_cohort_rates_print_a_year_without_closures(capsys):
+    """A registration year with no closures has no reopening row: its columns print as '-' (the full join
+    leaves nullable integers that cannot hold '-')."""
+    import duckdb
+
+    from orchestration import cli
+
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("""create table marts.outcome_placement as select * from (values
+        ('2023', 'all', 'all', 40::bigint, 30::bigint, 10::bigint, 0.1::double),
+        ('all', 'all', 'all', 40::bigint, 30::bigint, 10::bigint, 0.1::double))
+        t(registration_year, service, region, n_dossiers, n_window_complete, n_window_running, placement_rate)""")
+    con.execute("""create table marts.outcome_reopening as select * from (values
+        ('all', 'all', 'all', 0::bigint, 0::bigint, 0::bigint, null::double))
+        t(closure_year, service, region, n_closed, n_window_complete, n_window_running, reopening_rate)""")
+    cli._print_cohort_rates(con)
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("2023"))
+    assert "10.0%" in line and line.split().count("-") == 4

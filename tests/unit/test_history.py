@@ -249,3 +249,33 @@ def test_more_rows_than_one_row_group_inside_a_transaction(con):
     with warehouse.transaction(con):
         history.remove_extract(con, D[0])  # peel the later extract, retract, replay
     assert len(history.as_of(con, D[1])["raw.practice_events"]) == n - 10
+
+
+def test_copies_written_by_an_older_version_after_the_conversion_are_placed_where_they_belong(tmp_path):
+    """An older version of the product (e.g. a daemon not yet upgraded) writes raw.dossiers again after the
+    conversion, here a changed 2024-06-30 without team_key: the next write places it in the history as a
+    reload of that date, and the later extracts still reconstruct exactly."""
+    snaps = snapshots(12)
+    db = tmp_path / "wh.duckdb"
+    with warehouse.write_connection(db) as con:
+        for k, snap in enumerate(snaps):
+            load(con, k, snap)
+    changed = snaps[3]   # the content of another quarter, delivered as 2024-06-30 by the old code
+    con = duckdb.connect(str(db))
+    con.execute("insert into audit.dbt_builds values (current_timestamp, 40)")  # marts built before
+    for name in history.BY_FRAME:
+        f = changed[name].copy()
+        f.insert(0, "partition_key", D[1].isoformat())
+        f.insert(1, "extract_date", pd.Timestamp(D[1]))
+        f["load_id"] = "old-code"
+        if name == "raw.dossiers":
+            f = f.drop(columns=["team_key"])
+        con.register("_f", f)
+        con.execute(f"create table {name} as select * from _f")
+        con.unregister("_f")
+    con.close()
+    with warehouse.write_connection(db) as con:
+        expected = dict(zip(D, snaps))
+        expected[D[1]] = {n: (f.assign(team_key=None) if n == "raw.dossiers" else f) for n, f in changed.items()}
+        assert_reconstructs(con, expected)
+        assert con.execute("select count(*) from audit.dbt_builds").fetchone()[0] == 0  # marts rebuilt next run
