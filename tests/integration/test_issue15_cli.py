@@ -205,7 +205,7 @@ def test_quarantined_partition_is_not_materialized_and_checks_carry_partitions(l
         for table in SURVEY_TABLES:
             done = instance.get_materialized_partitions(dg.AssetKey(["raw", table]))
             assert done == {"mini_survey/w1", "mini_survey/w3"}, (table, done)
-        assert instance.get_materialized_partitions(dg.AssetKey(["raw", "placements"])) == {"2025-06-30"}
+        assert instance.get_materialized_partitions(dg.AssetKey(["raw", "dossier_placement_versions"])) == {"2025-06-30"}
         check_key = dg.AssetCheckKey(dg.AssetKey(["raw", "survey_responses"]), "stage1_record_and_format")
         records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=20)
         evaluations = [r.event.dagster_event.event_specific_data for r in records]
@@ -357,7 +357,7 @@ def test_landing_files_are_observable_sources_upstream_of_raw(landed, monkeypatc
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    for table in ("dossiers", "placements", "practice_events"):
+    for table in ("dossier_versions", "dossier_placement_versions", "dossier_event_versions", "dossier_extracts"):
         assert graph.get(dg.AssetKey(["raw", table])).parent_keys == {dg.AssetKey(["landing", "dossier_extract_files"])}
     assert graph.get(dg.AssetKey(["raw", "survey_responses"])).parent_keys == {
         dg.AssetKey(["landing", "survey_wave_files"])}
