@@ -166,7 +166,8 @@ def test_survey_item_columns_get_item_value_labels(wh):
     path = research.export_table("marts.fct_survey_response", "sav", wh / "resp.sav", allow_marts=True)
     _, meta = pyreadstat.read_sav(str(path))
     assert meta.variable_value_labels["function"] == {1.0: "Consulent OCJ", 2.0: "Consulent SDJ"}
-    assert meta.column_names_to_labels["function_label"] == "Label of function (e.g. Consulent OCJ)."  # its dbt description
+    assert meta.column_names_to_labels["is_complete"] == \
+        "True when LimeSurvey recorded a submit date (the response was finished)."  # its dbt description
     assert meta.variable_value_labels["is_complete"] == {0.0: "no", 1.0: "yes"}
     # one long table with one label set for every item: the value column is labelled
     path = research.export_table("reporting.item_distribution", "sav", wh / "dist.sav")

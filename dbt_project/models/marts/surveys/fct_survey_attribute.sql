@@ -1,8 +1,8 @@
 -- marts.fct_survey_attribute: one row per current response x attribute item (SPEC 4): the respondent
 -- characteristics (role: attribute: function, region, respondent_role, sector ...) in a long table with a
--- fixed column set, whatever the instruments declare. marts.fct_survey_response also pivots them into one
--- column per attribute (its schema follows the loaded definitions); read this table for a schema that never
--- changes. Answers given with a declared missing code have value null and a missing_reason.
+-- fixed column set, whatever the instruments declare (marts.fct_survey_response has no attribute columns; the
+-- wide file is `sofs-warehouse export survey`). Answers given with a declared missing code have value null and
+-- a missing_reason.
 select
     a.instrument,
     a.wave,
