@@ -12,8 +12,14 @@
 -- build where the relations need it (SPEC 6).
 {%- set s = dbt.type_string() %}
 
+{%- set f = outcome_type_double() %}
+{%- set b = dbt.type_bigint() %}
 with mart as (
-    select * from {{ ref('practice_depth') }}
+    -- empty while marts.practice_depth was never built (e.g. a reporting-only build on hand-made marts)
+    select * from {{ feedback_ref_or_empty('practice_depth', [
+        ['region', s], ['team', s], ['period', s], ['n_audited', b], ['mean_depth', f],
+        ['share_meeting_standard', f], ['n_double_audited', b], ['kappa', f], ['icc', f],
+        ['n_meeting_standard', b], ['n_rating_pairs', b]]) }} as p
 ),
 
 cells as (
