@@ -13,7 +13,7 @@
 with waves as (
     select instrument, wave, fieldwork_start, fieldwork_end
     from {{ ref('stg_surveys__waves') }}
-    where population = 'auditor'
+    where population = '{{ var("audit_population") }}'
 ),
 
 ranked as (

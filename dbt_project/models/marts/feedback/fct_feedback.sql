@@ -1,5 +1,5 @@
 -- marts.fct_feedback: one row per current response of an instrument linked to dossiers (dossier_key in its
--- definition: client and child feedback), joined to marts.fct_dossier by dossier key (SPEC 4).
+-- definition: client and child feedback; not the case audits), joined to marts.fct_dossier by dossier key (SPEC 4).
 -- Generated from the loaded definitions (macros/surveys/measures.sql): per construct of these instruments
 -- <construct>_score and <construct>_n_valid_items (marts.fct_scale_score, SPEC 5 rule), per scaling question
 -- <item> and <item>_missing_reason (marts.fct_item_response: a declared missing code is a reason, never a
@@ -8,8 +8,10 @@
 -- population when the instrument has no group attribute. respondent_role_label: the value label, or the
 -- group label of the definition (else the population). respondent_group: the group as in
 -- marts.construct_means. No instrument, construct, item or group name is written here.
-{%- set measures = survey_measure_names('w.has_dossier_key') -%}
-{%- set codes = survey_group_codes('w.has_dossier_key') -%}
+{#- feedback: instruments linked to dossiers, except the case audits (population var audit_population, SPEC 5) -#}
+{%- set feedback_waves = "w.has_dossier_key and w.population <> '" ~ var('audit_population') ~ "'" -%}
+{%- set measures = survey_measure_names(feedback_waves) -%}
+{%- set codes = survey_group_codes(feedback_waves) -%}
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
 {%- set f = outcome_type_double() %}
@@ -34,7 +36,7 @@ with responses as (
         on w.instrument = g.instrument and w.wave = g.wave
     inner join {{ survey_ref('fct_survey_response') }} as r
         on r.response_key = g.response_key
-    where w.has_dossier_key
+    where {{ feedback_waves }}
 ),
 
 waves as (
