@@ -483,8 +483,14 @@ def _print_region_summary(con) -> None:
 
     The survey columns are found in the table (``<population>_n_responses`` names a population, its
     ``<population>_*_mean`` columns its measures), so a new instrument, construct or population is shown
-    without a code change. Prints nothing before the first dossier extract."""
+    without a code change. The figures come from ``marts`` (the operator's console, not a publication), but
+    a cell is printed as ``<5`` when a count behind it is below ``min_cell`` (SPEC 6's primary rule): a mean
+    over fewer respondents or audited dossiers, a rate or share whose numerator or complement is small.
+    Published figures are read from ``reporting``. Prints nothing before the first dossier extract."""
+    import pandas as pd
+
     rpo = "marts.region_period_outcomes"
+    min_cell = settings.min_cell()
     columns = [r[0] for r in con.execute(
         "select column_name from information_schema.columns where table_schema = 'marts' "
         "and table_name = 'region_period_outcomes' order by ordinal_position").fetchall()]
@@ -504,15 +510,18 @@ def _print_region_summary(con) -> None:
     def q(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
-    select = ["h.region", "h.n_dossiers as dossiers", "h.km_median_days as km_median_d",
-              "round(100 * h.km_closed_within_365d, 1) as closed_365_pct",
-              "round(100 * h.placement_rate, 1) as placed_365_pct",
-              "round(100 * h.reopening_rate, 1) as reopened_365_pct",
-              "round(100 * h.share_with_mapping, 1) as mapping_pct",
-              "round(100 * h.share_with_safety_plan, 1) as safety_plan_pct",
-              "round(100 * h.share_with_network_meeting, 1) as network_pct"]
+    # (printed column, SQL, SQL of the count behind it, is a rate or share of that count)
+    shown = [("dossiers", "h.n_dossiers", "h.n_dossiers", False),
+             ("km_median_d", "h.km_median_days", "h.n_dossiers", False),
+             ("closed_365_pct", "round(100 * h.km_closed_within_365d, 1)", "h.n_dossiers", True),
+             ("placed_365_pct", "round(100 * h.placement_rate, 1)", "h.placement_n_observable", True),
+             ("reopened_365_pct", "round(100 * h.reopening_rate, 1)", "h.reopening_n_observable", True),
+             ("mapping_pct", "round(100 * h.share_with_mapping, 1)", "h.n_dossiers", True),
+             ("safety_plan_pct", "round(100 * h.share_with_safety_plan, 1)", "h.n_dossiers", True),
+             ("network_pct", "round(100 * h.share_with_network_meeting, 1)", "h.n_dossiers", True)]
     if "depth_mean" in columns:
-        select += ["round(h.depth_mean, 2) as depth", "round(100 * h.depth_share_meeting_standard, 1) as depth_std_pct"]
+        shown += [("depth", "round(h.depth_mean, 2)", "h.depth_n_audited", False),
+                  ("depth_std_pct", "round(100 * h.depth_share_meeting_standard, 1)", "h.depth_n_audited", True)]
     joins, params, years = [], [], []
     for n, pop in enumerate(sorted(measures)):
         (year,) = con.execute(f"select max(year) from {rpo} where {q(pop + '_n_responses')} > 0").fetchone()
@@ -522,18 +531,33 @@ def _print_region_summary(con) -> None:
         joins.append(f"left join {rpo} as {alias} on {alias}.region = h.region and {alias}.year = ?")
         params.append(year)
         years.append(f"{pop} {year}")
-        select += [f"round({alias}.{q(c)}, 2) as {q(c[: -len('_mean')])}" for c in measures[pop]]
+        shown += [(c[: -len("_mean")], f"round({alias}.{q(c)}, 2)", f"{alias}.{q(pop + '_n_responses')}", False)
+                  for c in measures[pop]]
+    select = ["h.region"] + [f"{sql} as {q(name)}" for name, sql, _n, _r in shown] + \
+        [f"{n_sql} as {q('_n_' + name)}" for name, _sql, n_sql, _r in shown]
     df = con.execute(f"""
         select {', '.join(select)}
         from {rpo} as h
         {' '.join(joins)}
         where h.year = ?
         order by case when h.region = 'all' then 1 else 0 end, h.region""", [*params, cohort]).df()
+    df = df.astype(object)
+    for name, _sql, _n, is_rate in shown:
+        counts = df.pop("_n_" + name)
+        for i, (value, n) in enumerate(zip(df[name], counts)):
+            if value is None or pd.isna(value) or n is None or pd.isna(n):
+                continue
+            k = round(float(value) / 100 * float(n)) if is_rate else float(n)
+            small = [k, float(n) - k] if is_rate else [k]
+            if any(0 < c < min_cell for c in small):
+                df.at[i, name] = f"<{min_cell}"
     _print(f"\nper region, side by side: hard outcomes and practice breadth of registration cohort {cohort} (the latest "
            "whose 365-day windows are all observable; reopening: dossiers closed that year), practice depth from case "
-           "audits (null until audited), and the experience means (scales and 0-10 scaling questions; "
-           "marts.construct_means) of each population's latest year: " + (", ".join(years) or "none"))
-    _print(df.to_string(index=False))
+           f"audits of {cohort} (null until audited), and the experience means (scales and 0-10 scaling questions; "
+           "marts.construct_means) of each population's latest year: " + (", ".join(years) or "none")
+           + f". A cell resting on fewer than {min_cell} people or dossiers shows <{min_cell} (SPEC 6); published "
+           "figures: reporting.")
+    _print(df.fillna("-").to_string(index=False))
 
 
 # ------------------------------------------------------------------------------------ status
