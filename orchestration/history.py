@@ -125,13 +125,16 @@ def as_of_sql(frame: str, columns: tuple[str, ...] | None = None) -> str:
     return f"select {', '.join(cols)} from {t.table} where {as_of_condition('?')}"
 
 
-def as_of(con, extract_date: dt.date) -> dict[str, pd.DataFrame]:
-    """The extract dated ``extract_date`` as loaded: frame name -> DataFrame of the content columns and
-    ``source_line``, ordered by the entity key.
+def as_of(con, extract_date: dt.date | str) -> dict[str, pd.DataFrame]:
+    """The extract dated ``extract_date`` (a date or ``YYYY-MM-DD``) as loaded: frame name -> DataFrame of the
+    content columns and ``source_line`` (the line where the version was first recorded), ordered by the
+    entity key.
 
     Raises:
-        ValueError: no extract with that date is loaded.
+        ValueError: no extract with that date is loaded, or the text is not a date.
     """
+    if isinstance(extract_date, str):
+        extract_date = dt.date.fromisoformat(extract_date)
     if extract_date not in extract_dates(con):
         raise ValueError(f"no dossier extract dated {extract_date.isoformat()} is loaded")
     return {t.frame: con.execute(as_of_sql(t.frame) + f" order by {t.key}", [extract_date, extract_date]).df() for t in TABLES}

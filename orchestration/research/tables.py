@@ -104,8 +104,10 @@ def resolve_table(con: duckdb.DuckDBPyConnection, table: str, allow_marts: bool 
     if schema not in ("reporting", "marts"):
         raise ValueError(f"unknown schema {schema!r} in {table!r}: exports come from reporting (default) or marts")
     if schema == "marts" and not allow_marts:
-        raise ValueError(f"marts.{name} is not disclosure-controlled: export reporting.{name} if it exists, or "
-                         f"ask for the mart explicitly (allow_marts=True; CLI --allow-marts)")
+        controlled = (f"export reporting.{name} (its disclosure-controlled version)" if name in tables(con, "reporting")
+                      else f"there is no reporting.{name}")
+        raise ValueError(f"marts.{name} is not disclosure-controlled: {controlled}; to export the mart itself "
+                         "(microdata, not for sharing) add --allow-marts")
     available = tables(con, schema)
     if name not in available:
         hint = ""

@@ -279,3 +279,12 @@ def test_copies_written_by_an_older_version_after_the_conversion_are_placed_wher
         expected[D[1]] = {n: (f.assign(team_key=None) if n == "raw.dossiers" else f) for n, f in changed.items()}
         assert_reconstructs(con, expected)
         assert con.execute("select count(*) from audit.dbt_builds").fetchone()[0] == 0  # marts rebuilt next run
+
+
+def test_as_of_takes_a_date_or_its_iso_text(con):
+    snaps = snapshots(13)
+    load(con, 0, snaps[0])
+    by_text = history.as_of(con, D[0].isoformat())
+    assert content(by_text["raw.dossiers"], "raw.dossiers") == content(snaps[0]["raw.dossiers"], "raw.dossiers")
+    with pytest.raises(ValueError, match="no dossier extract dated 2024-06-30"):
+        history.as_of(con, "2024-06-30")
