@@ -19,6 +19,7 @@ import duckdb
 
 from orchestration import settings
 from orchestration.evaluation import DDL as _EVALUATION_DDL
+from orchestration.evaluation import ROLLOUT_DDL as _ROLLOUT_DDL
 from orchestration.studies import DDL as _STUDY_DDL
 
 RAW_DDL = """
@@ -144,7 +145,7 @@ create table if not exists audit.load_notes (
 
 # the study definitions and evaluation settings (SPEC 9), written from their YAML files before every dbt
 # build; created empty with the rest of raw, so that every model builds in any warehouse
-RAW_DDL += _STUDY_DDL + _EVALUATION_DDL
+RAW_DDL += _STUDY_DDL + _EVALUATION_DDL + _ROLLOUT_DDL
 
 #: raw tables of survey partitions; a reload deletes and inserts all of them in one transaction. Dossier
 #: extracts go into a change history instead (:mod:`orchestration.history`).
