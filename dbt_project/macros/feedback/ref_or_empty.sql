@@ -13,22 +13,7 @@
   columns: a list of [name, type] pairs, the columns the caller reads.
 -#}
 {% macro feedback_ref_or_empty(model_name, columns) -%}
-    {%- set relation = ref(model_name) -%}
-    {%- set found = relation -%}
-    {%- if execute -%}
-        {%- set found = adapter.get_relation(database=relation.database, schema=relation.schema,
-                                             identifier=relation.identifier) -%}
-    {%- endif -%}
-    {%- if found is none -%}
-        {%- do log("feedback_ref_or_empty: " ~ relation ~ " does not exist yet; read as empty", info=false) -%}
-        (select
-        {%- for name, type in columns %}
-            cast(null as {{ type }}) as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        where 1 = 0)
-    {%- else -%}
-        {{ relation }}
-    {%- endif -%}
+    {{ relation_or_empty(ref(model_name), columns) }}
 {%- endmacro %}
 
 {#- Two grouping levels: by region, and the 'all' row over every region (no CUBE / GROUPING SETS). -#}

@@ -5,19 +5,5 @@
   calls source()). columns: list of [name, type] pairs.
 -#}
 {% macro studies_source_or_empty(source_name, table_name, columns) -%}
-    {%- set relation = source(source_name, table_name) -%}
-    {%- set found = relation -%}
-    {%- if execute -%}
-        {%- set found = adapter.get_relation(database=relation.database, schema=relation.schema,
-                                             identifier=relation.identifier) -%}
-    {%- endif -%}
-    {%- if found is none -%}
-        (select
-        {%- for name, type in columns %}
-            cast(null as {{ type }}) as {{ name }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-        where 1 = 0)
-    {%- else -%}
-        {{ relation }}
-    {%- endif -%}
+    {{ relation_or_empty(source(source_name, table_name), columns) }}
 {%- endmacro %}
