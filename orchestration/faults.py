@@ -82,6 +82,28 @@ def process_alive(pid: int | None, started_by: float | None = None) -> bool:
     return True
 
 
+def threads_exited(pid: int) -> bool:
+    """True when no thread of process ``pid`` still runs. A killed process's main thread turns zombie
+    first; its other threads (DuckDB's workers) may still be finishing I/O, and the open files and
+    their locks are released only when the last one exits. Falls back to :func:`process_alive` where
+    ``/proc`` cannot be read."""
+    tasks = Path(f"/proc/{pid}/task")
+    try:
+        entries = list(tasks.iterdir())
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return not process_alive(pid)
+    for task in entries:
+        try:
+            raw = (task / "stat").read_text()
+        except OSError:
+            continue  # that thread is gone
+        if raw[raw.rindex(")") + 2:].split()[0] not in ("Z", "X"):
+            return False
+    return True
+
+
 def process_command(pid: int) -> str:
     """The command line of ``pid`` (``?`` when it cannot be read)."""
     try:
@@ -299,17 +321,17 @@ def end_orphaned_dbt(db: Path, pid: int | None, log: Log = _say) -> bool:
         return False
     log(f"NOTE: a dbt build left by a killed run (pid {pid}: {cmd[:100]}) still holds {db}; stopping it "
         "(its marts are rebuilt by this run)")
-    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
+    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 60.0)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
             return True
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not process_alive(pid):
+            if threads_exited(pid):  # not just its main thread: the file lock goes with the last thread
                 return True
             time.sleep(0.2)
-    return not process_alive(pid)
+    return threads_exited(pid)
 
 
 def orphaned_dbt_pids(db: Path) -> list[int]:

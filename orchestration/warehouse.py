@@ -196,6 +196,7 @@ def writer_lock(wait_seconds: float = 0.0, db: Path | None = None) -> Iterator[N
         raise WarehouseUnwritable(db, exc) from exc
     deadline = time.monotonic() + wait_seconds
     last_said = None
+    stopped: set[int] = set()  # dbt builds stopped here: their lock may outlive them by a moment
     while True:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -295,6 +296,7 @@ def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.Duck
     say = log or (lambda m: print(m, flush=True))
     deadline = time.monotonic() + wait_seconds
     last_said = None
+    stopped: set[int] = set()  # dbt builds stopped here: their lock may outlive them by a moment
     while True:
         try:
             return duckdb.connect(str(db))
@@ -305,9 +307,13 @@ def _connect_for_writing(db: Path, wait_seconds: float, log=None) -> duckdb.Duck
             if conflict is None:
                 raise
             kind, pid = conflict
-            if kind == "writer" and faults.end_orphaned_dbt(db, pid, say):
-                deadline = max(deadline, time.monotonic() + 10)  # its lock may outlive it by a moment
-                continue
+            if pid in stopped or (kind == "writer" and faults.end_orphaned_dbt(db, pid, say)):
+                if pid not in stopped:
+                    stopped.add(pid)
+                    deadline = max(deadline, time.monotonic() + 30)
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
             now = time.monotonic()
             if now >= deadline:
                 raise WarehouseBusy(f"warehouse busy: {faults.describe_holder(kind, pid)}. Nothing was written; run "

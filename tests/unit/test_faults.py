@@ -46,6 +46,40 @@ def test_a_zombie_and_a_missing_process_are_not_alive():
     assert not faults.process_alive(os.getpid(), started_by=time.time() - 10 * 24 * 3600)
 
 
+def test_a_process_whose_main_thread_ended_holds_its_file_lock_until_its_last_thread_exits(tmp_path):
+    """The main thread of a killed dbt turns zombie before its DuckDB worker threads end; the lock on
+    the warehouse file goes with the last thread, so a stopped dbt is waited for until then."""
+    db = tmp_path / "held.duckdb"
+    duckdb.connect(str(db)).close()
+    script = (
+        "import ctypes, os, threading, time, duckdb\n"
+        f"con = duckdb.connect({str(db)!r})\n"
+        "def finish():\n"
+        "    time.sleep(3)\n"
+        "    os._exit(0)\n"
+        "threading.Thread(target=finish).start()\n"                   # a worker that outlives main
+        "print('held', flush=True)\n"
+        "ctypes.CDLL(None).pthread_exit(None)\n")                     # the main thread alone ends
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        deadline = time.monotonic() + 5
+        while faults.process_alive(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not faults.process_alive(child.pid)   # the main thread is a zombie ...
+        assert not faults.threads_exited(child.pid)  # ... but a thread still runs
+        with pytest.raises(duckdb.IOException):      # and the file is still locked
+            duckdb.connect(str(db)).close()
+        deadline = time.monotonic() + 20
+        while not faults.threads_exited(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert faults.threads_exited(child.pid)
+        duckdb.connect(str(db)).close()               # released with the last thread
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_free_space_check_refuses_when_the_reserve_is_larger_than_the_disk(tmp_path, monkeypatch):
     data = tmp_path / "responses.csv"
     data.write_bytes(b"x" * 1000)
