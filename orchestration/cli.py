@@ -176,6 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 _print(f"      see {log_path} for dbt's full output")
             audit_ok = _print_disclosure_audit(built_after)
             dbt_ok = dbt_ok and audit_ok
+            _print_dashboard(built_after)
     _warn_orphans()
     loaded = [o for o in outcomes if o[2] == "loaded"]
     quarantined = [o for o in outcomes if o[2] == "quarantined"]
@@ -194,6 +195,28 @@ def cmd_run(args: argparse.Namespace) -> int:
            "`sofs-warehouse status`, or read-only from Python/R: see README)")
     if quarantined or failed or not dbt_ok:
         return EXIT_QUARANTINED
+    return EXIT_OK
+
+
+def _dashboard_index() -> Path:
+    return settings.dashboard_dir() / "index.html"
+
+
+def _print_dashboard(built_after: datetime) -> None:
+    """Name the dashboard page the build's ``dashboard`` asset wrote (SPEC 8), when it wrote one."""
+    index = _dashboard_index()
+    if index.exists() and datetime.fromtimestamp(index.stat().st_mtime) >= built_after:
+        _print(f"      dashboard: {index}  (open it in a browser; it needs no server or network)")
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Write the static offline dashboard from the reporting tables (SPEC 8): ``DIR/index.html``."""
+    from orchestration.dashboard import build_dashboard
+
+    out = Path(args.out).expanduser().resolve() if args.out else settings.dashboard_dir()
+    result = build_dashboard(out, progress=_print)
+    _print(f"wrote {result.index} ({len(result.charts)} charts, {result.seconds:.1f} s); open it in a browser, "
+           "it needs no server or network")
     return EXIT_OK
 
 
@@ -760,6 +783,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = cmd_run(args)
     from orchestration.evaluation_cli import print_demo_evaluation  # SPEC 9: study flow, exposure comparison
     print_demo_evaluation()
+    if _dashboard_index().exists():
+        _print(f"\ndashboard: {_dashboard_index()}  (open it in a browser, offline: breadth, depth, hard outcomes, "
+               "experience, prospective studies)")
     return code
 
 
@@ -1066,6 +1092,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("codebook", help="write the codebook (Markdown and DDI-Codebook-shaped JSON)")
     p.add_argument("--out", default="codebook", help="output folder (default: ./codebook)")
     p.set_defaults(func=cmd_codebook)
+    p = sub.add_parser("dashboard", help="write the static offline dashboard (index.html) from the reporting tables")
+    p.add_argument("--out", help="output folder (default: SOFS_DASHBOARD_DIR, or `dashboard` beside the warehouse)")
+    p.set_defaults(func=cmd_dashboard)
     p = sub.add_parser("release", help="write a frozen, documented as-of release")
     p.add_argument("--as-of", required=True, help="release date YYYY-MM-DD")
     p.add_argument("--out", required=True, help="empty or new output folder")
@@ -1137,6 +1166,7 @@ def _stdout_closed() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code (SPEC 8)."""
+    from orchestration.dashboard.data import SmallCountInReporting
     from orchestration.disclosure.protect import DisclosureAuditFailed
     from orchestration.faults import DiskFull, WarehouseDamaged
     from orchestration.instruments import InstrumentError
@@ -1151,7 +1181,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except BrokenPipeError:  # `sofs-warehouse status | head`: no traceback
         return _stdout_closed()
-    except DisclosureAuditFailed as exc:
+    except (DisclosureAuditFailed, SmallCountInReporting) as exc:
         _print(f"error: {exc}")
         return EXIT_FAILED
     except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, WarehouseDamaged, DiskFull,

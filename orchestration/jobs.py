@@ -24,8 +24,8 @@ build_dossier_marts = dg.define_asset_job(
     "build_dossier_marts",
     selection=(dg.AssetSelection.assets(*DOSSIER_KEYS).downstream() - dg.AssetSelection.assets(*DOSSIER_KEYS)) | _RULE,
     description="dbt build of every model downstream of the dossier extracts.")
-build_all_marts = dg.define_asset_job("build_all_marts", selection=_DBT,
-                                      description="dbt build of every model.")
+build_all_marts = dg.define_asset_job("build_all_marts", selection=_DBT | dg.AssetSelection.groups("dashboard"),
+                                      description="dbt build of every model, then the dashboard.")
 
 INGEST_JOBS = {"survey": ingest_survey_wave, "dossier": ingest_dossier_extract}
 MART_JOBS = {"survey": build_survey_marts, "dossier": build_dossier_marts}

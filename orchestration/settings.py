@@ -45,6 +45,19 @@ def teams_file() -> Path:
     return _path("SOFS_TEAMS_FILE", PROJECT_ROOT / "data" / "teams.yaml")
 
 
+def indicators_file() -> Path:
+    """The indicator registry and the dashboard's Dutch labels: env ``SOFS_INDICATORS_FILE``, default
+    ``data/indicators.yaml`` (SPEC 8, dashboard)."""
+    return _path("SOFS_INDICATORS_FILE", PROJECT_ROOT / "data" / "indicators.yaml")
+
+
+def dashboard_dir() -> Path:
+    """Where ``sofs-warehouse run`` (the Dagster asset ``dashboard``) writes the static dashboard: env
+    ``SOFS_DASHBOARD_DIR``, default the folder ``dashboard`` beside the warehouse file
+    (``data/dashboard`` for the default warehouse; SPEC 8)."""
+    return _path("SOFS_DASHBOARD_DIR", warehouse_path().parent / "dashboard")
+
+
 def warehouse_path() -> Path:
     """The DuckDB file: env ``SOFS_WAREHOUSE_PATH``, default ``data/warehouse.duckdb`` (SPEC 4)."""
     return _path("SOFS_WAREHOUSE_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")

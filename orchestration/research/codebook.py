@@ -223,7 +223,19 @@ def _codebook_document(data: dict, table_docs: list[dict]) -> dict:
         },
         "exportConventions": export_conventions(),
         "tables": table_docs,
+        "indicators": indicator_definitions(),
     }
+
+
+def indicator_definitions() -> list[dict]:
+    """The dashboard's indicators with their definitions, from the indicator registry (SPEC 8): ``id``,
+    ``title``, ``table`` (reporting), ``numerator``, ``denominator``, ``exclusions``, ``spec`` (the
+    docs/SPEC.md section). The dashboard and the codebook read the same file."""
+    from orchestration.dashboard.registry import load_registry
+
+    return [{"id": i.id, "title": i.title, "table": f"reporting.{i.table}", "numerator": i.numerator,
+             "denominator": i.denominator, "exclusions": i.exclusions, "spec": i.spec}
+            for i in load_registry().indicators]
 
 
 def _table_dictionary(con: duckdb.DuckDBPyConnection, manifest: dict) -> list[dict]:
@@ -297,6 +309,14 @@ def _codebook_markdown(doc: dict) -> str:
         for var, codes in conv["codeLists"].items():
             lines += [f"| `{var}` | {code} | {_md_escape(label)} |" for code, label in codes.items()]
         lines.append("")
+    if doc.get("indicators"):
+        lines += ["## Indicators of the dashboard", "", "Definitions from the indicator registry (data/indicators.yaml), "
+                  "as the dashboard shows them (Dutch).", "",
+                  "| indicator | title | table | numerator | denominator | exclusions | SPEC |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| `{i['id']}` | {_md_escape(i['title'])} | `{i['table']}` | {_md_escape(i['numerator'])} | "
+                  f"{_md_escape(i['denominator'])} | {_md_escape(i['exclusions'])} | {i['spec']} |"
+                  for i in doc["indicators"]]
+        lines.append("")
     if doc.get("tables"):
         lines += ["## Tables", ""]
         for t in doc["tables"]:
@@ -367,7 +387,8 @@ def build_codebook(out_dir: Path) -> tuple[Path, Path]:
     {type percent, value}], ``missing`` "N"/"Y"), ``sumStat`` (vald / invd counts), plus ``instrument``,
     ``wave``, ``instrumentVersion``, ``scheme``, ``sourceColumn``, ``reverseScored``, ``construct``;
     ``varGrp`` per construct; ``fileDscr`` per instrument x wave (fieldwork dates, population, version);
-    ``tables``: every reporting table and mart with its column descriptions.
+    ``tables``: every reporting table and mart with its column descriptions; ``indicators``: the
+    dashboard's indicator definitions (:func:`indicator_definitions`).
 
     Sources: raw.survey_items / survey_waves / survey_constructs (texts, schemes, versions),
     reporting.item_distribution only for every count (categories, and missing reasons from its

@@ -28,8 +28,11 @@ def _disclosure_audit(con: duckdb.DuckDBPyConnection) -> dict:
     return require_protected(con, int(rule.get("min_cell") or settings.min_cell()), "release")
 
 
-def _latest_data_dates(con: duckdb.DuckDBPyConnection) -> dict:
-    """The dates the warehouse holds data up to: latest dossier extract, survey fieldwork per wave."""
+def latest_data_dates(con: duckdb.DuckDBPyConnection) -> dict:
+    """The dates the warehouse holds data up to (release manifests, the dashboard's as-of line).
+
+    Returns ``{"dossier_extract": ISO date or None, "survey_waves": [{"instrument", "wave",
+    "data_until": ISO date or None}, ...]}`` (a wave's data reach its fieldwork end or last submission)."""
     out: dict = {"dossier_extract": None, "survey_waves": []}
     raw = set(tables(con, "raw"))
     if "dossier_extracts" in raw:
@@ -168,7 +171,7 @@ def release(as_of: dt.date, out_dir: Path, include_marts: bool = False) -> Path:
     staging.mkdir(parents=True)
     try:
         with warehouse.read_connection() as con:
-            dates = _latest_data_dates(con)
+            dates = latest_data_dates(con)
             latest = max([d for d in [dates["dossier_extract"]] + [w["data_until"] for w in dates["survey_waves"]]
                           if d], default=None)
             if latest and as_of.isoformat() < latest:
