@@ -70,3 +70,24 @@ def pipeline_manifest() -> Path:
 
     prepare_manifest()
     return ROOT / "dbt_project" / "target" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory):
+    """The whole demo as a new user gets it (``sofs-warehouse demo``: demo data, every partition loaded,
+    dbt build, disclosure control, the dashboard asset), built once per test session in its own folder.
+
+    Returns a namespace: ``base``, ``db`` (the warehouse), ``landing``, ``dashboard`` (the folder the
+    ``dashboard`` asset wrote) and ``stdout`` of the command."""
+    from types import SimpleNamespace
+
+    base = tmp_path_factory.mktemp("demo_build")
+    env = dict(os.environ, SOFS_WAREHOUSE_PATH=str(base / "warehouse.duckdb"), SOFS_LANDING_DIR=str(base / "landing"),
+               DAGSTER_HOME=str(base / "dagster_home"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    for name in ("SOFS_DASHBOARD_DIR", "SOFS_PSEUDONYM_KEY", "SOFS_INDICATORS_FILE", "SOFS_MIN_CELL"):
+        env.pop(name, None)
+    proc = subprocess.run([str(Path(sys.executable).with_name("sofs-warehouse")), "demo"], env=env, cwd=base,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, f"sofs-warehouse demo failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    return SimpleNamespace(base=base, db=base / "warehouse.duckdb", landing=base / "landing",
+                           dashboard=base / "dashboard", stdout=proc.stdout)
