@@ -178,3 +178,158 @@ def test_share_and_wilson_interval(built):
     zero = next(r for r in built["after"] if r[0] == "2024-Q1" and r[3:6] == ("all", "all", "words_and_pictures"))
     full = next(r for r in built["after"] if r[0] == "2024-Q1" and r[3:6] == ("Limburg", "unknown", "safety_plan"))
     assert (zero[8], zero[9]) == (0.0, 0.0) and (full[8], full[10]) == (1.0, 1.0)
+
+
+# --- disclosure control (SPEC 6) ---------------------------------------------------------------------------------
+# One extract (2024-12-31, quarter 2024-Q4), every dossier open and registered 2024-01-01. Antwerpen: team Klein with
+# 3 dossiers, Midden 12, Groot 20; Limburg: Hasselt 15, Genk 9. Dossier i of a team has a mapping when i is even, a
+# safety plan when i % 3 == 0, a network meeting when i % 5 == 0 (i = 0, 1, ...), dated 2024-06-01.
+TEAMS = {("Antwerpen", "Klein"): 3, ("Antwerpen", "Midden"): 12, ("Antwerpen", "Groot"): 20,
+         ("Limburg", "Hasselt"): 15, ("Limburg", "Genk"): 9}
+RULES = {"mapping": 2, "safety_plan": 3, "network_meeting": 5}
+MIN_CELL = 5
+
+
+def small_team_extract():
+    d, e = [], []
+    for (region, team), size in TEAMS.items():
+        for i in range(size):
+            key = f"{team}-{i}"
+            d.append(dossier(key, f"c-{key}", "OCJ", region, D("2024-01-01"), team=team))
+            e += [(f"{key}-{step}", key, D("2024-06-01"), step, None, None) for step, m in RULES.items() if i % m == 0]
+    return d, [], e
+
+
+@pytest.fixture(scope="module")
+def protected(tmp_path_factory, dbt_target):
+    from orchestration.disclosure.protect import protect_reporting
+
+    path = tmp_path_factory.mktemp("practice_breadth_sdc") / "sdc.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(warehouse.RAW_DDL)
+    insert_extract(con, D("2024-12-31"), small_team_extract())
+    con.close()
+    run_dbt(["build", "--select", "+rpt_practice_breadth", "--vars", f"{{min_cell: {MIN_CELL}}}"], path, dbt_target)
+    con = duckdb.connect(str(path))
+    outcome = protect_reporting(con, MIN_CELL)
+    con.close()
+    return path, outcome
+
+
+def by_hand_open(region, team):
+    if region == "all":
+        return sum(TEAMS.values())
+    return sum(n for (r, t), n in TEAMS.items() if r == region and (team in ("all", t)))
+
+
+def by_hand_with(region, team, step):
+    """Dossiers i in 0..size-1 with i % m == 0: ceil(size / m) per team."""
+    m = RULES.get(step)
+    if m is None:
+        return 0
+    return sum(-(-n // m) for (r, t), n in TEAMS.items() if region in ("all", r) and team in ("all", t))
+
+
+def independent_intervals(path):
+    """Feasible interval of every withheld count of reporting.practice_breadth, written here from what a reader
+    sees (scipy's linprog, not the product's solver): per quarter x region x team one n_open, per step n_with_step
+    and n_open - n_with_step >= 0, team 'all' = the sum of the region's teams, region 'all' = the sum of the regions'
+    team-'all' rows, published cells fixed, every cell >= 0. Returns {(region, team, step or '', column): (lo, hi)}
+    for the withheld cells and for the complements."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    rows = read(path, "select region, team, event_type, n_open, n_with_step from reporting.practice_breadth")
+    var, bounds = {}, []
+
+    def v(name, published=None):
+        if name not in var:
+            var[name] = len(bounds)
+            bounds.append((published, published) if published is not None else (0, None))
+        return var[name]
+
+    equations = []
+    for region, team, step, n_open, n_with in rows:
+        o, w, c = v((region, team, "", "n_open"), n_open), v((region, team, step, "n_with_step"), n_with), \
+            v((region, team, step, "without_step"))
+        equations.append({o: 1.0, w: -1.0, c: -1.0})
+    keys = {(r, t, s) for r, t, s, *_ in rows}
+    for column in ("n_open", "n_with_step", "without_step"):
+        steps = {""} if column == "n_open" else {s for *_, s in keys}
+        for s in steps:
+            for region in {r for r, *_ in keys if r != "all"}:
+                teams = [t for r, t, _ in keys if r == region and t != "all"]
+                eq = {var[(region, "all", s, column)]: 1.0}
+                for t in set(teams):
+                    eq[var[(region, t, s, column)]] = -1.0
+                equations.append(eq)
+            eq = {var[("all", "all", s, column)]: 1.0}
+            for region in {r for r, *_ in keys if r != "all"}:
+                eq[var[(region, "all", s, column)]] = -1.0
+            equations.append(eq)
+    a = np.zeros((len(equations), len(bounds)))
+    for i, eq in enumerate(equations):
+        for j, coef in eq.items():
+            a[i, j] = coef
+    b = np.zeros(len(equations))
+    out = {}
+    for name, j in var.items():
+        if bounds[j][1] is not None:
+            continue
+        c = np.zeros(len(bounds))
+        c[j] = 1.0
+        low = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        assert low.status == 0 and high.status in (0, 3)
+        out[name] = (low.fun, np.inf if high.status == 3 else -high.fun)
+    return out
+
+
+def test_the_mart_has_the_hand_counts(protected):
+    path, _ = protected
+    rows = read(path, "select region, team, event_type, n_open, n_with_step from marts.practice_breadth")
+    assert len(rows) == (5 + 2 + 1) * 6
+    for region, team, step, n_open, n_with in rows:
+        assert (n_open, n_with) == (by_hand_open(region, team), by_hand_with(region, team, step)), (region, team, step)
+
+
+def test_small_team_is_withheld_and_not_recoverable(protected):
+    path, outcome = protected
+    assert outcome.passed
+    klein = read(path, "select n_open, n_with_step, share_with_step, share_with_step_ci_low, n_open_suppressed, "
+                       "n_with_step_suppressed, suppressed from reporting.practice_breadth where team = 'Klein'")
+    assert len(klein) == 6
+    assert all(r[0] is None and r[2] is None and r[3] is None and r[4] and r[6] for r in klein)
+    # Klein's 3 open dossiers (and its 2, 1 and 1 with a mapping, safety plan, network meeting, and the complements
+    # 1, 2, 2 without) lie anywhere in [0, min_cell] or wider for a reader of everything published
+    found = independent_intervals(path)
+    for step in ("", *STEPS):
+        for column in (("n_open",) if step == "" else ("n_with_step", "without_step")):
+            true = by_hand_open("Antwerpen", "Klein") if column == "n_open" else \
+                by_hand_with("Antwerpen", "Klein", step) if column == "n_with_step" else \
+                by_hand_open("Antwerpen", "Klein") - by_hand_with("Antwerpen", "Klein", step)
+            name = ("Antwerpen", "Klein", step, column)
+            if 0 < true < MIN_CELL:
+                lo, hi = found[name]
+                assert lo <= 1e-6 and hi >= MIN_CELL - 1e-6, (name, lo, hi)
+    # and so for every small withheld count of the table, as the audit recorded it
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        audited = con.execute("select count(*), bool_and(protected) from audit.disclosure_audit "
+                              "where table_name = 'practice_breadth'").fetchone()
+    finally:
+        con.close()
+    assert audited[0] > 0 and audited[1]
+
+
+def test_no_small_count_shown_and_nothing_derived_from_a_withheld_one(protected):
+    path, _ = protected
+    assert read(path, "select count(*) from reporting.practice_breadth where n_open between 1 and 4 "
+                      "or n_with_step between 1 and 4") == [(0,)]
+    assert read(path, "select count(*) from reporting.practice_breadth where (n_open is null or n_with_step is null) "
+                      "and (share_with_step is not null or share_with_step_ci_low is not null "
+                      "or share_with_step_ci_high is not null)") == [(0,)]
+    # what is shown is the mart's value (shares rounded to 9 decimals)
+    assert read(path, "select count(*) from reporting.practice_breadth as r join marts.practice_breadth as m "
+                      "using (quarter, region, team, event_type) where r.n_open <> m.n_open "
+                      "or r.n_with_step <> m.n_with_step or abs(r.share_with_step - m.share_with_step) > 1e-9") == [(0,)]
