@@ -28,9 +28,9 @@ bounds as (
         min(extract_date) as first_extract,
         max(extract_date) as last_extract,
         cast({{ dbt.date_trunc('quarter', 'min(extract_date)') }} as date) as first_quarter_start,
-        cast((extract(year from max(extract_date)) - extract(year from min(extract_date))) * 4
-             + floor((extract(month from max(extract_date)) - 1) / 3)
-             - floor((extract(month from min(extract_date)) - 1) / 3) as {{ b }}) as n_quarters_after_first
+        -- enough quarters to reach the latest extract's (the where clause of quarters cuts the rest)
+        cast(4 * (extract(year from max(extract_date)) - extract(year from min(extract_date))) + 3 as {{ b }})
+            as max_k
     from extracts
 ),
 
@@ -43,7 +43,7 @@ quarter_ends as (
         bo.last_extract
     from bounds as bo
     inner join ({{ stat_integers() }}) as i
-        on i.k <= bo.n_quarters_after_first
+        on i.k <= bo.max_k
 ),
 
 quarters as (
