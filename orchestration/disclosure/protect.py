@@ -217,28 +217,33 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
 
 
 def _margin_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
-    """``all`` row = sum of detail rows, along every dim, for every count, latent and magnitude."""
-    columns = [c for c in spec.counts + tuple(spec.magnitudes) + tuple(spec.latent)]
+    """``all`` row = sum of detail rows, along every dim, for every count, latent and magnitude (cells keyed by
+    the row), and for every group count whose group holds every dim (cells keyed by the group's columns, one
+    per group: ``practice_breadth.n_open``)."""
     if not spec.dims:
         return
-    rows = [_key(t) for t in df[list(spec.keys)].itertuples(index=False, name=None)]
-    for d in spec.dims:
-        pos = spec.keys.index(d)
-        groups: dict[tuple, list[tuple]] = {}
-        for key in rows:
-            if key[pos] != TOTAL:
-                groups.setdefault(key[:pos] + (TOTAL,) + key[pos + 1:], []).append(key)
-        for total_key, members in groups.items():
-            for c in columns:
-                total_id = _cell_id(spec.name, total_key, c)
-                if total_id not in system.cells:
-                    continue
-                eq = {total_id: 1.0}
-                for m in members:
-                    mid = _cell_id(spec.name, m, c)
-                    if mid in system.cells:
-                        eq[mid] = eq.get(mid, 0.0) - 1.0
-                system.equations.append(eq)
+    layouts = [(spec.keys, spec.counts + tuple(spec.magnitudes) + tuple(spec.latent))]
+    layouts += [(group, (c,)) for c, group in spec.group_counts.items()
+                if all(d in group for d in spec.dims) and all(g in df.columns for g in group)]
+    for keys, columns in layouts:
+        rows = list(dict.fromkeys(_key(t) for t in df[list(keys)].itertuples(index=False, name=None)))
+        for d in spec.dims:
+            pos = keys.index(d)
+            groups: dict[tuple, list[tuple]] = {}
+            for key in rows:
+                if key[pos] != TOTAL:
+                    groups.setdefault(key[:pos] + (TOTAL,) + key[pos + 1:], []).append(key)
+            for total_key, members in groups.items():
+                for c in columns:
+                    total_id = _cell_id(spec.name, total_key, c)
+                    if total_id not in system.cells:
+                        continue
+                    eq = {total_id: 1.0}
+                    for m in members:
+                        mid = _cell_id(spec.name, m, c)
+                        if mid in system.cells:
+                            eq[mid] = eq.get(mid, 0.0) - 1.0
+                    system.equations.append(eq)
 
 
 def _group_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:

@@ -5,7 +5,8 @@ table) or withheld (null, ``<column>_suppressed`` true). What a reader can combi
 cell is written down here as linear relations, the same relations an attacker would use:
 
 - margins: along every dimension of an outcome table (year, service, region) the ``all`` row is the
-  sum of the detail rows (an absent detail row is a published zero);
+  sum of the detail rows (an absent detail row is a published zero), also for a count kept once per group of
+  rows (``practice_breadth.n_open`` per quarter x region x team);
 - identities within a row: ``n_dossiers = n_closed + n_censored``, ``n_dossiers = n_observable +
   n_window_running``, ``n_observable = n_placed_365d + not placed`` (the complement is not shown but
   follows, so it is a *latent* cell that is protected like a shown one), columns that always equal
@@ -38,7 +39,8 @@ class TableSpec:
     Attributes:
         name: table name in both ``reporting`` and ``marts``.
         keys: columns that identify a row (cast to text for cell ids).
-        dims: the keys with margins: a row whose dim is :data:`TOTAL` is the sum over that dim.
+        dims: the keys with margins: a row whose dim is :data:`TOTAL` is the sum over that dim (for counts,
+            latent counts, magnitudes, and group counts whose group holds every dim).
         counts: published whole-number counts; each may have a ``<count>_suppressed`` flag column.
         magnitudes: published additive non-count columns -> the count whose withholding they follow
             (``placement_days`` follows ``n_placed_365d``).
@@ -152,6 +154,22 @@ TABLES: tuple[TableSpec, ...] = (
                  "kappa": ("n_double_audited",), "icc": ("n_double_audited",),
                  "n_rating_pairs": ("n_double_audited",)},
         ratios=(("share_meeting_standard", "n_meeting_standard", "n_audited", 1.0),),
+    ),
+    # breadth of practice per quarter (SPEC 5): open dossiers and, per SofS step, those with the step, per quarter x
+    # region x team x event_type; n_open is one count per quarter x region x team (the same on every step's row);
+    # margins as in practice_depth (team 'all' per region, region 'all' over the regions' team-'all' rows); the
+    # complement without the step follows
+    TableSpec(
+        name="practice_breadth",
+        keys=("quarter", "region", "team", "event_type"),
+        dims=("region", "team"),
+        counts=("n_with_step",),
+        group_counts={"n_open": ("quarter", "region", "team")},
+        latent={"without_step": {"n_open": 1, "n_with_step": -1}},
+        derived={"share_with_step": ("n_with_step", "n_open"),
+                 "share_with_step_ci_low": ("n_with_step", "n_open"),
+                 "share_with_step_ci_high": ("n_with_step", "n_open")},
+        ratios=(("share_with_step", "n_with_step", "n_open", 1.0),),
     ),
     TableSpec(
         name="item_distribution",

@@ -251,3 +251,48 @@ def test_kaplan_meier_share_that_gives_a_small_count_away_is_protected():
                     "where region = 'B'").fetchone()
     assert b[1] is None or b[0] is None or b[2] is None   # never all of 16/19 with 19 closed of 19
     assert audit_reporting(con, 5).passed
+
+
+def test_practice_breadth_small_team_is_withheld_and_not_recoverable_from_region_totals():
+    # One quarter, two steps. Region A: team 'small' has 3 open dossiers (1 with a mapping, 3 with a safety plan),
+    # team 'big' 30 (12, 25); region B: team 'b' 20 (8, 20). dbt's first pass is taken as primary suppression only
+    # (small's n_open 3, mapping 1 and safety plan 3 withheld), so the LP-driven step has to find the rest.
+    # n_open is one count per quarter x region x team, shown on both steps' rows.
+    cells = {("A", "small"): (3, {"mapping": 1, "safety_plan": 3}), ("A", "big"): (30, {"mapping": 12, "safety_plan": 25}),
+             ("A", "all"): (33, {"mapping": 13, "safety_plan": 28}), ("B", "b"): (20, {"mapping": 8, "safety_plan": 20}),
+             ("B", "all"): (20, {"mapping": 8, "safety_plan": 20}), ("all", "all"): (53, {"mapping": 21, "safety_plan": 48})}
+    rows = [{"quarter": "2024-Q1", "quarter_end": pd.Timestamp("2024-03-31"), "region": r, "team": t, "event_type": e,
+             "n_open": n, "n_with_step": k, "share_with_step": k / n, "share_with_step_ci_low": 0.0,
+             "share_with_step_ci_high": 1.0} for (r, t), (n, steps) in cells.items() for e, k in steps.items()]
+    mart = pd.DataFrame(rows)
+    rep = mart.copy()
+    small = rep["team"] == "small"
+    rep["n_open_suppressed"] = small
+    rep["n_with_step_suppressed"] = small
+    rep["suppressed"] = small
+    rep["n_open"] = pd.array([None if s else v for s, v in zip(small, rep["n_open"])], dtype="Int64")
+    rep["n_with_step"] = pd.array([None if s else v for s, v in zip(small, rep["n_with_step"])], dtype="Int64")
+    for c in ("share_with_step", "share_with_step_ci_low", "share_with_step_ci_high"):
+        rep.loc[small, c] = None
+    con = _warehouse(practice_breadth=(mart, rep))
+    before = audit_reporting(con, 5)
+    assert not before.passed        # big's counts shown: small = A's total - big's, exactly
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed
+    got = con.execute("select team, event_type, n_open, n_with_step, share_with_step, n_open_suppressed, "
+                      "n_with_step_suppressed from reporting.practice_breadth where team in ('small', 'big') "
+                      "order by team desc, event_type").fetchall()
+    assert got == [("small", "mapping", None, None, None, True, True), ("small", "safety_plan", None, None, None, True, True),
+                   ("big", "mapping", None, None, None, True, True), ("big", "safety_plan", None, None, None, True, True)]
+    # the region totals stay derivable (A = all - B = 53 - 20 = 33, 21 - 8 = 13, 48 - 20 = 28) and only give
+    # small + big. By hand: small.n_open = 33 - big.n_open with big.n_open >= big.mapping >= 0 and
+    # small.n_open >= small.mapping = 13 - big.mapping: from 0 (big takes all 33 and 13) to 33 (big takes 0);
+    # small.mapping in [0, 13]; small's dossiers without a mapping = 20 - (big.n_open - big.mapping) in [0, 20];
+    # small.safety_plan in [0, 28]
+    audit = outcome.audit.set_index(["row_key", "column_name"])
+    assert tuple(audit.loc[("2024-Q1|A|small", "n_open"), ["lower_bound", "upper_bound"]]) == (0, 33)
+    assert tuple(audit.loc[("2024-Q1|A|small|mapping", "n_with_step"), ["lower_bound", "upper_bound"]]) == (0, 13)
+    assert tuple(audit.loc[("2024-Q1|A|small|mapping", "without_step"), ["lower_bound", "upper_bound"]]) == (0, 20)
+    assert tuple(audit.loc[("2024-Q1|A|small|safety_plan", "n_with_step"), ["lower_bound", "upper_bound"]]) == (0, 28)
+    assert audit["protected"].all()
+    assert audit_reporting(con, 5).passed

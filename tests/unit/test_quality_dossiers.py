@@ -215,6 +215,16 @@ def test_codes_lists_come_from_the_spec():
     assert "kinship_foster" in PLACEMENT_TYPES and "words_and_pictures" in EVENT_TYPES
 
 
+def test_dbt_event_types_are_the_contract_list():
+    # the dbt var practice_event_types (staging accepted_values, marts.practice_breadth) is the contract's list
+    import yaml
+
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert tuple(project["vars"]["practice_event_types"]) == EVENT_TYPES
+
+
 def test_scaling_value_out_of_range():
     frames = set_cell(extract(), "raw.practice_events", 3, "value", 11.0)
     assert_fails(run(frames), "D_EVENTS_VALUE_IN_RANGE", ERROR, [3])
