@@ -19,8 +19,12 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 WIDTH, HEIGHT = 760, 300
 
 
-def _values(data: IndicatorData, column: str) -> list:
-    return list(dict.fromkeys(r[column] for r in data.rows if r.get(column) is not None))
+def _values(data: IndicatorData, column: str, shown_only: bool = False) -> list:
+    """Distinct values of ``column``; ``shown_only``: of rows whose drawn value (``encode.y``) is published,
+    so a selector never offers a region or team whose every cell is withheld."""
+    y = data.indicator.encode.get("y") if shown_only else None
+    return list(dict.fromkeys(r[column] for r in data.rows
+                              if r.get(column) is not None and (y is None or r.get(y) is not None)))
 
 
 def _title(data: IndicatorData, registry: Registry, column: str) -> str:
@@ -32,7 +36,7 @@ def _selectors(chart, data: IndicatorData, registry: Registry):
     one selector per ``encode.select`` column, each filtering the rows."""
     enc = data.indicator.encode
     if enc.get("unit"):
-        units = sorted(_values(data, "_unit"), key=lambda u: (u != registry.value("region", "all"), u))
+        units = sorted(_values(data, "_unit", shown_only=True), key=lambda u: (u != registry.value("region", "all"), u))
         if units:
             unit = alt.param(name="unit", value=units[0],
                              bind=alt.binding_select(options=units, name=registry.ui.get("unit", "unit ")
@@ -48,7 +52,8 @@ def _selectors(chart, data: IndicatorData, registry: Registry):
                 f"datum._year === null || toNumber(datum._year) >= from_year")
     for n, column in enumerate(enc.get("select", ())):
         shown = f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
-        options = _values(data, shown)
+        total = registry.value(column, "all")
+        options = sorted(_values(data, shown), key=lambda v: (v != total, str(v)))  # the overall row first
         if options:
             param = alt.param(name=f"select_{n}", value=options[0],
                               bind=alt.binding_select(options=options, name=registry.column(column) + " "))
@@ -61,7 +66,19 @@ def _color(data: IndicatorData, registry: Registry, column: str | None, columns:
         return alt.value(PALETTE[0])
     shown = f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
     return alt.Color(f"{shown}:N", title=registry.column(column), scale=alt.Scale(range=PALETTE),
-                     legend=alt.Legend(orient="bottom", columns=columns, labelLimit=360 if columns == 1 else 240))
+                     legend=alt.Legend(orient="bottom", columns=columns, labelLimit=360 if columns == 1 else 240,
+                                         symbolType="stroke", symbolStrokeWidth=4, symbolOpacity=1))
+
+
+def _band(base, data: IndicatorData, column: str | None, low: str, high: str, **mark):
+    """An interval band (``low``-``high``) filled like its line: the same palette in the same sorted order,
+    through a copy of the colour field made in the browser, so that Vega-Lite does not merge the band's faint
+    fill into the lines' legend."""
+    if not column:
+        return base.mark_area(**mark).encode(y=f"{low}:Q", y2=f"{high}:Q", fill=alt.value(PALETTE[0]))
+    shown = f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
+    return base.transform_calculate(_band=f"datum['{shown}']").mark_area(**mark).encode(
+        y=f"{low}:Q", y2=f"{high}:Q", fill=alt.Fill("_band:N", scale=alt.Scale(range=PALETTE), legend=None))
 
 
 def _tooltip(data: IndicatorData, registry: Registry) -> list:
@@ -88,11 +105,12 @@ def trend(data: IndicatorData, registry: Registry) -> alt.TopLevelMixin:
     y = alt.Y(f"{enc['y']}:Q", title=registry.column(enc["y"]),
               axis=alt.Axis(format="%") if y_is_share else alt.Axis(),
               scale=alt.Scale(domain=[0, 1]) if y_is_share else alt.Scale(zero=False))
-    base = alt.Chart(alt.Data(values=data.rows)).encode(x=x, color=_color(data, registry, enc.get("color")))
+    color = _color(data, registry, enc.get("color"))
+    base = alt.Chart(alt.Data(values=data.rows)).encode(x=x)
     layers = []
-    if enc.get("low"):
-        layers.append(base.mark_area(opacity=0.15).encode(y=f"{enc['low']}:Q", y2=f"{enc['high']}:Q"))
-    layers.append(base.mark_line(point=True).encode(y=y, tooltip=_tooltip(data, registry)))
+    if enc.get("low"):  # the band filled in the line's colour, without a legend of its own
+        layers.append(_band(base, data, enc.get("color"), enc["low"], enc["high"], opacity=0.15))
+    layers.append(base.mark_line(point=True).encode(y=y, color=color, tooltip=_tooltip(data, registry)))
     return alt.layer(*layers)
 
 
@@ -121,13 +139,12 @@ def km_curve(data: IndicatorData, registry: Registry) -> alt.TopLevelMixin:
     """Kaplan-Meier step curves (``y`` over ``x`` days) per cohort (``color``) with their 95 % bands."""
     enc = data.indicator.encode
     rows = [r for r in data.rows if r.get(enc["color"]) != "all"]
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X(f"{enc['x']}:Q", title=registry.column(enc["x"])),
-        color=_color(data, registry, enc["color"]))
-    band = base.mark_area(opacity=0.12, interpolate="step-after").encode(y=f"{enc['low']}:Q", y2=f"{enc['high']}:Q")
+    base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X(f"{enc['x']}:Q", title=registry.column(enc["x"])))
+    band = _band(base, data, enc["color"], enc["low"], enc["high"], opacity=0.12, interpolate="step-after")
     line = base.mark_line(interpolate="step-after").encode(
         y=alt.Y(f"{enc['y']}:Q", title=registry.column(enc["y"]), axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])), tooltip=_tooltip(data, registry))
+                scale=alt.Scale(domain=[0, 1])), color=_color(data, registry, enc["color"]),
+        tooltip=_tooltip(data, registry))
     return alt.layer(band, line)
 
 
