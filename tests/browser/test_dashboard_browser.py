@@ -133,14 +133,14 @@ def test_every_chart_renders_offline_in_chromium(site, tmp_path_factory):
             page.goto(site.as_uri())
             charts = page.locator("div.chart")
             n = charts.count()
-            assert n >= 8
+            assert n >= 7  # charts of reporting tables the demo fills (the rest say they wait for data)
             page.wait_for_function(f"document.querySelectorAll('div.chart[data-rendered=true]').length === {n}",
                                    timeout=60_000)
             for i in range(n):
                 svg = charts.nth(i).locator("svg").first
                 box = svg.bounding_box()
                 assert box and box["width"] > 100 and box["height"] > 100, (charts.nth(i).get_attribute("id"), box)
-                assert svg.get_attribute("aria-label")  # Vega writes the chart's description (the alt text)
+                assert (charts.nth(i).get_attribute("aria-label") or "").strip()  # the alt text (role img)
             for section in SECTIONS:
                 element = page.locator(f"#section-{section}")
                 assert element.locator("h2").inner_text().strip()
