@@ -27,8 +27,9 @@ def _values(data: IndicatorData, column: str, shown_only: bool = False) -> list:
                               if r.get(column) is not None and (y is None or r.get(y) is not None)))
 
 
-def _title(data: IndicatorData, registry: Registry, column: str) -> str:
-    return registry.column(column)
+def _shown(data: IndicatorData, column: str) -> str:
+    """The column a chart draws for ``column``: its Dutch display column ``_<column>`` when the rows have one."""
+    return f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
 
 
 def _selectors(chart, data: IndicatorData, registry: Registry):
@@ -51,7 +52,7 @@ def _selectors(chart, data: IndicatorData, registry: Registry):
             chart = chart.add_params(first).transform_filter(
                 f"datum._year === null || toNumber(datum._year) >= from_year")
     for n, column in enumerate(enc.get("select", ())):
-        shown = f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
+        shown = _shown(data, column)
         total = registry.value(column, "all")
         options = sorted(_values(data, shown), key=lambda v: (v != total, str(v)))  # the overall row first
         if options:
@@ -64,7 +65,7 @@ def _selectors(chart, data: IndicatorData, registry: Registry):
 def _color(data: IndicatorData, registry: Registry, column: str | None, columns: int = 3):
     if not column:
         return alt.value(PALETTE[0])
-    shown = f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
+    shown = _shown(data, column)
     return alt.Color(f"{shown}:N", title=registry.column(column), scale=alt.Scale(range=PALETTE),
                      legend=alt.Legend(orient="bottom", columns=columns, labelLimit=360 if columns == 1 else 240,
                                          symbolType="stroke", symbolStrokeWidth=4, symbolOpacity=1))
@@ -76,7 +77,7 @@ def _band(base, data: IndicatorData, column: str | None, low: str, high: str, **
     fill into the lines' legend."""
     if not column:
         return base.mark_area(**mark).encode(y=f"{low}:Q", y2=f"{high}:Q", fill=alt.value(PALETTE[0]))
-    shown = f"_{column}" if any(f"_{column}" in r for r in data.rows) else column
+    shown = _shown(data, column)
     return base.transform_calculate(_band=f"datum['{shown}']").mark_area(**mark).encode(
         y=f"{low}:Q", y2=f"{high}:Q", fill=alt.Fill("_band:N", scale=alt.Scale(range=PALETTE), legend=None))
 
@@ -178,7 +179,7 @@ def means_over_waves(data: IndicatorData, registry: Registry) -> alt.TopLevelMix
     points = base.mark_line(point=True).encode(
         y=alt.Y(f"{enc['y']}:Q", title=registry.column(enc["y"]), scale=alt.Scale(zero=False)),
         tooltip=_tooltip(data, registry))
-    facet = f"_{enc['facet']}" if any(f"_{enc['facet']}" in r for r in data.rows) else enc["facet"]
+    facet = _shown(data, enc["facet"])
     return alt.layer(errors, points, data=alt.Data(values=data.rows)).properties(
         width=WIDTH // 2 - 40, height=220).facet(
         facet=alt.Facet(f"{facet}:N", title=registry.column(enc["facet"])), columns=2).resolve_scale(

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.dashboard.registry import Indicator, Registry, RegistryError
+from orchestration.research.tables import column_types
 
 
 class SmallCountInReporting(RuntimeError):
@@ -37,12 +38,6 @@ class IndicatorData:
     rows: list[dict]
     columns: tuple[str, ...]
     available: bool
-
-
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    return dict(con.execute("select column_name, data_type from information_schema.columns "
-                            "where table_schema = 'reporting' and table_name = ? order by ordinal_position",
-                            [table]).fetchall())
 
 
 def _plain(value):
@@ -90,7 +85,7 @@ def read_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator, registr
         SmallCountInReporting: a count column holds a value 0 < c < ``min_cell`` (reporting is not
             under disclosure control: rebuild it).
     """
-    types = _table_columns(con, indicator.table)
+    types = dict(column_types(con, "reporting", indicator.table))
     if not types:
         return IndicatorData(indicator, [], indicator.columns, available=False)
     columns = indicator.columns or tuple(c for c in types if not c.endswith("suppressed"))
