@@ -10,8 +10,14 @@
 -- This is the first pass; orchestration/disclosure (tables.py, practice_breadth) withholds more after the build
 -- where the relations need it (SPEC 6).
 {%- set s = dbt.type_string() %}
+{%- set f = outcome_type_double() %}
+{%- set b = dbt.type_bigint() %}
 with mart as (
-    select * from {{ ref('practice_breadth') }}
+    -- empty while marts.practice_breadth was never built (e.g. a reporting-only build on hand-made marts)
+    select * from {{ feedback_ref_or_empty('practice_breadth', [
+        ['quarter', s], ['quarter_end', 'date'], ['observed_extract_date', 'date'], ['region', s], ['team', s],
+        ['event_type', s], ['n_open', b], ['n_with_step', b], ['share_with_step', f],
+        ['share_with_step_ci_low', f], ['share_with_step_ci_high', f]]) }} as p
 ),
 
 cells as (
