@@ -114,15 +114,15 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[st
 
 
 def read_tables(con: duckdb.DuckDBPyConnection) -> Tables:
-    """Every reporting table of :data:`.tables.SPECS` that exists in both ``reporting`` and ``marts``,
-    joined row by row to its mart on the keys (as text). Keys a table lacks (``is_missing`` before
+    """Every reporting table of :data:`.tables.SPECS` that exists in ``reporting`` with its ``marts`` table
+    (:attr:`.tables.TableSpec.mart_table`), joined row by row to it on the keys (as text). Keys a table lacks (``is_missing`` before
     missing-reason rows existed) are taken as constant."""
     frames, specs = {}, {}
-    both = _existing(con, "reporting") & _existing(con, "marts")
+    reporting, marts = _existing(con, "reporting"), _existing(con, "marts")
     for name, spec in SPECS.items():
-        if name not in both:
+        if name not in reporting or spec.mart_table not in marts:
             continue
-        rcols, mcols = set(_columns(con, "reporting", name)), set(_columns(con, "marts", name))
+        rcols, mcols = set(_columns(con, "reporting", name)), set(_columns(con, "marts", spec.mart_table))
         keys = tuple(k for k in spec.keys if k in rcols and k in mcols)
         spec = TableSpec(**{**spec.__dict__, "keys": keys})
         shown = [c for c in spec.published + tuple(spec.aliases) + tuple(spec.derived) if c in rcols]
@@ -131,7 +131,7 @@ def read_tables(con: duckdb.DuckDBPyConnection) -> Tables:
         select += [f"r.{c} as pub__{c}" for c in shown] + [f"m.{c} as true__{c}" for c in true]
         on = " and ".join(f"r.{k} is not distinct from m.{k}" for k in keys) or "true"
         frames[name] = con.execute(
-            f"select {', '.join(select)} from reporting.{name} as r join marts.{name} as m on {on} "
+            f"select {', '.join(select)} from reporting.{name} as r join marts.{spec.mart_table} as m on {on} "
             f"order by {', '.join(keys) or '1'}").df()
         specs[name] = spec
     return Tables(frames, specs)
@@ -162,6 +162,7 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
     for name, spec in tables.specs.items():
         df = tables.frames[name]
         keys = spec.keys
+        step_rows: dict[tuple[str, tuple[str, ...]], list[tuple[float, tuple[str, ...], str]]] = {}
         for row in df.itertuples(index=False):
             r = row._asdict()
             key = _key(r[k] for k in keys)
@@ -203,6 +204,11 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
                     for t, coef in expression.items():
                         eq[ids[t]] = eq.get(ids[t], 0.0) + coef
                     system.equations.append(eq)
+            for latent, (count, order) in spec.steps.items():
+                if count in ids and order in keys:
+                    pos = keys.index(order)
+                    step_rows.setdefault((latent, key[:pos] + key[pos + 1:]), []).append(
+                        (float(key[pos]), key, ids[count]))
             for eq in spec.row_equations:
                 if all(c in ids for c in eq):
                     system.equations.append({ids[c]: float(coef) for c, coef in eq.items()})
@@ -210,10 +216,29 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
                 if num in ids and den in ids and f"pub__{rate}" in r:
                     ratios.append((f"{name}|{'|'.join(key)}", ids[num], ids[den], scale,
                                    r[f"pub__{rate}"] if _is_shown(r[f"pub__{rate}"]) else math.nan))
+        _step_equations(system, name, step_rows, withheld)
         _margin_equations(system, spec, df)
         _group_equations(system, spec, df)
     _link_equations(system, tables)
     return system, withheld, ratios
+
+
+def _step_equations(system: System, table: str, step_rows: dict, withheld: set[str]) -> None:
+    """Latent step cells (:attr:`.tables.TableSpec.steps`): per run of rows ordered by the order key,
+    ``step = count - previous count`` (the first row's step is its count). Never shown, so withheld."""
+    for (latent, _), rows in sorted(step_rows.items()):
+        previous = None
+        for _, key, count_id in sorted(rows):
+            cid = _cell_id(table, key, latent)
+            value = system.cells[count_id].value - (system.cells[previous].value if previous else 0.0)
+            n_totals = system.cells[count_id].n_totals
+            system.cells[cid] = Cell(cid, table, key, latent, value, "latent", None, n_totals)
+            withheld.add(cid)
+            eq = {cid: -1.0, count_id: 1.0}
+            if previous:
+                eq[previous] = -1.0
+            system.equations.append(eq)
+            previous = count_id
 
 
 def _margin_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
@@ -266,25 +291,33 @@ def _group_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
         system.equations.extend(eqs.values())
 
 
+def _link_cell(spec: TableSpec, row: dict[str, str], column: str) -> str:
+    """The id of ``column``'s cell on a row: keyed by the row, or by its group for a group count."""
+    group = spec.group_counts.get(column)
+    key = tuple(row[g] for g in group if g in row) if group else tuple(row[k] for k in spec.keys)
+    return _cell_id(spec.name, key, column)
+
+
 def _link_equations(system: System, tables: Tables) -> None:
+    """``a = b`` for every pair of cells of :data:`.tables.LINKS` (once per pair: a group count is on many rows)."""
+    done: set[tuple[str, str]] = set()
     for link in LINKS:
         if link.table_a not in tables.specs or link.table_b not in tables.specs:
             continue
         sa, sb = tables.specs[link.table_a], tables.specs[link.table_b]
         index_b: dict[tuple, str] = {}
         for key in tables.frames[link.table_b][list(sb.keys)].itertuples(index=False, name=None):
-            key = _key(key)
-            row = dict(zip(sb.keys, key))
+            row = dict(zip(sb.keys, _key(key)))
             if all(row.get(k) == v for k, v in link.fixed_b.items()):
-                index_b[tuple(row[kb] for _, kb in link.on)] = _cell_id(link.table_b, key, link.column_b)
+                index_b[tuple(row[kb] for _, kb in link.on)] = _link_cell(sb, row, link.column_b)
         for key in tables.frames[link.table_a][list(sa.keys)].itertuples(index=False, name=None):
-            key = _key(key)
-            row = dict(zip(sa.keys, key))
+            row = dict(zip(sa.keys, _key(key)))
             if not all(row.get(k) == v for k, v in link.fixed_a.items()):
                 continue
-            a = _cell_id(link.table_a, key, link.column_a)
+            a = _link_cell(sa, row, link.column_a)
             b = index_b.get(tuple(row[ka] for ka, _ in link.on))
-            if b and a in system.cells and b in system.cells:
+            if b and (a, b) not in done and a in system.cells and b in system.cells:
+                done.add((a, b))
                 system.equations.append({a: 1.0, b: -1.0})
 
 
@@ -394,10 +427,12 @@ def secondary_suppression(system: System, withheld: set[str], min_cell: int,
 
 def audit_frame(system: System, withheld: set[str], ratios, min_cell: int) -> pd.DataFrame:
     """One row per withheld shown or latent cell with its feasible interval and whether it meets
-    :func:`requirement` (cells that need no protection are protected by definition), plus one row per
-    count shown although below ``min_cell`` (primary rule broken: never protected; its value is public
-    already, so its interval is that value)."""
-    found = intervals(system, withheld, extra_equations=_ratio_equations(ratios, withheld))
+    :func:`requirement`, plus one row per count shown although below ``min_cell`` (primary rule broken:
+    never protected; its value is public already, so its interval is that value). A cell that needs no
+    protection (a count of at least ``min_cell``, withheld only to protect another) is protected by
+    definition: its interval is not computed (bounds null), which saves two linear programs per cell."""
+    targets = [c for c in withheld if requirement(system.cells[c], system, min_cell) is not None]
+    found = intervals(system, withheld, targets, extra_equations=_ratio_equations(ratios, withheld))
     records = []
     for cid in sorted(system.cells):
         cell = system.cells[cid]
@@ -406,11 +441,15 @@ def audit_frame(system: System, withheld: set[str], ratios, min_cell: int) -> pd
                             "lower_bound": cell.value, "upper_bound": cell.value, "protected": False})
     for cid in sorted(withheld):
         cell = system.cells[cid]
-        lo, hi = found[cid]
         need = requirement(cell, system, min_cell)
+        if need is None:
+            records.append({"table_name": cell.table, "row_key": "|".join(cell.key), "column_name": cell.column,
+                            "lower_bound": None, "upper_bound": None, "protected": True})
+            continue
+        lo, hi = found[cid]
         records.append({"table_name": cell.table, "row_key": "|".join(cell.key), "column_name": cell.column,
                         "lower_bound": round(lo, 6), "upper_bound": round(hi, 6) if math.isfinite(hi) else None,
-                        "protected": True if need is None else bool(need(lo, hi))})
+                        "protected": bool(need(lo, hi))})
     return pd.DataFrame.from_records(records, columns=["table_name", "row_key", "column_name", "lower_bound",
                                                       "upper_bound", "protected"])
 
@@ -456,7 +495,8 @@ def _apply(con: duckdb.DuckDBPyConnection, tables: Tables, system: System, withh
             if column in rcols and present:
                 con.execute(f"update reporting.{name} set {column} = null where "
                             + " or ".join(f"{b} is null" for b in present))
-        flags = [f"{c}_suppressed" for c in spec.published + tuple(spec.aliases) if f"{c}_suppressed" in rcols]
+        shown_as = tuple(spec.proxies.get(c, c) for c in spec.published) + tuple(spec.aliases)
+        flags = [f"{c}_suppressed" for c in shown_as if f"{c}_suppressed" in rcols]
         if "suppressed" in rcols and flags:
             con.execute(f"update reporting.{name} set suppressed = " + " or ".join(flags))
     return nulled

@@ -34,10 +34,10 @@ TOTAL = "all"
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One reporting table (same name and keys in ``marts``, where its true counts are).
+    """One reporting table (same keys in its ``marts`` table, where its true counts are).
 
     Attributes:
-        name: table name in both ``reporting`` and ``marts``.
+        name: table name in ``reporting`` (and in ``marts``, unless ``mart`` names another).
         keys: columns that identify a row (cast to text for cell ids).
         dims: the keys with margins: a row whose dim is :data:`TOTAL` is the sum over that dim (for counts,
             latent counts, magnitudes, and group counts whose group holds every dim).
@@ -50,7 +50,8 @@ class TableSpec:
         group_counts: counts constant within a group of rows -> the group's columns (``n_valid`` per item).
         group_sums: ``(group count, row count, exclude column)``: the group count is the sum of the row
             count over the group's rows whose ``exclude column`` is false (or all rows, when absent).
-        derived: column -> the counts and magnitudes it is computed from (nulled when one is withheld).
+        derived: column -> the counts, magnitudes or other shown columns it is computed from (nulled when one
+            is withheld or null).
         ratios: ``(column, numerator, denominator, scale)`` with column = scale x numerator / denominator.
         proxies: counts the table does not show but that a shown column gives away -> that column
             (``km_closed_within_365d`` x ``n_dossiers`` = the dossiers closed within 365 days when nobody
@@ -58,6 +59,11 @@ class TableSpec:
             nulls the column.
         proxy_exact_when_zero: proxy count -> a mart column; the proxy gives the count away exactly only
             on rows where that column is 0 (no censoring before day 365); elsewhere it is not shown.
+        steps: latent counts between consecutive rows -> ``(count, order key)``: among the rows that share every
+            key but the order key, ordered by it (numerically), the latent cell of a row is its count minus the
+            previous row's (the first row: its count). ``outcome_km_curve``: the closures between two points
+            of the curve, which two exact points give away.
+        mart: the ``marts`` table holding the true counts (default: ``name``).
     """
 
     name: str
@@ -74,6 +80,13 @@ class TableSpec:
     ratios: tuple[tuple[str, str, str, float], ...] = ()
     proxies: dict[str, str] = field(default_factory=dict)
     proxy_exact_when_zero: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, tuple[str, str]] = field(default_factory=dict)
+    mart: str = ""
+
+    @property
+    def mart_table(self) -> str:
+        """The ``marts`` table with this table's true counts."""
+        return self.mart or self.name
 
     @property
     def published(self) -> tuple[str, ...]:
@@ -110,6 +123,24 @@ TABLES: tuple[TableSpec, ...] = (
         row_equations=({"n_dossiers": 1, "n_closed": -1, "n_censored": -1},),
         derived={"km_median_days": _KM, "km_p25_days": _KM, "km_p75_days": _KM,
                  "km_closed_within_365d": _KM, "naive_median_closed_days": ("n_closed",)},
+    ),
+    # the Kaplan-Meier curve on a grid of days (SPEC 5, 6): survival at day t gives the dossiers closed by day t away
+    # (x n_dossiers) when nobody was censored before t; that count, the dossiers not closed by t and the closures
+    # since the previous point are protected like shown counts. Only the service 'all' rows are published; every
+    # cohort has every grid day (a day past its follow-up shows nothing), so the margins along year and region hold
+    TableSpec(
+        name="outcome_km_curve",
+        mart="outcome_km_grid",
+        keys=("registration_year", "service", "region", "days"),
+        dims=("registration_year", "service", "region"),
+        counts=("n_closed_by_day",),
+        group_counts={"n_dossiers": ("registration_year", "service", "region")},
+        proxies={"n_closed_by_day": "survival"},
+        proxy_exact_when_zero={"n_closed_by_day": "n_censored_before_day"},
+        latent={"not_closed_by_day": {"n_dossiers": 1, "n_closed_by_day": -1}},
+        steps={"closed_since_previous_day": ("n_closed_by_day", "days")},
+        # a point beside a withheld n_dossiers would give it back (n = closed / (1 - S)); the band follows its point
+        derived={"survival": ("n_dossiers",), "ci_low": ("survival",), "ci_high": ("survival",)},
     ),
     TableSpec(
         name="outcome_placement",
@@ -238,6 +269,12 @@ LINKS: tuple[Link, ...] = (
     # the same registration cohort in two tables
     Link("outcome_time_to_closure", "n_dossiers", "outcome_placement", "n_dossiers",
          on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region"))),
+    # the same cohort in the curve and in the time-to-closure table: its dossiers, and those closed within 365 days
+    Link("outcome_km_curve", "n_dossiers", "outcome_time_to_closure", "n_dossiers",
+         on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region"))),
+    Link("outcome_km_curve", "n_closed_by_day", "outcome_time_to_closure", "n_closed_within_365d",
+         on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region")),
+         fixed_a={"days": "365"}),
     # every closed dossier, by registration year in one table and by closure year in the other
     Link("outcome_time_to_closure", "n_closed", "outcome_reopening", "n_closed",
          on=(("service", "service"), ("region", "region")),

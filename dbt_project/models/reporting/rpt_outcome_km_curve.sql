@@ -1,0 +1,66 @@
+-- reporting.outcome_km_curve: the Kaplan-Meier curve of time from registration to closure at fixed days
+-- (marts.outcome_km_grid) under disclosure control (SPEC 5, 6), for plots. Service 'all' rows only (per
+-- registration_year x region, 'all' margins too).
+-- A point S(t) gives the dossiers closed by day t away (1 - S(t) times n_dossiers) when no dossier of the cohort was
+-- censored before t. First pass:
+--   * a cohort whose n_dossiers, n_closed or n_censored is withheld in reporting.outcome_time_to_closure shows no
+--     point (its curve would give them back) and no n_dossiers;
+--   * on an exact point (nobody censored before t) the dossiers closed by t, those not closed by t and those closed
+--     since the previous grid day must each be 0 or at least min_cell, or the point is withheld.
+-- A point is withheld with its band (survival_suppressed). Points past the cohort's longest follow-up are null and not
+-- flagged (not estimable). orchestration/disclosure completes the protection after the build (tables.py:
+-- outcome_km_curve, with its links to outcome_time_to_closure).
+with grid as (
+    select * from {{ feedback_ref_or_empty('outcome_km_grid', [
+        ['registration_year', dbt.type_string()], ['service', dbt.type_string()], ['region', dbt.type_string()],
+        ['days', dbt.type_bigint()], ['n_dossiers', dbt.type_bigint()], ['n_closed_by_day', dbt.type_bigint()],
+        ['n_censored_before_day', dbt.type_bigint()], ['n_at_risk', dbt.type_bigint()],
+        ['survival', outcome_type_double()], ['ci_low', outcome_type_double()], ['ci_high', outcome_type_double()]]) }} as g
+    where service = 'all'
+),
+
+cohorts as (
+    select registration_year, service, region, n_dossiers, n_closed, n_censored
+    from {{ ref('rpt_outcome_time_to_closure') }}
+    where service = 'all'
+),
+
+steps as (
+    select
+        g.*,
+        n_closed_by_day - coalesce(
+            lag(n_closed_by_day) over (partition by registration_year, service, region order by days), 0
+        ) as closed_since_previous_day
+    from grid as g
+),
+
+flagged as (
+    select
+        s.*,
+        c.n_dossiers as shown_n_dossiers,
+        case
+            when c.n_dossiers is null or c.n_closed is null or c.n_censored is null then 1
+            when s.n_censored_before_day = 0
+                and ({{ reporting_is_small('s.n_closed_by_day') }}
+                     or {{ reporting_is_small('s.n_dossiers - s.n_closed_by_day') }}
+                     or {{ reporting_is_small('s.closed_since_previous_day') }}) then 1
+            else 0
+        end as is_hidden
+    from steps as s
+    left join cohorts as c
+        on c.registration_year = s.registration_year and c.service = s.service and c.region = s.region
+)
+
+select
+    registration_year,
+    service,
+    region,
+    days,
+    shown_n_dossiers as n_dossiers,
+    case when is_hidden = 0 then {{ reporting_round('survival') }} end as survival,
+    case when is_hidden = 0 then {{ reporting_round('ci_low') }} end as ci_low,
+    case when is_hidden = 0 then {{ reporting_round('ci_high') }} end as ci_high,
+    shown_n_dossiers is null as n_dossiers_suppressed,
+    is_hidden = 1 and survival is not null as survival_suppressed,
+    shown_n_dossiers is null or (is_hidden = 1 and survival is not null) as suppressed
+from flagged
