@@ -192,6 +192,82 @@ def test_km_curve_and_its_bands_against_lifelines(exposure_db, dbt_target):
         con.close()
 
 
+def test_km_grid_against_lifelines_and_its_published_points(exposure_db, dbt_target):
+    """marts.outcome_km_grid read at every grid day from lifelines' curve and pandas counts of the rows written here;
+    reporting.outcome_km_curve's first pass by its rule (SPEC 6), and the LP-driven step on top of it passes the audit."""
+    db, dossiers, _, _ = exposure_db
+    run_dbt(["build", "--select", "+rpt_outcome_km_curve", "--exclude", "fct_feedback+", "region_period_outcomes+"],
+            db, dbt_target)
+    d = dossiers.copy()
+    d["km_time"] = d.apply(lambda r: ((r.closure_date or AS_OF) - r.registration_date).days, axis=1)
+    d["closed"] = d.closure_date.notna()
+    d["year"] = d.registration_date.map(lambda t: str(t.year))
+    grid = sorted(set(range(0, 721, 30)) | {365})
+    con = duckdb.connect(str(db))
+    try:
+        for year, service, region in (("all", "all", "all"), ("2024", "SDJ", "Antwerpen"), ("2023", "all", "Limburg")):
+            subset = d[((d.year == year) | (year == "all")) & ((d.service == service) | (service == "all"))
+                       & ((d.region == region) | (region == "all"))]
+            got = con.execute("select * from marts.outcome_km_grid where registration_year = ? and service = ? "
+                              "and region = ? order by days", [year, service, region]).df().set_index("days")
+            assert list(got.index) == grid
+            kmf = KaplanMeierFitter().fit(subset.km_time, subset.closed)
+            ci = kmf.confidence_interval_
+            for t in grid:
+                row = got.loc[t]
+                assert row.n_dossiers == len(subset)
+                assert row.n_closed_by_day == int((subset.closed & (subset.km_time <= t)).sum())
+                assert row.n_censored_before_day == int((~subset.closed & (subset.km_time < t)).sum())
+                assert row.n_at_risk == int((subset.km_time >= t).sum())
+                if t > subset.km_time.max():
+                    assert pd.isna(row.survival)
+                    continue
+                assert row.survival == pytest.approx(float(kmf.survival_function_at_times(t).iloc[0]), abs=1e-12)
+                band = ci[ci.index <= t].iloc[-1]
+                if 0 < row.survival < 1:
+                    assert row.ci_low == pytest.approx(band["KM_estimate_lower_0.95"], abs=1e-9)
+                    assert row.ci_high == pytest.approx(band["KM_estimate_upper_0.95"], abs=1e-9)
+        # first pass: per service 'all' cohort, a point is withheld when its cohort's counts are withheld in
+        # reporting.outcome_time_to_closure, or when nobody was censored before it and the dossiers closed by it, not
+        # closed by it or closed since the previous grid day are 1-4
+        mart = con.execute("select * from marts.outcome_km_grid where service = 'all' order by registration_year, "
+                           "region, days").df()
+        ttc = con.execute("select registration_year, region, n_dossiers, n_closed, n_censored "
+                          "from reporting.outcome_time_to_closure where service = 'all'").df()
+        rep = con.execute("select registration_year, region, days, n_dossiers, survival, ci_low, survival_suppressed, "
+                          "n_dossiers_suppressed from reporting.outcome_km_curve").df()
+        assert len(rep) == len(mart) and set(rep.registration_year) >= {"2023", "2024", "all"}
+        cohorts_shown = {(r.registration_year, r.region) for r in ttc.itertuples()
+                         if not (pd.isna(r.n_dossiers) or pd.isna(r.n_closed) or pd.isna(r.n_censored))}
+        n_shown = {(r.registration_year, r.region) for r in ttc.itertuples() if not pd.isna(r.n_dossiers)}
+        published = {(r.registration_year, r.region, r.days): r for r in rep.itertuples()}
+        small = lambda n: 0 < n < 5  # noqa: E731
+        n_hidden = 0
+        for (year, region), cohort in mart.groupby(["registration_year", "region"]):
+            previous = 0
+            for r in cohort.itertuples():
+                hide = (year, region) not in cohorts_shown or (r.n_censored_before_day == 0 and (
+                    small(r.n_closed_by_day) or small(r.n_dossiers - r.n_closed_by_day)
+                    or small(r.n_closed_by_day - previous)))
+                previous = r.n_closed_by_day
+                p = published[(year, region, r.days)]
+                if pd.isna(r.survival):
+                    assert pd.isna(p.survival) and not p.survival_suppressed
+                elif hide:
+                    n_hidden += 1
+                    assert pd.isna(p.survival) and pd.isna(p.ci_low) and p.survival_suppressed
+                else:
+                    assert p.survival == pytest.approx(r.survival, abs=1e-9) and not p.survival_suppressed
+                assert pd.isna(p.n_dossiers) == ((year, region) not in n_shown)   # as in outcome_time_to_closure
+        assert n_hidden > 0     # the hand-made cohorts are small enough that the rule bites
+        from orchestration.disclosure.protect import audit_reporting, protect_reporting
+        assert protect_reporting(con, 5).passed and audit_reporting(con, 5).passed
+        after = con.execute("select count(*) from reporting.outcome_km_curve where survival is not null").fetchone()[0]
+        assert after <= int(rep.survival.notna().sum())
+    finally:
+        con.close()
+
+
 def test_unit_comparison_and_implementation_panel_on_a_hand_case(project_env, monkeypatch, dbt_target):
     """Two regions (one team each), one registration year and age band, two services:
     OCJ: Antwerpen 5/10 placed, Limburg 1/10 -> reference 6/20 = 0.3; SDJ: Antwerpen 8/10, Limburg 2/5 -> 10/15.

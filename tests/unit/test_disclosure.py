@@ -296,3 +296,40 @@ def test_practice_breadth_small_team_is_withheld_and_not_recoverable_from_region
     assert tuple(audit.loc[("2024-Q1|A|small|safety_plan", "n_with_step"), ["lower_bound", "upper_bound"]]) == (0, 28)
     assert audit["protected"].all()
     assert audit_reporting(con, 5).passed
+
+
+def test_km_curve_points_that_give_a_small_step_away_are_withheld():
+    # One cohort of 20 dossiers, nobody censored: the curve at days 0, 30, 60, 90 gives the dossiers closed by each
+    # day away (0, 10, 12, 20). Closures between day 30 and 60: 12 - 10 = 2, a small count that two shown points pin.
+    # The first pass is taken as showing every point, so the LP-driven step has to withhold one of the two.
+    closed = {0: 0, 30: 10, 60: 12, 90: 20}
+    mart = pd.DataFrame([{"registration_year": "2024", "service": "all", "region": "all", "days": d, "n_dossiers": 20,
+                          "n_closed_by_day": c, "n_censored_before_day": 0, "survival": 1 - c / 20,
+                          "ci_low": 0.0, "ci_high": 1.0} for d, c in closed.items()])
+    rep = mart.drop(columns=["n_closed_by_day", "n_censored_before_day"]).assign(
+        n_dossiers_suppressed=False, survival_suppressed=False, suppressed=False)
+    con = _warehouse(outcome_km_grid=(mart, rep.iloc[:0]), outcome_km_curve=(mart.iloc[:0], rep))
+    con.execute("drop table marts.outcome_km_curve; drop table reporting.outcome_km_grid")
+    before = audit_reporting(con, 5)
+    assert not before.passed
+    assert outcome_failures(before) == {("2024|all|all|60", "closed_since_previous_day")}
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed
+    shown = dict(con.execute("select days, survival from reporting.outcome_km_curve order by days").fetchall())
+    flags = dict(con.execute("select days, survival_suppressed from reporting.outcome_km_curve").fetchall())
+    withheld = sorted(d for d, s in shown.items() if s is None)
+    assert withheld in ([30], [60])      # one point is enough, and the band goes with it
+    assert flags[withheld[0]] and con.execute("select ci_low from reporting.outcome_km_curve where days = ?",
+                                              withheld).fetchone() == (None,)
+    audit = outcome.audit.set_index(["row_key", "column_name"])
+    step = tuple(audit.loc[("2024|all|all|60", "closed_since_previous_day"), ["lower_bound", "upper_bound"]])
+    # by hand: day 60 withheld -> closed by 60 lies in [10 (by day 30), 20 (by day 90)], so the step in [0, 10];
+    # day 30 withheld -> closed by 30 lies in [0, 12], so the step 12 - closed by 30 in [0, 12]
+    assert step == ((0, 10) if withheld == [60] else (0, 12))
+    assert audit_reporting(con, 5).passed
+
+
+def outcome_failures(outcome) -> set[tuple[str, str]]:
+    """(row key, column) of the cells an audit finds unprotected."""
+    bad = outcome.audit[~outcome.audit["protected"]]
+    return set(zip(bad["row_key"], bad["column_name"]))
