@@ -140,7 +140,8 @@ def km_curve(data: IndicatorData, registry: Registry) -> alt.TopLevelMixin:
     """Kaplan-Meier step curves (``y`` over ``x`` days) per cohort (``color``) with their 95 % bands."""
     enc = data.indicator.encode
     rows = [r for r in data.rows if r.get(enc["color"]) != "all"]
-    base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X(f"{enc['x']}:Q", title=registry.column(enc["x"])))
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X(f"{enc['x']}:Q", title=registry.column(enc["x"]), scale=alt.Scale(nice=False)))
     band = _band(base, data, enc["color"], enc["low"], enc["high"], opacity=0.12, interpolate="step-after")
     line = base.mark_line(interpolate="step-after").encode(
         y=alt.Y(f"{enc['y']}:Q", title=registry.column(enc["y"]), axis=alt.Axis(format="%"),
