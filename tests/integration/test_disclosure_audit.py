@@ -5,12 +5,14 @@ ones) is built by dbt from raw extracts, then the product's disclosure step runs
 build. This test does not use the product's relations or solver: it writes its own linear program
 (scipy's ``linprog``) over the three outcome tables with everything a reader sees (margins, identities
 within rows, the same cohort in two tables, rates) and checks that no withheld small count (1-4, also
-the not-placed / not-reopened complements) can be narrowed below [0, min_cell].
+the not-placed / not-reopened complements) can be narrowed below [0, min_cell]. The Kaplan-Meier curves of
+``reporting.outcome_km_curve`` are audited the same way on the demo (the small warehouse here publishes none).
 """
 from __future__ import annotations
 
 import itertools
 import random
+import shutil
 from datetime import date, timedelta
 
 import duckdb
@@ -248,3 +250,110 @@ def test_audit_table_records_every_withheld_cell(small_cells):
                            "'closed_after_365d', 'not_closed_within_365d')").fetchone()
     assert recorded == (n_withheld, True)
     assert con.execute("select bool_and(protected) from audit.disclosure_audit where context = 'build'").fetchone()[0]
+
+
+def independent_km_audit(con) -> list[tuple[tuple, int, str, float, float, float]]:
+    """The Kaplan-Meier curve of reporting.outcome_km_curve as a reader sees it, with scipy's own LP: per cohort
+    (registration_year x region, service 'all') the dossiers n and those closed by each grid day c(t), with
+    0 <= c(t-1) <= c(t) <= n, margins along year and region, n fixed where reporting shows it (in the curve or in
+    outcome_time_to_closure), and c(t) = (1 - S(t)) x n where a point is shown and nobody of the cohort was censored
+    before t (the reader is assumed to know when). Returns every small count (closed by t, not closed by t, closed
+    since the previous day; true value 1..MIN_CELL-1) narrowed below [0, MIN_CELL]: (cohort, day, what, true, min, max).
+    """
+    mart = con.execute("select * from marts.outcome_km_grid where service = 'all'").df()
+    rep = con.execute("select * from reporting.outcome_km_curve").df().set_index(["registration_year", "region", "days"])
+    ttc = con.execute("select registration_year, region, n_dossiers from reporting.outcome_time_to_closure "
+                      "where service = 'all'").df().set_index(["registration_year", "region"])
+    days = sorted(mart.days.unique())
+    cohorts = sorted({(r.registration_year, r.region) for r in mart.itertuples()})
+    index = {("n", c): i for i, c in enumerate(cohorts)}
+    for c in cohorts:
+        for t in days:
+            index[("c", c, t)] = len(index)
+    true = np.zeros(len(index))
+    m = mart.set_index(["registration_year", "region", "days"])
+    for c in cohorts:
+        true[index[("n", c)]] = m.loc[(*c, days[0]), "n_dossiers"]
+        for t in days:
+            true[index[("c", c, t)]] = m.loc[(*c, t), "n_closed_by_day"]
+    eq, ub = [], []
+    bounds = [(0.0, None)] * len(index)
+    for c in cohorts:
+        shown_n = ttc.n_dossiers.get(c)
+        shown_n = rep.loc[(*c, days[0]), "n_dossiers"] if pd.isna(shown_n) else shown_n
+        if not pd.isna(shown_n):
+            bounds[index[("n", c)]] = (float(shown_n), float(shown_n))
+        for i, t in enumerate(days):
+            ub.append({index[("c", c, t)]: 1.0, index[("n", c)]: -1.0})                 # c(t) <= n
+            if i:
+                ub.append({index[("c", c, days[i - 1])]: 1.0, index[("c", c, t)]: -1.0})  # c(t-1) <= c(t)
+            s = rep.loc[(*c, t), "survival"]
+            if not pd.isna(s) and m.loc[(*c, t), "n_censored_before_day"] == 0:
+                if pd.isna(shown_n):
+                    eq.append({index[("c", c, t)]: 1.0, index[("n", c)]: -(1.0 - float(s))})
+                else:       # a count: the reader rounds away the 9-decimal rounding of S(t)
+                    closed = float(round((1.0 - float(s)) * float(shown_n)))
+                    bounds[index[("c", c, t)]] = (closed, closed)
+    for pos in range(2):                                    # margins along year and region
+        groups: dict[tuple, list] = {}
+        for c in cohorts:
+            if c[pos] != "all":
+                groups.setdefault(c[:pos] + ("all",) + c[pos + 1:], []).append(c)
+        for total, members in groups.items():
+            if total in cohorts:
+                for name in [("n",)] + [("c", t) for t in days]:
+                    terms = {index[(name[0], total, *name[1:])]: 1.0}
+                    for member in members:
+                        terms[index[(name[0], member, *name[1:])]] = -1.0
+                    eq.append(terms)
+
+    def matrix(rows):
+        a = lil_matrix((len(rows), len(index)))
+        for i, terms in enumerate(rows):
+            for j, v in terms.items():
+                a[i, j] += v
+        return a.tocsr()
+
+    a_eq, a_ub = matrix(eq), matrix(ub)
+    assert np.allclose(a_eq @ true, 0, atol=1e-6) and (a_ub @ true <= 1e-6).all()   # the truth satisfies the model
+    pinned = []
+    for c in cohorts:
+        for i, t in enumerate(days):
+            ct = index[("c", c, t)]
+            for what, terms in (("closed_by_day", {ct: 1.0}), ("not_closed_by_day", {index[("n", c)]: 1.0, ct: -1.0}),
+                                ("closed_since_previous_day", {ct: 1.0, **({index[("c", c, days[i - 1])]: -1.0} if i else {})})):
+                value = sum(true[j] * v for j, v in terms.items())
+                if not 0 < value < MIN_CELL:
+                    continue
+                obj = np.zeros(len(index))
+                for j, v in terms.items():
+                    obj[j] = v
+                low = linprog(obj, A_ub=a_ub, b_ub=np.zeros(a_ub.shape[0]), A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]),
+                              bounds=bounds, method="highs")
+                high = linprog(-obj, A_ub=a_ub, b_ub=np.zeros(a_ub.shape[0]), A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]),
+                               bounds=bounds, method="highs")
+                assert low.status == 0 and high.status in (0, 3)
+                lo, hi = low.fun, (np.inf if high.status == 3 else -high.fun)
+                if lo > 1e-6 or hi < MIN_CELL - 1e-6:
+                    pinned.append((c, t, what, value, lo, hi))
+    return pinned
+
+
+def test_no_small_count_is_pinned_by_the_published_km_curves(demo_build, dbt_target, tmp_path):
+    # the demo's curves as published (after the build's protection step): nothing pinned; dbt's first pass alone
+    # (the two reporting models rebuilt on a copy) does pin some, which shows this audit can see a leak
+    con = duckdb.connect(str(demo_build.db), read_only=True)
+    try:
+        shown = con.execute("select count(survival), count(*) from reporting.outcome_km_curve").fetchone()
+        assert 0 < shown[0] < shown[1]      # some points published, some withheld
+        assert independent_km_audit(con) == []
+    finally:
+        con.close()
+    copy = tmp_path / "first_pass.duckdb"
+    shutil.copy(demo_build.db, copy)
+    run_dbt(["run", "--select", "rpt_outcome_time_to_closure", "rpt_outcome_km_curve"], copy, dbt_target)
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert independent_km_audit(con)
+    finally:
+        con.close()
