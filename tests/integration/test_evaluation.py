@@ -127,6 +127,40 @@ def test_landmark_comparison_against_pandas_lifelines_and_statsmodels(exposure_d
     assert got.logrank_p.iloc[0] == pytest.approx(test.p_value, rel=1e-6, abs=1e-12)
 
 
+def test_landmark_boundary_by_hand(project_env, monkeypatch, dbt_target):
+    """Landmark day 90 (SPEC 9.2): a dossier enters when it is still open on day 90 and followed up at least 90 days.
+    By hand: closed on day 89 or 90 -> out, closed on day 91 -> in; open and followed 89 days -> out, 90 -> in."""
+    path = project_env / "evaluation.yaml"
+    path.write_text(EVALUATION, encoding="utf-8")
+    monkeypatch.setenv("SOFS_EVALUATION_FILE", str(path))
+    db = project_env / "warehouse.duckdb"
+    reg = dt.date(2024, 3, 1)
+    cases = {"closed_89": (reg, reg + dt.timedelta(days=89)), "closed_90": (reg, reg + dt.timedelta(days=90)),
+             "closed_91": (reg, reg + dt.timedelta(days=91)), "open_89": (AS_OF - dt.timedelta(days=89), None),
+             "open_90": (AS_OF - dt.timedelta(days=90), None)}
+    dossiers = pd.DataFrame([{"dossier_key": k, "child_key": f"C{i}", "service": "OCJ", "region": "Antwerpen",
+                              "team_key": "T", "team": "T", "registration_date": r, "closure_date": c,
+                              "closure_reason": "other" if c else None, "birth_year": 2010, "sex": "V",
+                              "source_line": i + 1} for i, (k, (r, c)) in enumerate(cases.items())])
+    empty_events = pd.DataFrame(columns=["event_key", "dossier_key", "event_date", "event_type", "value", "rated_by",
+                                         "source_line"])
+    empty_placements = pd.DataFrame(columns=["placement_key", "dossier_key", "start_date", "end_date",
+                                             "placement_type", "source_line"])
+    with warehouse.write_connection(db) as con:
+        evaluation.sync_exposures(con, warn=lambda line: None)
+        with warehouse.transaction(con):
+            history.load_extract(con, AS_OF, AS_OF.isoformat(), "test", {
+                "raw.dossiers": dossiers, "raw.practice_events": empty_events, "raw.placements": empty_placements})
+    run_dbt(["build", "--select", "+int_exposure_landmark", "--exclude", "fct_feedback+"], db, dbt_target)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        entered = [r[0] for r in con.execute("select dossier_key from intermediate.int_exposure_landmark "
+                                             "where exposure = 'sp_90' order by 1").fetchall()]
+    finally:
+        con.close()
+    assert entered == ["closed_91", "open_90"]
+
+
 def test_wilson_bounds_against_statsmodels(tmp_path, dbt_target):
     """The wilson_low / wilson_high macros over a grid of counts, including 0 and n."""
     cases = [(0, 1), (1, 1), (0, 7), (3, 7), (7, 7), (1, 40), (25, 40), (500, 1000), (2, 3)]
