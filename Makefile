@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test test-cli ui docs manifest bench bench-history clean
+.PHONY: venv demo test test-unit test-cli test-spark spark-java ui docs manifest bench bench-history clean
 
 venv: $(STAMP)
 
@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not cli_processes"
 
-# unit tests only (seconds to a minute): readers, rules, privacy, CLI argument handling
+# unit tests only (about 2 minutes on 2 cores): readers, rules, privacy, CLI argument handling
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -m "not cli_processes"
 
