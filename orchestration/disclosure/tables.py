@@ -109,8 +109,9 @@ class Link:
     restricted to rows where the ``fixed_*`` keys have the given values.
 
     ``zero_when_absent``: table_a has a row wherever ``column_a`` would be positive (``unit_comparison`` has a row
-    for every unit with a dossier), so a row of table_b without its table_a row shows ``column_b`` = 0 to a reader;
-    an ``all`` value of table_b counts only where its table_a key is one of table_a's dims (has ``all`` rows).
+    for every unit with a complete window), so a row of table_b without its table_a row shows ``column_b`` = 0 to a
+    reader; an ``all`` value of table_b counts only where its table_a key is one of table_a's dims (has ``all``
+    rows).
     """
 
     table_a: str

@@ -375,7 +375,8 @@ def test_a_region_and_year_without_unit_comparison_row_is_a_zero_in_the_outcome_
 
     con = _unit_and_placement(set(), set(), {"2023": (10, 3)})
     con.execute("insert into marts.outcome_placement values ('2024', 'all', 'Antwerpen', 0, 0, null), "
-                "('2024', 'all', 'all', 0, 0, null), ('2023', 'all', 'all', 10, 3, 0.3), ('all', 'all', 'all', 10, 3, 0.3)")
+                "('2024', 'all', 'all', 0, 0, null), ('2023', 'all', 'all', 10, 3, 0.3), "
+                "('all', 'all', 'all', 10, 3, 0.3)")
     con.execute("insert into reporting.outcome_placement select *, false, false, false from marts.outcome_placement "
                 "where region = 'all' or registration_year = '2024'")
     system, _, _ = build_system(read_tables(con))
@@ -385,10 +386,11 @@ def test_a_region_and_year_without_unit_comparison_row_is_a_zero_in_the_outcome_
     pairs = sorted(tuple(sorted(eq)) for eq in system.equations
                    if len(eq) == 2 and any(c.startswith("unit_comparison|") for c in eq)
                    and any(c.startswith("outcome_placement|") for c in eq))
-    assert pairs == [("outcome_placement|2023|all|Antwerpen|n_observable", "unit_comparison|placement_365d|Antwerpen|all|2023|n"),
-                     ("outcome_placement|2023|all|Antwerpen|n_placed_365d", "unit_comparison|placement_365d|Antwerpen|all|2023|observed"),
-                     ("outcome_placement|all|all|Antwerpen|n_observable", "unit_comparison|placement_365d|Antwerpen|all|all|n"),
-                     ("outcome_placement|all|all|Antwerpen|n_placed_365d", "unit_comparison|placement_365d|Antwerpen|all|all|observed")]
+    unit = "unit_comparison|placement_365d|Antwerpen|all"
+    assert pairs == [("outcome_placement|2023|all|Antwerpen|n_observable", f"{unit}|2023|n"),
+                     ("outcome_placement|2023|all|Antwerpen|n_placed_365d", f"{unit}|2023|observed"),
+                     ("outcome_placement|all|all|Antwerpen|n_observable", f"{unit}|all|n"),
+                     ("outcome_placement|all|all|Antwerpen|n_placed_365d", f"{unit}|all|observed")]
 
 
 # --- panel_participation: a count known from other tables (SPEC 4, 6) ------------------------------------------------
