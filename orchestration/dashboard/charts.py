@@ -205,13 +205,16 @@ def flow(data: IndicatorData, registry: Registry) -> alt.TopLevelMixin:
 
 
 def participation(data: IndicatorData, registry: Registry) -> alt.TopLevelMixin:
-    """Bars of respondents (``y``) per ``x`` (e.g. number of waves taken part in), coloured by ``color``."""
+    """Bars of respondents (``y``) per ``x`` (e.g. number of waves taken part in, in the order of ``order``), side by
+    side per ``color`` (e.g. the instrument; never stacked: different populations do not add up)."""
     enc = data.indicator.encode
+    sort = alt.SortField(enc["order"]) if enc.get("order") else "ascending"
+    offset = {"xOffset": alt.XOffset(f"{_shown(data, enc['color'])}:N")} if enc.get("color") else {}
     return alt.Chart(alt.Data(values=data.rows)).mark_bar().encode(
-        x=alt.X(f"{enc['x']}:O", title=registry.column(enc["x"])),
+        x=alt.X(f"{enc['x']}:O", title=registry.column(enc["x"]), sort=sort),
         y=alt.Y(f"{enc['y']}:Q", title=registry.column(enc["y"])),
         color=_color(data, registry, enc.get("color")),
-        tooltip=_tooltip(data, registry))
+        tooltip=_tooltip(data, registry), **offset)
 
 
 BUILDERS: dict[str, Callable[[IndicatorData, Registry], alt.TopLevelMixin]] = {

@@ -69,11 +69,12 @@ def _unit(row: dict, columns: tuple[str, ...], registry: Registry) -> str:
 
 def count_columns(types: dict[str, str]) -> list[str]:
     """The whole-number columns of a reporting table that count people or dossiers: integer columns other
-    than calendar keys (``*_year``, ``*_month``, ``*_order``, ``days``, ``scheme_version``)."""
+    than calendar keys (``*_year``, ``*_month``, ``*_order``, ``days``, ``scheme_version``) and
+    ``n_waves`` (an instrument's number of waves, ``panel_participation``)."""
     keys = ("_year", "_month", "_order")
     return [c for c, t in types.items()
             if t.upper() in ("BIGINT", "INTEGER", "HUGEINT", "SMALLINT")
-            and not c.endswith(keys) and c not in ("days", "scheme_version", "within_days")]
+            and not c.endswith(keys) and c not in ("days", "scheme_version", "within_days", "n_waves")]
 
 
 def read_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator, registry: Registry,

@@ -115,8 +115,10 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[st
 
 def read_tables(con: duckdb.DuckDBPyConnection) -> Tables:
     """Every reporting table of :data:`.tables.SPECS` that exists in ``reporting`` with its ``marts`` table
-    (:attr:`.tables.TableSpec.mart_table`), joined row by row to it on the keys (as text). Keys a table lacks (``is_missing`` before
-    missing-reason rows existed) are taken as constant."""
+    (:attr:`.tables.TableSpec.mart_table`: the same name unless the spec names another), joined row by row to it
+    on the keys (as text). Keys a table lacks (``is_missing`` before missing-reason rows existed) are taken as
+    constant. Returns :class:`Tables` (per table: keys, ``pub__<column>`` shown, ``true__<column>`` from the mart,
+    known counts included)."""
     frames, specs = {}, {}
     reporting, marts = _existing(con, "reporting"), _existing(con, "marts")
     for name, spec in SPECS.items():
@@ -126,7 +128,8 @@ def read_tables(con: duckdb.DuckDBPyConnection) -> Tables:
         keys = tuple(k for k in spec.keys if k in rcols and k in mcols)
         spec = TableSpec(**{**spec.__dict__, "keys": keys})
         shown = [c for c in spec.published + tuple(spec.aliases) + tuple(spec.derived) if c in rcols]
-        true = [c for c in spec.published + tuple(spec.proxy_exact_when_zero.values()) if c in mcols]
+        true = [c for c in spec.published + tuple(spec.proxy_exact_when_zero.values()) + tuple(spec.known)
+                if c in mcols]
         select = [f"cast(r.{k} as varchar) as {k}" for k in keys]
         select += [f"r.{c} as pub__{c}" for c in shown] + [f"m.{c} as true__{c}" for c in true]
         on = " and ".join(f"r.{k} is not distinct from m.{k}" for k in keys) or "true"
@@ -193,6 +196,10 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
                 if f"true__{c}" in r:
                     gkey = _key(r[g] for g in group if g in r)
                     ids[c] = add(c, r[f"true__{c}"], "count", _is_shown(r.get(f"pub__{c}")), cell_key=gkey)
+            for c, group in spec.known.items():   # not shown here, known from other tables: a constant
+                if f"true__{c}" in r:
+                    gkey = _key(r[g] for g in group if g in r)
+                    ids[c] = add(c, r[f"true__{c}"], "known", True, cell_key=gkey)
             for alias, target in spec.aliases.items():
                 if target in ids and f"pub__{alias}" in r and _is_shown(r[f"pub__{alias}"]):
                     withheld.discard(ids[target])   # shown under its other name: a reader knows it
@@ -272,7 +279,8 @@ def _margin_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None
 
 
 def _group_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
-    """Group count = sum of the row count over the group's included rows (``n_valid`` = sum of ``n``)."""
+    """Group count = sum of the row count over the group's included rows (``n_valid`` = sum of ``n``); a weighted
+    total = sum of weight x row count over its group's rows with a numeric weight (``n_participations``)."""
     for group_col, row_col, exclude in spec.group_sums:
         group = spec.group_counts[group_col]
         cols = [g for g in group if g in df.columns]
@@ -289,6 +297,30 @@ def _group_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
             if rid in system.cells:
                 eq[rid] = eq.get(rid, 0.0) - 1.0
         system.equations.extend(eqs.values())
+    for total_col, row_col, weight_col in spec.weighted_sums:
+        group = spec.group_counts.get(total_col) or spec.known[total_col]
+        cols = [g for g in group if g in df.columns]
+        eqs = {}
+        for r in df.itertuples(index=False):
+            r = r._asdict()
+            gid = _cell_id(spec.name, _key(r[g] for g in cols), total_col)
+            weight = _number(r.get(weight_col))
+            if gid not in system.cells or weight is None:
+                continue
+            eq = eqs.setdefault(gid, {gid: 1.0})
+            rid = _cell_id(spec.name, _key(r[k] for k in spec.keys), row_col)
+            if rid in system.cells and weight != 0:
+                eq[rid] = eq.get(rid, 0.0) - weight
+        system.equations.extend(eqs.values())
+
+
+def _number(value) -> float | None:
+    """A weight as a number, or None (``'all'``, empty, not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _link_cell(spec: TableSpec, row: dict[str, str], column: str) -> str:
@@ -299,13 +331,16 @@ def _link_cell(spec: TableSpec, row: dict[str, str], column: str) -> str:
 
 
 def _link_equations(system: System, tables: Tables) -> None:
-    """``a = b`` for every pair of cells of :data:`.tables.LINKS` (once per pair: a group count is on many rows)."""
+    """``a = b`` for every pair of cells of :data:`.tables.LINKS` (once per pair: a group count is on many rows),
+    and ``b = 0`` for a row of table_b without its table_a row when the link says so
+    (:attr:`.tables.Link.zero_when_absent`)."""
     done: set[tuple[str, str]] = set()
     for link in LINKS:
         if link.table_a not in tables.specs or link.table_b not in tables.specs:
             continue
         sa, sb = tables.specs[link.table_a], tables.specs[link.table_b]
         index_b: dict[tuple, str] = {}
+        matched: set[tuple] = set()
         for key in tables.frames[link.table_b][list(sb.keys)].itertuples(index=False, name=None):
             row = dict(zip(sb.keys, _key(key)))
             if all(row.get(k) == v for k, v in link.fixed_b.items()):
@@ -315,10 +350,19 @@ def _link_equations(system: System, tables: Tables) -> None:
             if not all(row.get(k) == v for k, v in link.fixed_a.items()):
                 continue
             a = _link_cell(sa, row, link.column_a)
-            b = index_b.get(tuple(row[ka] for ka, _ in link.on))
+            on_values = tuple(row[ka] for ka, _ in link.on)
+            matched.add(on_values)
+            b = index_b.get(on_values)
             if b and (a, b) not in done and a in system.cells and b in system.cells:
                 done.add((a, b))
                 system.equations.append({a: 1.0, b: -1.0})
+        if link.zero_when_absent:
+            for on_values, b in sorted(index_b.items()):
+                possible = all(v != TOTAL or ka in sa.dims for (ka, _), v in zip(link.on, on_values))
+                # the true value is 0 whenever table_a has the mart's rows (dbt builds it from them); a table_a
+                # rebuilt from an older mart must not make the relations contradict the true values
+                if on_values not in matched and possible and b in system.cells and system.cells[b].value == 0:
+                    system.equations.append({b: 1.0})
 
 
 # ------------------------------------------------------------------------------------- the rule
@@ -363,7 +407,7 @@ def _candidates(system: System, pinned: str, withheld: set[str], index: dict[str
     with it, then those sharing one with a withheld cell related to it, and so on), best first: same
     kind, detail before margins, then :func:`_order` (never by value)."""
     def usable(c: str) -> bool:  # zeros too: a withheld cell must not be known to be non-zero
-        return c not in withheld and system.cells[c].kind != "latent"
+        return c not in withheld and system.cells[c].kind not in ("latent", "known")
 
     seen_cells, seen_eqs = {pinned}, set()
     frontier = [pinned]

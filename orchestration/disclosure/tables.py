@@ -13,7 +13,11 @@ cell is written down here as linear relations, the same relations an attacker wo
   another (``n_window_complete = n_observable``);
 - identities between tables: the same registration cohort counted in ``outcome_time_to_closure`` and
   ``outcome_placement`` (``n_dossiers``), all closed dossiers in ``outcome_time_to_closure`` and
-  ``outcome_reopening`` (``n_closed`` over all years);
+  ``outcome_reopening`` (``n_closed`` over all years), a region's complete windows and events in
+  ``unit_comparison`` (team ``all``) and in ``outcome_placement`` / ``outcome_reopening`` (service ``all``), a
+  region x year without a ``unit_comparison`` row being a zero there;
+- counts known from elsewhere: ``panel_participation``'s responses over all waves (sum of number of waves x
+  respondents), which the wave totals of ``item_distribution`` can give away, are taken as shown;
 - categories: per item and wave, ``n_valid`` = the sum of ``n`` over the valid categories;
 - Kaplan-Meier: ``km_closed_within_365d`` x ``n_dossiers`` gives the dossiers closed within 365 days
   when nobody was censored earlier; that count, and the closed-later and not-closed-within-365-days
@@ -63,7 +67,16 @@ class TableSpec:
             key but the order key, ordered by it (numerically), the latent cell of a row is its count minus the
             previous row's (the first row: its count). ``outcome_km_curve``: the closures between two points
             of the curve, which two exact points give away.
-        mart: the ``marts`` table holding the true counts (default: ``name``).
+        known: counts the table does not show but that a reader can know from other published tables -> the
+            group's columns (one cell per group, read from the mart): taken as shown and never withheld here
+            (``panel_participation.n_participations``, the responses of an instrument's waves, which the wave
+            totals of ``item_distribution`` can give away).
+        weighted_sums: ``(total, row count, weight key)``: the total (a group count or known count) is the sum over
+            its group's rows of the weight x the row count, the weight being the row's value of the weight key as a
+            number (rows where it is not a number, the ``all`` row, are left out): ``n_participations`` = sum of
+            ``n_waves_participated`` x ``n_respondents``.
+        mart: the ``marts`` table holding the true counts (default: ``name``); the reporting table has the same
+            rows, identified by ``keys``.
     """
 
     name: str
@@ -81,11 +94,13 @@ class TableSpec:
     proxies: dict[str, str] = field(default_factory=dict)
     proxy_exact_when_zero: dict[str, str] = field(default_factory=dict)
     steps: dict[str, tuple[str, str]] = field(default_factory=dict)
+    known: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    weighted_sums: tuple[tuple[str, str, str], ...] = ()
     mart: str = ""
 
     @property
     def mart_table(self) -> str:
-        """The ``marts`` table with this table's true counts."""
+        """The ``marts`` table with this table's true counts (``mart``, else ``name``)."""
         return self.mart or self.name
 
     @property
@@ -97,7 +112,13 @@ class TableSpec:
 @dataclass(frozen=True)
 class Link:
     """``table_a.column_a`` = ``table_b.column_b`` on rows with equal ``on`` keys (pairs of key names),
-    restricted to rows where the ``fixed_*`` keys have the given values."""
+    restricted to rows where the ``fixed_*`` keys have the given values.
+
+    ``zero_when_absent``: table_a has a row wherever ``column_a`` would be positive (``unit_comparison`` has a row
+    for every unit with a complete window), so a row of table_b without its table_a row shows ``column_b`` = 0 to a
+    reader; an ``all`` value of table_b counts only where its table_a key is one of table_a's dims (has ``all``
+    rows).
+    """
 
     table_a: str
     column_a: str
@@ -106,6 +127,7 @@ class Link:
     on: tuple[tuple[str, str], ...]
     fixed_a: dict[str, str] = field(default_factory=dict)
     fixed_b: dict[str, str] = field(default_factory=dict)
+    zero_when_absent: bool = False
 
 
 _KM = ("n_dossiers", "n_closed", "n_censored")
@@ -228,6 +250,19 @@ TABLES: tuple[TableSpec, ...] = (
         derived={"mean": ("n_respondents",), "sd": ("n_respondents",), "ci_lower": ("n_respondents",),
                  "ci_upper": ("n_respondents",)},
     ),
+    # panel participation (SPEC 4, 6): per instrument, the linkable respondents by the number of the instrument's waves
+    # they took part in, and 'all' = the sum over the numbers (an absent number is a published zero). The responses of
+    # all waves, n_participations = sum of number x respondents, can be known from the wave totals other tables publish
+    # (item_distribution), so it is taken as known: with 'all' it would otherwise give two withheld numbers back
+    TableSpec(
+        name="panel_participation",
+        mart="panel_participation_counts",
+        keys=("instrument", "n_waves_participated"),
+        dims=("n_waves_participated",),
+        counts=("n_respondents",),
+        known={"n_participations": ("instrument",)},
+        weighted_sums=(("n_participations", "n_respondents", "n_waves_participated"),),
+    ),
     # prospective studies (SPEC 9.1): per study x follow-up month, n_enrolled is the same in every month of a
     # study; n_due = n_observed + n_lost; the not-yet-due and without-feedback complements follow
     TableSpec(
@@ -263,7 +298,29 @@ TABLES: tuple[TableSpec, ...] = (
         ratios=(("placement_rate", "n_placed_365d", "n_window_complete", 1.0),
                 ("reopening_rate", "n_reopened_365d", "n_window_complete", 1.0)),
     ),
+    # fair comparison (SPEC 9.3): per indicator x region x team (published label, 'unknown', or 'all' for the region)
+    # x period (a year or 'all'); every dossier has one team within one region and one period, so team 'all' is the
+    # sum of the region's teams and period 'all' the sum of the years (no region 'all' rows). expected is a sum of
+    # reference rates over the unit's dossiers (it gives n away approximately), the limits follow from n and expected;
+    # O/E, the observed rate and the flag from observed and n; the complement not observed follows
+    TableSpec(
+        name="unit_comparison",
+        mart="unit_comparison_by_label",
+        keys=("indicator", "region", "team", "period"),
+        dims=("team", "period"),
+        counts=("n", "observed"),
+        latent={"not_observed": {"n": 1, "observed": -1}},
+        derived={"expected": ("n",), "expected_rate": ("n",), "limit95_low": ("n",), "limit95_high": ("n",),
+                 "limit998_low": ("n",), "limit998_high": ("n",), "oe_ratio": ("observed", "n"),
+                 "observed_rate": ("observed", "n"), "flag": ("observed", "n")},
+        ratios=(("observed_rate", "observed", "n", 1.0),),
+    ),
 )
+
+_PLACEMENT_REGION_YEAR = dict(on=(("region", "region"), ("period", "registration_year")), zero_when_absent=True,
+                              fixed_a={"indicator": "placement_365d", "team": TOTAL}, fixed_b={"service": TOTAL})
+_REOPENING_REGION_YEAR = dict(on=(("region", "region"), ("period", "closure_year")), zero_when_absent=True,
+                              fixed_a={"indicator": "reopening_365d", "team": TOTAL}, fixed_b={"service": TOTAL})
 
 LINKS: tuple[Link, ...] = (
     # the same registration cohort in two tables
@@ -279,6 +336,13 @@ LINKS: tuple[Link, ...] = (
     Link("outcome_time_to_closure", "n_closed", "outcome_reopening", "n_closed",
          on=(("service", "service"), ("region", "region")),
          fixed_a={"registration_year": TOTAL}, fixed_b={"closure_year": TOTAL}),
+    # a region's row of the fair comparison (team 'all') counts the same complete windows and events as the outcome
+    # tables' service 'all' row of that region and year ('all' = 'all'); a region x year without a unit_comparison
+    # row has no complete window (SPEC 9.3)
+    Link("unit_comparison", "n", "outcome_placement", "n_observable", **_PLACEMENT_REGION_YEAR),
+    Link("unit_comparison", "observed", "outcome_placement", "n_placed_365d", **_PLACEMENT_REGION_YEAR),
+    Link("unit_comparison", "n", "outcome_reopening", "n_observable", **_REOPENING_REGION_YEAR),
+    Link("unit_comparison", "observed", "outcome_reopening", "n_reopened_365d", **_REOPENING_REGION_YEAR),
 )
 
 SPECS: dict[str, TableSpec] = {t.name: t for t in TABLES}

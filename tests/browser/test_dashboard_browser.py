@@ -59,11 +59,13 @@ def reporting_rows(con, table: str, columns: list[str]) -> set[tuple]:
 
 
 def flagged_counts(con, table: str) -> set[str]:
-    """Columns that reporting protects as counts: those with a ``<column>_suppressed`` flag, and n_* integers."""
+    """Columns that reporting protects as counts: those with a ``<column>_suppressed`` flag, and n_* integers
+    (not ``n_waves``, an instrument's number of waves)."""
     cols = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = "
                             "'reporting' and table_name = ?", [table]).fetchall())
     return {c for c in cols if f"{c}_suppressed" in cols} | {
-        c for c, t in cols.items() if (c == "n" or c.startswith("n_")) and t in ("BIGINT", "INTEGER", "HUGEINT")}
+        c for c, t in cols.items() if (c == "n" or c.startswith("n_")) and c != "n_waves"
+        and t in ("BIGINT", "INTEGER", "HUGEINT")}
 
 
 @pytest.fixture(scope="module")

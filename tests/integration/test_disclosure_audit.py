@@ -5,8 +5,11 @@ ones) is built by dbt from raw extracts, then the product's disclosure step runs
 build. This test does not use the product's relations or solver: it writes its own linear program
 (scipy's ``linprog``) over the three outcome tables with everything a reader sees (margins, identities
 within rows, the same cohort in two tables, rates) and checks that no withheld small count (1-4, also
-the not-placed / not-reopened complements) can be narrowed below [0, min_cell]. The Kaplan-Meier curves of
-``reporting.outcome_km_curve`` are audited the same way on the demo (the small warehouse here publishes none).
+the not-placed / not-reopened complements) can be narrowed below [0, min_cell]. The same build fills
+reporting.unit_comparison (SPEC 9.3): the test's model has it too, with its team and period margins, its
+not-observed complement and its region rows equal to the outcome tables' service 'all' rows (a region x year
+without a unit_comparison row being a zero there). The Kaplan-Meier curves of ``reporting.outcome_km_curve`` are
+audited the same way on the demo (the small warehouse here publishes none).
 """
 from __future__ import annotations
 
@@ -97,6 +100,11 @@ ROWS = {  # column = sum of the others, within a row
 }
 RATES = {"outcome_placement": ("placement_rate", "n_placed_365d", "n_observable"),
          "outcome_reopening": ("reopening_rate", "n_reopened_365d", "n_observable")}
+#: reporting.unit_comparison (true counts in marts.unit_comparison_by_label): indicator -> the outcome table whose
+#: service 'all' row of a region and year counts the same (n, observed) as the region's row (team 'all')
+UNIT_LINKS = {"placement_365d": ("outcome_placement", "n_observable", "n_placed_365d"),
+              "reopening_365d": ("outcome_reopening", "n_observable", "n_reopened_365d")}
+UNIT_KEYS = ["indicator", "region", "team", "period"]
 
 
 def independent_audit(con) -> list[tuple[str, tuple, str, float, float, float]]:
@@ -109,7 +117,10 @@ def independent_audit(con) -> list[tuple[str, tuple, str, float, float, float]]:
     def v(table, key, col):
         return var.get((table, key, col))
 
-    for table, (year, cols) in TABLES.items():
+    present = {t for (t,) in con.execute("select table_name from information_schema.tables "
+                                         "where table_schema = 'reporting'").fetchall()}
+    tables = {t: spec for t, spec in TABLES.items() if t in present}
+    for table, (year, cols) in tables.items():
         rep = con.execute(f"select * from reporting.{table}").df()
         mart = con.execute(f"select * from marts.{table}").df()
         published[table] = rep
@@ -136,7 +147,7 @@ def independent_audit(con) -> list[tuple[str, tuple, str, float, float, float]]:
     def equation(terms: dict[int, float]):
         rows_eq.append(terms)
 
-    for table, (year, cols) in TABLES.items():
+    for table, (year, cols) in tables.items():
         keys = [k for (t, k, c) in var if t == table and c == cols[0]]
         for col in cols:
             for pos in range(3):                          # margins along year, service, region
@@ -167,6 +178,8 @@ def independent_audit(con) -> list[tuple[str, tuple, str, float, float, float]]:
             equation({v("outcome_time_to_closure", k, "n_dossiers"): 1.0, v("outcome_placement", k, "n_dossiers"): -1.0})
         if k[0] == "all" and v("outcome_reopening", k, "n_closed") is not None:
             equation({v("outcome_time_to_closure", k, "n_closed"): 1.0, v("outcome_reopening", k, "n_closed"): -1.0})
+    if "unit_comparison" in present:
+        _unit_comparison_model(con, var, true, lo_b, hi_b, equation)
     a_eq = lil_matrix((len(rows_eq), len(true)))
     for i, terms in enumerate(rows_eq):
         for j, c in terms.items():
@@ -188,6 +201,49 @@ def independent_audit(con) -> list[tuple[str, tuple, str, float, float, float]]:
         if lo > 1e-6 or hi < MIN_CELL - 1e-6:
             pinned.append((table, key, col, true[j], lo, hi))
     return pinned
+
+
+def _unit_comparison_model(con, var, true, lo_b, hi_b, equation) -> None:
+    """Add reporting.unit_comparison to the test's linear program: per row n, observed and n - observed (never
+    shown), team 'all' = the sum of the region's teams, period 'all' = the sum of the years, a shown observed_rate
+    times n = observed, and the region rows = the outcome tables' service 'all' rows (zero where absent)."""
+    rep = con.execute("select * from reporting.unit_comparison").df()
+    mart = con.execute("select * from marts.unit_comparison_by_label").df().set_index(UNIT_KEYS)
+    rows = [tuple(r[k] for k in UNIT_KEYS) for _, r in rep.iterrows()]
+    for _, r in rep.iterrows():
+        key = tuple(r[k] for k in UNIT_KEYS)
+        for col in ("n", "observed", "not_observed"):
+            value = (mart.loc[key, "n"] - mart.loc[key, "observed"]) if col == "not_observed" else mart.loc[key, col]
+            shown = None if col == "not_observed" else r[col]
+            var[("unit_comparison", key, col)] = len(true)
+            true.append(float(value))
+            fixed = shown is not None and not pd.isna(shown)
+            lo_b.append(float(shown) if fixed else 0.0)
+            hi_b.append(float(shown) if fixed else None)
+        ids = {c: var[("unit_comparison", key, c)] for c in ("n", "observed", "not_observed")}
+        equation({ids["n"]: 1.0, ids["observed"]: -1.0, ids["not_observed"]: -1.0})
+        if not pd.isna(r["observed_rate"]) and (pd.isna(r["n"]) or pd.isna(r["observed"])):
+            equation({ids["observed"]: 1.0, ids["n"]: -float(r["observed_rate"])})
+    for pos in (2, 3):                                   # margins along team and period
+        groups: dict[tuple, list] = {}
+        for k in rows:
+            if k[pos] != "all":
+                groups.setdefault(k[:pos] + ("all",) + k[pos + 1:], []).append(k)
+        for total, members in groups.items():
+            for col in ("n", "observed", "not_observed"):
+                terms = {var[("unit_comparison", total, col)]: 1.0}
+                for k in members:
+                    terms[var[("unit_comparison", k, col)]] = -1.0
+                equation(terms)
+    for indicator, (table, n_col, event_col) in UNIT_LINKS.items():
+        outcome = [k for (t, k, c) in var if t == table and c == n_col and k[1] == "all" and k[2] != "all"]
+        for year, _, region in outcome:
+            unit = (indicator, region, "all", year)
+            for a, b in (("n", n_col), ("observed", event_col)):
+                if ("unit_comparison", unit, a) in var:
+                    equation({var[("unit_comparison", unit, a)]: 1.0, var[(table, (year, "all", region), b)]: -1.0})
+                else:                                    # no complete window of the region and year
+                    equation({var[(table, (year, "all", region), b)]: 1.0})
 
 
 def test_there_are_many_small_cells(small_cells):

@@ -122,5 +122,6 @@ def test_a_registry_column_the_table_lacks_is_named(tmp_path):
 
 def test_count_columns_are_integer_columns_other_than_calendar_keys():
     types = {"registration_year": "VARCHAR", "follow_up_month": "INTEGER", "wave_order": "BIGINT", "days": "INTEGER",
-             "n_due": "BIGINT", "observed": "BIGINT", "mean": "DOUBLE", "scheme_version": "HUGEINT"}
-    assert count_columns(types) == ["n_due", "observed"]
+             "n_due": "BIGINT", "observed": "BIGINT", "mean": "DOUBLE", "scheme_version": "HUGEINT",
+             "n_waves": "INTEGER", "sort_order": "INTEGER", "n_respondents": "BIGINT"}
+    assert count_columns(types) == ["n_due", "observed", "n_respondents"]

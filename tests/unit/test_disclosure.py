@@ -333,3 +333,148 @@ def outcome_failures(outcome) -> set[tuple[str, str]]:
     """(row key, column) of the cells an audit finds unprotected."""
     bad = outcome.audit[~outcome.audit["protected"]]
     return set(zip(bad["row_key"], bad["column_name"]))
+
+
+# --- unit_comparison and its links to the outcome tables (SPEC 6, 9.3) ----------------------------------------------
+
+def _unit_and_placement(first_pass_unit: set[str], first_pass_placement: set[str], years: dict[str, tuple[int, int]]):
+    """One region (Antwerpen), the region rows of unit_comparison (team 'all', indicator placement_365d) and the
+    service 'all' rows of outcome_placement: per year (n, observed) = (n_observable, n_placed_365d), plus 'all'.
+    ``first_pass_*``: the years whose two counts dbt's first pass withheld (hand-made here)."""
+    total = (sum(n for n, _ in years.values()), sum(o for _, o in years.values()))
+    rows = {**years, "all": total}
+    unit = pd.DataFrame([{"indicator": "placement_365d", "unit_level": "region", "region": "Antwerpen", "team": "all",
+                          "period": y, "n": n, "observed": o, "observed_rate": o / n} for y, (n, o) in rows.items()])
+    placement = pd.DataFrame([{"registration_year": y, "service": "all", "region": "Antwerpen", "n_observable": n,
+                               "n_placed_365d": o, "placement_rate": o / n} for y, (n, o) in rows.items()])
+    frames = {}
+    for name, mart, counts, year, hidden in (
+            ("unit_comparison", unit, ("n", "observed"), "period", first_pass_unit),
+            ("outcome_placement", placement, ("n_observable", "n_placed_365d"), "registration_year",
+             first_pass_placement)):
+        rep = mart.copy()
+        withheld = rep[year].isin(hidden)
+        for c in counts:
+            rep[c] = pd.array([None if w else v for w, v in zip(withheld, rep[c])], dtype="Int64")
+            rep[f"{c}_suppressed"] = withheld
+        rep.loc[withheld, rep.columns[rep.columns.str.endswith("_rate")]] = None
+        rep["suppressed"] = withheld
+        frames[name] = (mart, rep)
+    con = _warehouse(outcome_placement=frames["outcome_placement"])
+    con.register("m", frames["unit_comparison"][0])
+    con.register("r", frames["unit_comparison"][1])
+    con.execute("create table marts.unit_comparison_by_label as select * from m")   # its mart (TableSpec.mart)
+    con.execute("create table reporting.unit_comparison as select * from r")
+    return con
+
+
+def test_unit_comparison_region_count_given_away_by_outcome_placement_is_withheld_in_both():
+    # Antwerpen 2022: 30 dossiers with a complete window, 10 placed; 2023: 20, 6; 2024: 4, 2; all: 54, 18. dbt's first
+    # pass (by hand): unit_comparison withholds 2024 and, for its period margin, 2023; outcome_placement withholds
+    # 2024 and, for its year margin, 2022. Each table alone keeps 2024 in [0, 24] or [0, 34], but the region rows are
+    # the same counts (SPEC 9.3): outcome_placement's 2023 (20) is unit_comparison's, so 54 - 30 - 20 = 4.
+    con = _unit_and_placement({"2024", "2023"}, {"2024", "2022"}, {"2022": (30, 10), "2023": (20, 6), "2024": (4, 2)})
+    before = audit_reporting(con, 5).audit.set_index(["table_name", "row_key", "column_name"])
+    assert tuple(before.loc[("unit_comparison", "placement_365d|Antwerpen|all|2024", "n"),
+                            ["lower_bound", "upper_bound"]]) == (4, 4)
+    assert tuple(before.loc[("outcome_placement", "2024|all|Antwerpen", "n_observable"),
+                            ["lower_bound", "upper_bound"]]) == (4, 4)
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed
+    # by hand (module text of protect.py): one round; the pinned 2024 cells in the order of their ids each take the
+    # nearest shown cell not taken yet, detail rows before 'all': placement n_observable, n_placed_365d -> their 2023
+    # cells, not placed -> 'all' n_observable (its 2023 cells taken); unit n -> 2022 n, not observed -> 2022 observed,
+    # observed -> 'all' observed. Every year is withheld in both tables; each table keeps one of its 'all' counts
+    expected = {"unit_comparison": [("2022", None, None), ("2023", None, None), ("2024", None, None), ("all", 54, None)],
+                "outcome_placement": [("2022", None, None), ("2023", None, None), ("2024", None, None),
+                                      ("all", None, 18)]}
+    for table, year, columns in (("unit_comparison", "period", "n, observed"),
+                                 ("outcome_placement", "registration_year", "n_observable, n_placed_365d")):
+        got = con.execute(f"select {year}, {columns} from reporting.{table} order by 1").fetchall()
+        assert got == expected[table], table
+    # what a reader can do now: n 2022 + 2023 + 2024 = 54 in both tables (the 'all' rows are the same counts),
+    # observed = 18, not observed = 36
+    audit = outcome.audit.set_index(["table_name", "row_key", "column_name"])
+    for column, interval in (("n", (0, 54)), ("observed", (0, 18)), ("not_observed", (0, 36))):
+        assert tuple(audit.loc[("unit_comparison", "placement_365d|Antwerpen|all|2024", column),
+                               ["lower_bound", "upper_bound"]]) == interval, column
+    assert tuple(audit.loc[("outcome_placement", "2024|all|Antwerpen", "n_observable"),
+                           ["lower_bound", "upper_bound"]]) == (0, 54)
+    assert audit["protected"].all()
+    assert audit_reporting(con, 5).passed
+
+
+def test_a_region_and_year_without_unit_comparison_row_is_a_zero_in_the_outcome_table():
+    # unit_comparison has a row for every unit with a complete window: Antwerpen 2023 (10, 3) and 'all'; 2024 has none
+    # (its windows still run), so outcome_placement's 2024 row of Antwerpen shows 0 to a reader, also when withheld.
+    # Region 'all' rows of outcome_placement have no counterpart (unit_comparison has no region 'all').
+    from orchestration.disclosure.protect import build_system, read_tables
+
+    con = _unit_and_placement(set(), set(), {"2023": (10, 3)})
+    con.execute("insert into marts.outcome_placement values ('2024', 'all', 'Antwerpen', 0, 0, null), "
+                "('2024', 'all', 'all', 0, 0, null), ('2023', 'all', 'all', 10, 3, 0.3), "
+                "('all', 'all', 'all', 10, 3, 0.3)")
+    con.execute("insert into reporting.outcome_placement select *, false, false, false from marts.outcome_placement "
+                "where region = 'all' or registration_year = '2024'")
+    system, _, _ = build_system(read_tables(con))
+    zeros = sorted(next(iter(eq)) for eq in system.equations if len(eq) == 1)
+    assert zeros == ["outcome_placement|2024|all|Antwerpen|n_observable",
+                     "outcome_placement|2024|all|Antwerpen|n_placed_365d"]
+    pairs = sorted(tuple(sorted(eq)) for eq in system.equations
+                   if len(eq) == 2 and any(c.startswith("unit_comparison|") for c in eq)
+                   and any(c.startswith("outcome_placement|") for c in eq))
+    unit = "unit_comparison|placement_365d|Antwerpen|all"
+    assert pairs == [("outcome_placement|2023|all|Antwerpen|n_observable", f"{unit}|2023|n"),
+                     ("outcome_placement|2023|all|Antwerpen|n_placed_365d", f"{unit}|2023|observed"),
+                     ("outcome_placement|all|all|Antwerpen|n_observable", f"{unit}|all|n"),
+                     ("outcome_placement|all|all|Antwerpen|n_placed_365d", f"{unit}|all|observed")]
+
+
+# --- panel_participation: a count known from other tables (SPEC 4, 6) ------------------------------------------------
+
+def test_panel_participation_responses_over_all_waves_give_two_withheld_numbers_back():
+    # Per instrument, respondents by number of waves taken part in. 'pair' (2 waves): 9 in one, 2 in both, all 11;
+    # the responses over both waves, 9 + 2 x 2 = 13, follow from the wave totals other tables publish (n_participations,
+    # known). 'staff' (3 waves): 20, 7, 3, all 30, responses 20 + 14 + 9 = 43. 'client' (2 waves): 12 in one, nobody in
+    # both (no row), all 12. dbt's first pass (by hand): pair '2' and '1' withheld, staff '3' and '1'.
+    counts = {"pair": ({"1": 9, "2": 2}, 2), "staff": ({"1": 20, "2": 7, "3": 3}, 3), "client": ({"1": 12}, 2)}
+    rows = []
+    for instrument, (by_number, n_waves) in counts.items():
+        total = sum(by_number.values())
+        responses = sum(int(k) * v for k, v in by_number.items())
+        for k, v in [*by_number.items(), ("all", total)]:
+            rows.append({"instrument": instrument, "n_waves_participated": k, "n_waves": n_waves,
+                         "sort_order": n_waves + 1 if k == "all" else int(k), "n_respondents": v,
+                         "n_participations": responses})
+    mart = pd.DataFrame(rows)
+    rep = mart.drop(columns="n_participations")
+    withheld = [(i, k) in {("pair", "1"), ("pair", "2"), ("staff", "1"), ("staff", "3")}
+                for i, k in zip(rep["instrument"], rep["n_waves_participated"])]
+    rep["n_respondents"] = pd.array([None if w else v for w, v in zip(withheld, rep["n_respondents"])], dtype="Int64")
+    rep["n_respondents_suppressed"] = withheld
+    rep["suppressed"] = withheld
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema reporting")
+    con.register("m", mart)
+    con.register("r", rep)
+    con.execute("create table marts.panel_participation_counts as select * from m")
+    con.execute("create table reporting.panel_participation as select * from r")
+    before = audit_reporting(con, 5).audit.set_index(["row_key", "column_name"])
+    # pair: n1 + n2 = 11 and n1 + 2 n2 = 13 give n2 = 2; staff: n1 + n3 = 23 and n1 + 3 n3 = 43 - 14 give n3 = 3
+    assert tuple(before.loc[("pair|2", "n_respondents"), ["lower_bound", "upper_bound"]]) == (2, 2)
+    assert tuple(before.loc[("staff|3", "n_respondents"), ["lower_bound", "upper_bound"]]) == (3, 3)
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed
+    got = con.execute("select instrument, n_waves_participated, n_respondents from reporting.panel_participation "
+                      "order by instrument, sort_order").fetchall()
+    # by hand: the nearest shown cell, detail rows first: pair's 'all' (its only one), staff's '2'
+    assert got == [("client", "1", 12), ("client", "all", 12), ("pair", "1", None), ("pair", "2", None),
+                   ("pair", "all", None), ("staff", "1", None), ("staff", "2", None), ("staff", "3", None),
+                   ("staff", "all", 30)]
+    audit = outcome.audit.set_index(["row_key", "column_name"])
+    # pair: only n1 + 2 n2 = 13 is left, n2 in [0, 6.5]; staff: n1 + n2 + n3 = 30 and n1 + 2 n2 + 3 n3 = 43, so
+    # n2 + 2 n3 = 13: n3 in [0, 6.5]
+    assert tuple(audit.loc[("pair|2", "n_respondents"), ["lower_bound", "upper_bound"]]) == (0, 6.5)
+    assert tuple(audit.loc[("staff|3", "n_respondents"), ["lower_bound", "upper_bound"]]) == (0, 6.5)
+    assert "n_participations" not in set(outcome.audit["column_name"])     # known, never withheld
+    assert audit_reporting(con, 5).passed

@@ -108,44 +108,8 @@ measured as (
     group by indicator, unit_level, region, team_key, period
 ),
 
--- Binomial(n, p0 = expected / n): ln pmf(k) = n ln(1 - p0) + sum_{j=1..k} (ln(n - j + 1) - ln j + ln p0 - ln(1 - p0))
-binomial_terms as (
-    select
-        m.indicator, m.unit_level, m.region, m.team_key, m.period, m.n, m.expected,
-        i.k,
-        case when i.k = 0 then m.n * {{ outcome_ln('1 - m.expected / m.n') }}
-             else {{ outcome_ln('m.n - i.k + 1') }} - {{ outcome_ln('i.k') }} + {{ outcome_ln('m.expected / m.n') }}
-                  - {{ outcome_ln('1 - m.expected / m.n') }} end as log_term
-    from measured as m
-    inner join ({{ stat_integers() }}) as i
-        on i.k <= m.n
-    where m.expected > 0 and m.expected < m.n
-),
-
-binomial_cdf as (
-    select
-        indicator, unit_level, region, team_key, period, k,
-        sum({{ outcome_exp('log_pmf') }}) over (partition by indicator, unit_level, region, team_key, period
-                                               order by k rows between unbounded preceding and current row) as cdf
-    from (
-        select
-            t.*,
-            sum(log_term) over (partition by indicator, unit_level, region, team_key, period
-                                order by k rows between unbounded preceding and current row) as log_pmf
-        from binomial_terms as t
-    ) as pmf
-),
-
-quantiles as (
-    select
-        indicator, unit_level, region, team_key, period,
-        min(case when cdf >= 0.025 - 1e-12 then k end) as q95_low,
-        min(case when cdf >= 0.975 - 1e-12 then k end) as q95_high,
-        min(case when cdf >= 0.001 - 1e-12 then k end) as q998_low,
-        min(case when cdf >= 0.999 - 1e-12 then k end) as q998_high
-    from binomial_cdf
-    group by indicator, unit_level, region, team_key, period
-)
+-- the funnel-plot quantiles of Binomial(n, expected / n) (macros/statistics/funnel.sql)
+{{ funnel_quantiles('measured', ['indicator', 'unit_level', 'region', 'team_key', 'period']) }}
 
 select
     m.indicator,
@@ -157,22 +121,7 @@ select
     m.n,
     m.observed,
     m.expected,
-    case when m.expected > 0 then m.observed / m.expected end as oe_ratio,
-    {{ outcome_ratio('m.observed', 'm.n') }} as observed_rate,
-    case when m.n > 0 then m.expected / m.n end as expected_rate,
-    case when m.expected > 0 then q.q95_low / m.expected end as limit95_low,
-    case when m.expected > 0 then q.q95_high / m.expected end as limit95_high,
-    case when m.expected > 0 then q.q998_low / m.expected end as limit998_low,
-    case when m.expected > 0 then q.q998_high / m.expected end as limit998_high,
-    case
-        when m.expected is null or m.expected = 0 or q.q95_low is null then null
-        when m.observed > q.q998_high then 'above_99.8'
-        when m.observed < q.q998_low then 'below_99.8'
-        when m.observed > q.q95_high then 'above_95'
-        when m.observed < q.q95_low then 'below_95'
-        else 'within'
-    end as flag
+    {{ funnel_columns('m', 'q') }}
 from measured as m
-left join quantiles as q
-    on q.indicator = m.indicator and q.unit_level = m.unit_level and q.region = m.region
-    and (q.team_key = m.team_key or (q.team_key is null and m.team_key is null)) and q.period = m.period
+left join measured_quantiles as q
+    on {{ funnel_join(['indicator', 'unit_level', 'region', 'team_key', 'period'], nullable=['team_key']) }}
