@@ -10,7 +10,8 @@ zero or at least ``min_cell``. A withheld magnitude that follows a small count (
 protected when it cannot be narrowed to within 50 % of its value. While a cell is not protected, the
 shown cell nearest to it through the relations (detail cells before margins, then a fixed
 pseudo-random order: never by value, which a reader could exploit) is withheld too, and the audit runs
-again, until every cell is protected. A shown zero can be chosen too: primary suppression never
+again, until every cell is protected; a cell still pinned after :data:`STUCK_ROUNDS` rounds gets 2, 4, ...
+of its next candidates at once. A shown zero can be chosen too: primary suppression never
 withholds a zero, but if secondary suppression never did either, every withheld cell would be known to
 be at least 1.
 Everything computed from a withheld count is nulled (:attr:`.tables.TableSpec.derived`).
@@ -43,6 +44,8 @@ from orchestration.disclosure.tables import LINKS, SPECS, TOTAL, TableSpec
 TOLERANCE = 1e-6
 #: Most rounds of audit + extra suppression before giving up (each round withholds at least one cell).
 MAX_ROUNDS = 500
+#: Rounds a cell may stay pinned with one more cell withheld per round before more are withheld at once for it.
+STUCK_ROUNDS = 3
 
 AUDIT_DDL = """
 create schema if not exists audit;
@@ -444,6 +447,7 @@ def secondary_suppression(system: System, withheld: set[str], min_cell: int,
     # cells withheld since.
     pending = sorted(withheld)
     rounds = 0
+    stuck: dict[str, int] = {}   # rounds a cell has stayed pinned in a row
     while rounds < MAX_ROUNDS and pending:
         rounds += 1
         needs = {c: requirement(system.cells[c], system, min_cell) for c in pending}
@@ -453,10 +457,12 @@ def secondary_suppression(system: System, withheld: set[str], min_cell: int,
         if not pinned:
             break
         added: set[str] = set()
+        stuck = {c: stuck.get(c, -1) + 1 for c in pinned}
         for c in pinned:
+            # the nearest cell; a cell still pinned after three rounds gets 2, 4, ... (at most 64) of the next ones
+            # at once: its neighbours may all be withheld already, and one far cell per round can take hundreds
             options = _candidates(system, c, withheld | added, index)
-            if options:
-                added.add(options[0])
+            added.update(options[:1 if stuck[c] < STUCK_ROUNDS else min(2 ** (stuck[c] - STUCK_ROUNDS + 1), 64)])
         if not added:
             break
         before = set(withheld)

@@ -6,7 +6,9 @@
 --   * a cohort whose n_dossiers, n_closed or n_censored is withheld in reporting.outcome_time_to_closure shows no
 --     point (its curve would give them back) and no n_dossiers;
 --   * on an exact point (nobody censored before t) the dossiers closed by t, those not closed by t and those closed
---     since the previous grid day must each be 0 or at least min_cell, or the point is withheld.
+--     since the previous grid day must each be 0 or at least min_cell, or the point is withheld;
+--   * the dossiers closed by t add up along the year and region margins: where a margin group has one exact point
+--     hidden (or not exact), another exact point of the group is withheld (macros/reporting/suppression.sql).
 -- A point is withheld with its band (survival_suppressed). Points past the cohort's longest follow-up are null and not
 -- flagged (not estimable). orchestration/disclosure completes the protection after the build (tables.py:
 -- outcome_km_curve, with its links to outcome_time_to_closure).
@@ -45,10 +47,33 @@ flagged as (
                      or {{ reporting_is_small('s.n_dossiers - s.n_closed_by_day') }}
                      or {{ reporting_is_small('s.closed_since_previous_day') }}) then 1
             else 0
-        end as is_hidden
+        end as is_forced
     from steps as s
     left join cohorts as c
         on c.registration_year = s.registration_year and c.service = s.service and c.region = s.region
+),
+
+-- the dossiers closed by each day as cells along the year and region margins: a shown exact point gives its count
+-- away, any other point does not (null: hidden to a reader); a margin group with one hidden cell gives it back by
+-- subtraction, so reporting_suppress hides another exact point of the group
+cells as (
+    select
+        days,
+        registration_year,
+        region,
+        case when is_forced = 0 and n_censored_before_day = 0 then n_closed_by_day end as cell_value
+    from flagged
+),
+
+{{ reporting_suppress('cells', keys=['days'], dims=['registration_year', 'region']) }},
+
+decided as (
+    select
+        f.*,
+        case when f.is_forced = 1 or (f.n_censored_before_day = 0 and c.is_hidden = 1) then 1 else 0 end as is_hidden
+    from flagged as f
+    inner join cells_suppressed as c
+        on c.days = f.days and c.registration_year = f.registration_year and c.region = f.region
 )
 
 select
@@ -63,4 +88,4 @@ select
     shown_n_dossiers is null as n_dossiers_suppressed,
     is_hidden = 1 and survival is not null as survival_suppressed,
     shown_n_dossiers is null or (is_hidden = 1 and survival is not null) as suppressed
-from flagged
+from decided
