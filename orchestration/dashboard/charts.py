@@ -62,13 +62,16 @@ def _selectors(chart, data: IndicatorData, registry: Registry):
     return chart
 
 
-def _color(data: IndicatorData, registry: Registry, column: str | None, columns: int = 3):
+def _color(data: IndicatorData, registry: Registry, column: str | None, columns: int = 3, symbol: str = "stroke"):
+    """The colour channel of ``column`` (its Dutch labels, the palette in order) with a legend below the chart:
+    ``symbol`` "stroke" for lines, "square" for bars."""
     if not column:
         return alt.value(PALETTE[0])
     shown = _shown(data, column)
+    swatch = {"symbolType": "stroke", "symbolStrokeWidth": 4} if symbol == "stroke" else {"symbolType": symbol}
     return alt.Color(f"{shown}:N", title=registry.column(column), scale=alt.Scale(range=PALETTE),
                      legend=alt.Legend(orient="bottom", columns=columns, labelLimit=360 if columns == 1 else 240,
-                                         symbolType="stroke", symbolStrokeWidth=4, symbolOpacity=1))
+                                       symbolOpacity=1, **swatch))
 
 
 def _band(base, data: IndicatorData, column: str | None, low: str, high: str, **mark):
@@ -208,12 +211,13 @@ def participation(data: IndicatorData, registry: Registry) -> alt.TopLevelMixin:
     """Bars of respondents (``y``) per ``x`` (e.g. number of waves taken part in, in the order of ``order``), side by
     side per ``color`` (e.g. the instrument; never stacked: different populations do not add up)."""
     enc = data.indicator.encode
-    sort = alt.SortField(enc["order"]) if enc.get("order") else "ascending"
+    sort = alt.EncodingSortField(field=enc["order"], op="min") if enc.get("order") else "ascending"
     offset = {"xOffset": alt.XOffset(f"{_shown(data, enc['color'])}:N")} if enc.get("color") else {}
-    return alt.Chart(alt.Data(values=data.rows)).mark_bar().encode(
-        x=alt.X(f"{enc['x']}:O", title=registry.column(enc["x"]), sort=sort),
+    rows = [r for r in data.rows if r.get(enc["x"]) != "all"]   # the total is in the table beneath, not a bar
+    return alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x=alt.X(f"{enc['x']}:O", title=registry.column(enc["x"]), sort=sort, axis=alt.Axis(labelAngle=0)),
         y=alt.Y(f"{enc['y']}:Q", title=registry.column(enc["y"])),
-        color=_color(data, registry, enc.get("color")),
+        color=_color(data, registry, enc.get("color"), symbol="square"),
         tooltip=_tooltip(data, registry), **offset)
 
 

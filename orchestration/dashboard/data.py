@@ -117,7 +117,7 @@ def read_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator, registr
     rows = []
     for record in frame.to_dict("records"):
         row = {k: _plain(v) for k, v in record.items()}
-        unit = indicator.encode.get("unit")
+        unit = indicator.encode.get("unit") or indicator.encode.get("label")
         if unit:
             row["_unit"] = _unit(row, unit, registry)
         year = indicator.encode.get("year")

@@ -19,7 +19,8 @@ SECTIONS = ("breadth", "depth", "outcomes", "experience", "studies")
 #: Chart kinds :mod:`orchestration.dashboard.charts` draws.
 CHARTS = ("trend", "rate_over_cohorts", "km_curve", "funnel", "means_over_waves", "flow", "participation")
 #: What an indicator's ``encode`` may name (see the head of data/indicators.yaml).
-_ENCODINGS = ("x", "y", "low", "high", "color", "facet", "order", "n", "running", "fold", "unit", "year", "select")
+_ENCODINGS = ("x", "y", "low", "high", "color", "facet", "order", "n", "running", "fold", "unit", "label", "year",
+              "select")
 _TEXTS = ("title", "reading", "alt", "numerator", "denominator", "exclusions", "spec")
 
 
