@@ -263,7 +263,9 @@ def test_km_grid_against_lifelines_and_its_published_points(exposure_db, dbt_tar
                     assert row.ci_high == pytest.approx(band["KM_estimate_upper_0.95"], abs=1e-9)
         # first pass: per service 'all' cohort, a point is withheld when its cohort's counts are withheld in
         # reporting.outcome_time_to_closure, or when nobody was censored before it and the dossiers closed by it, not
-        # closed by it or closed since the previous grid day are 1-4
+        # closed by it or closed since the previous grid day are 1-4; then, along the year and the region margins of
+        # each day, no margin group may keep exactly one hidden closed-by count (a withheld or inexact point), so
+        # more exact points may be withheld, never an inexact one
         mart = con.execute("select * from marts.outcome_km_grid where service = 'all' order by registration_year, "
                            "region, days").df()
         ttc = con.execute("select registration_year, region, n_dossiers, n_closed, n_censored "
@@ -276,23 +278,36 @@ def test_km_grid_against_lifelines_and_its_published_points(exposure_db, dbt_tar
         n_shown = {(r.registration_year, r.region) for r in ttc.itertuples() if not pd.isna(r.n_dossiers)}
         published = {(r.registration_year, r.region, r.days): r for r in rep.itertuples()}
         small = lambda n: 0 < n < 5  # noqa: E731
-        n_hidden = 0
+        n_hidden, extra, known = 0, 0, {}
         for (year, region), cohort in mart.groupby(["registration_year", "region"]):
             previous = 0
             for r in cohort.itertuples():
-                hide = (year, region) not in cohorts_shown or (r.n_censored_before_day == 0 and (
+                exact = r.n_censored_before_day == 0
+                forced = (year, region) not in cohorts_shown or (exact and (
                     small(r.n_closed_by_day) or small(r.n_dossiers - r.n_closed_by_day)
                     or small(r.n_closed_by_day - previous)))
                 previous = r.n_closed_by_day
                 p = published[(year, region, r.days)]
+                known[(year, region, r.days)] = exact and not pd.isna(p.survival)
                 if pd.isna(r.survival):
                     assert pd.isna(p.survival) and not p.survival_suppressed
-                elif hide:
+                elif forced:
                     n_hidden += 1
                     assert pd.isna(p.survival) and pd.isna(p.ci_low) and p.survival_suppressed
+                elif pd.isna(p.survival):           # withheld along a margin: only an exact point
+                    extra += 1
+                    assert exact and p.survival_suppressed
                 else:
                     assert p.survival == pytest.approx(r.survival, abs=1e-9) and not p.survival_suppressed
                 assert pd.isna(p.n_dossiers) == ((year, region) not in n_shown)   # as in outcome_time_to_closure
+        for pos in (0, 1):                          # margins along year, then region, per day
+            groups: dict[tuple, list[bool]] = {}
+            for (year, region, day), is_known in known.items():
+                key = (year, region)
+                if key[pos] != "all":
+                    total = key[:pos] + ("all",) + key[pos + 1:]
+                    groups.setdefault((total, day), [known[(*total, day)]]).append(is_known)
+            assert all(group.count(False) != 1 for group in groups.values())
         assert n_hidden > 0     # the hand-made cohorts are small enough that the rule bites
         from orchestration.disclosure.protect import audit_reporting, protect_reporting
         assert protect_reporting(con, 5).passed and audit_reporting(con, 5).passed
