@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.quality.dossiers import (
-    CONTRACT, DOSSIER_RULES, EVENT_TYPES, PLACEMENT_TYPES, REGIONS, check_dossier_extract,
-)
+from orchestration.contracts.dossier_extract import CONTRACT, EVENT_TYPES, PLACEMENT_TYPES, REGIONS
+from orchestration.quality.dossiers import DOSSIER_RULES, check_dossier_extract
 from orchestration.quality.results import ERROR, WARNING, rule_table
 
 EXTRACT = dt.date(2024, 3, 31)
