@@ -320,16 +320,17 @@ def _retract_latest(con, extract_date: dt.date) -> tuple[dict[str, int], dict[st
 
 
 def _extract_rows(con, extract_date: dt.date) -> dict[str, int]:
-    row = con.execute(f"select n_dossiers, n_placements, n_practice_events from {EXTRACTS} where extract_date = ?",
+    row = con.execute(f"select {', '.join(_COUNT_COLUMN.values())} from {EXTRACTS} where extract_date = ?",
                       [extract_date]).fetchone()
     return {frame: int(n or 0) for frame, n in zip(_COUNT_COLUMN, row)}
 
 
 def _record_extract(con, extract_date, partition_key, load_id, rows, inserted, closed) -> None:
     con.execute(f"delete from {EXTRACTS} where extract_date = ?", [extract_date])
-    con.execute(f"""insert into {EXTRACTS} (extract_date, partition_key, load_id, n_dossiers, n_placements,
-                    n_practice_events, n_new_versions, n_closed_versions, recorded_at)
-                    values (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)""",
+    counts = ", ".join(_COUNT_COLUMN.values())
+    con.execute(f"""insert into {EXTRACTS} (extract_date, partition_key, load_id, {counts}, n_new_versions,
+                    n_closed_versions, recorded_at)
+                    values (?, ?, ?, {', '.join('?' for _ in _COUNT_COLUMN)}, ?, ?, current_timestamp)""",
                 [extract_date, partition_key, load_id, *(rows[f] for f in _COUNT_COLUMN),
                  sum(inserted.values()), sum(closed.values())])
 

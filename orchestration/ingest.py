@@ -300,7 +300,8 @@ def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
         if (kind, key) not in loaded_partitions(con):
             raise ValueError(f"the warehouse holds no {kind} partition {key!r}")
         if kind == "dossier":
-            (rows,) = con.execute("select n_dossiers from raw.dossier_extracts where partition_key = ?", [key]).fetchone()
+            count = dossier_extract.BY_TABLE[dossier_extract.DOSSIERS].count_column
+            (rows,) = con.execute(f"select {count} from {history.EXTRACTS} where partition_key = ?", [key]).fetchone()
         else:
             (rows,) = con.execute(f"select count(*) from {_MAIN_TABLE[kind]} where partition_key = ?", [key]).fetchone()
         outcome = LoadOutcome(kind, key, RETRACTED, uuid.uuid4().hex, message=f"retracted: {rows} rows removed",
