@@ -216,6 +216,7 @@ def test_codes_lists_come_from_the_spec():
 
 def test_dbt_event_types_are_the_contract_list():
     # the dbt var practice_event_types (staging accepted_values, marts.practice_breadth) is the contract's list
+    # (orchestration/contracts/dossier_extract.py EVENT_TYPES; dbt cannot import it)
     import yaml
 
     from orchestration.settings import DBT_PROJECT_DIR
