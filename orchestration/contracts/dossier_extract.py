@@ -122,6 +122,7 @@ class Field:
     check_digits: bool = False
 
     def __post_init__(self) -> None:
+        """Refuse a parse kind that does not fit the rules' kind (a date parsed as text, ...)."""
         if self.parse not in _PARSES[self.kind]:
             raise ValueError(f"{self.source}: parse {self.parse!r} does not fit kind {self.kind!r}")
 
