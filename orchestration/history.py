@@ -96,7 +96,8 @@ DDL: str = (
                                *((fc.count_column, "bigint", True) for fc in CONTRACT),
                                ("n_new_versions", "bigint", True), ("n_closed_versions", "bigint", True),
                                ("recorded_at", "timestamp", True)))
-    + "".join(_create_table(fc.history_table, fc.raw_columns + _PROVENANCE_COLUMNS + _VALIDITY_COLUMNS) for fc in CONTRACT)
+    + "".join(_create_table(fc.history_table, fc.raw_columns + _PROVENANCE_COLUMNS + _VALIDITY_COLUMNS)
+              for fc in CONTRACT)
 )
 
 

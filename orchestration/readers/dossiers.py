@@ -302,7 +302,8 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
             "team_key": pa.array([k for _t, _s, k in teams], type=pa.string()),
             "label": pa.array([labels.get(s) if s is not None else None for _t, s, _k in teams], type=pa.string())}))
         # each file's own id (the dossier key of dossiers.csv comes from the join above, shared by the files)
-        own_key = {fc.name: (fc.key.source, fc.key.raw, fc.key.domain) for fc in CONTRACT if fc.key.raw != "dossier_key"}
+        own_key = {fc.name: (fc.key.source, fc.key.raw, fc.key.domain) for fc in CONTRACT
+                   if fc.key.raw != "dossier_key"}
         for table in read.frames():
             raw_name = f"raw.{table}"
             src, dst, kind = own_key.get(table, (None, None, None))
@@ -396,7 +397,8 @@ def _empty_frame(table: str) -> pd.DataFrame:
     data = {}
     for col in READ_COLUMNS[table]:
         kind = kinds.get(col, "line")
-        dtype = {PARSE_DATE: "datetime64[us]", PARSE_INT: "Int64", PARSE_FLOAT: "float64", "line": "int64"}.get(kind, "str")
+        dtype = {PARSE_DATE: "datetime64[us]", PARSE_INT: "Int64", PARSE_FLOAT: "float64",
+                 "line": "int64"}.get(kind, "str")
         data[col] = pd.Series([], dtype=dtype)
     return pd.DataFrame(data)
 

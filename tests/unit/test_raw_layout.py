@@ -260,7 +260,8 @@ def test_no_module_of_the_package_holds_a_copy_of_the_contract():
     for fc in contract.CONTRACT:
         patterns[f"columns of {fc.file}"] = _literal_run(fc.source_columns[:3])
         patterns[f"stored columns of {fc.file}"] = _literal_run(fc.stored_columns[:3])
-        patterns[f"DDL of {fc.history_table}"] = re.compile(rf"create table if not exists {re.escape(fc.history_table)}\b")
+        patterns[f"DDL of {fc.history_table}"] = re.compile(
+            rf"create table if not exists {re.escape(fc.history_table)}\b")
     own = PACKAGE / "contracts"
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
