@@ -7,7 +7,8 @@ The file (env ``SOFS_EVALUATION_FILE``; default ``data/evaluation.yaml``)::
       network_meeting_90d: {event_type: network_meeting, within_days: 90}
       mapping_30d: {event_type: mapping, within_days: 30}
 
-``event_type`` is a practice event type of SPEC 3.4; ``within_days`` (1..3650) is the landmark: only dossiers
+``event_type`` is a practice event type of SPEC 3.4 (:data:`orchestration.contracts.dossier_extract.EVENT_TYPES`,
+as are the regions of the roll-out dates); ``within_days`` (1..3650) is the landmark: only dossiers
 still open on that day after registration enter the comparison, the exposure is whether such an event was
 recorded by then, and outcomes are counted from the landmark on (marts.outcome_by_exposure).
 
@@ -26,9 +27,9 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
+from orchestration.contracts.dossier_extract import EVENT_TYPES, REGIONS
 
 NAME = re.compile(r"^[a-z0-9_]+$")
-EVENT_TYPES = ("mapping", "three_houses", "words_and_pictures", "network_meeting", "safety_plan", "scaling_question")
 
 DDL = """
 create schema if not exists raw;
@@ -124,7 +125,6 @@ def sync_exposures(con, path: Path | None = None, warn=print) -> tuple[list[Expo
 
 # ----------------------------------------------------------------------- roll-out dates (SPEC 9.3)
 
-REGIONS = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant en Brussel", "West-Vlaanderen")
 ROLLOUT_DDL = """
 create schema if not exists raw;
 create table if not exists raw.implementation_rollout (region varchar not null, rollout_date date not null);

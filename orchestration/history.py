@@ -39,9 +39,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: columns that are not content: provenance and validity
-PROVENANCE = ("source_line", "load_id")
-VALIDITY = ("valid_from", "valid_to")
+from orchestration.contracts.dossier_extract import CONTRACT
+
+#: columns that are not content, after the content columns of a history table: provenance and validity,
+#: as ``(name, DuckDB type, not null)``
+_PROVENANCE_COLUMNS = (("source_line", "bigint", True), ("load_id", "varchar", True))
+_VALIDITY_COLUMNS = (("valid_from", "date", True), ("valid_to", "date", False))
+PROVENANCE = tuple(name for name, _t, _n in _PROVENANCE_COLUMNS)
+VALIDITY = tuple(name for name, _t, _n in _VALIDITY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -59,23 +64,41 @@ class HistoryTable:
         return self.content + PROVENANCE + VALIDITY
 
 
-#: the three extract files and their history tables; content columns are those of SPEC 3.4 as stored
-#: (:data:`orchestration.readers.dossiers.RAW_COLUMNS` without ``partition_key``, ``extract_date``, ``source_line``)
-TABLES: tuple[HistoryTable, ...] = (
-    HistoryTable("raw.dossiers", "raw.dossier_versions", "dossier_key",
-                 ("dossier_key", "child_key", "service", "region", "team_key", "team", "registration_date",
-                  "closure_date", "closure_reason", "birth_year", "sex")),
-    HistoryTable("raw.placements", "raw.dossier_placement_versions", "placement_key",
-                 ("placement_key", "dossier_key", "start_date", "end_date", "placement_type")),
-    HistoryTable("raw.practice_events", "raw.dossier_event_versions", "event_key",
-                 ("event_key", "dossier_key", "event_date", "event_type", "value", "rated_by")),
-)
+#: the three extract files and their history tables, from the extract contract
+#: (:mod:`orchestration.contracts.dossier_extract`): frame name, history table, entity key, and as content
+#: the columns of SPEC 3.4 as stored (:attr:`FileContract.stored_columns`; also
+#: :data:`orchestration.readers.dossiers.RAW_COLUMNS` without ``partition_key``, ``extract_date``, ``source_line``)
+TABLES: tuple[HistoryTable, ...] = tuple(
+    HistoryTable(fc.table, fc.history_table, fc.key.raw, fc.stored_columns) for fc in CONTRACT)
 BY_FRAME = {t.frame: t for t in TABLES}
 EXTRACTS = "raw.dossier_extracts"
 
 #: the counts per file recorded in ``raw.dossier_extracts`` (rows the extract delivered)
-_COUNT_COLUMN = {"raw.dossiers": "n_dossiers", "raw.placements": "n_placements",
-                 "raw.practice_events": "n_practice_events"}
+_COUNT_COLUMN = {fc.table: fc.count_column for fc in CONTRACT}
+
+
+def _create_table(table: str, columns) -> str:
+    """``create table if not exists`` of ``table`` with ``columns`` = ``(name, DuckDB type, not null)``."""
+    body = ",\n    ".join(f"{name} {sql_type}{' not null' if not_null else ''}" for name, sql_type, not_null in columns)
+    return f"create table if not exists {table} (\n    {body}\n);\n"
+
+
+#: The DDL of the dossier tables in ``raw`` (part of :data:`orchestration.warehouse.RAW_DDL`), generated
+#: from the extract contract: ``raw.dossier_extracts`` (one row per loaded extract: extract_date,
+#: partition_key, load_id, the rows of each file, versions added and closed, recorded_at) and per file its
+#: history table (the contract's stored columns with their types, NOT NULL where the value is required, then
+#: ``source_line``, ``load_id``, ``valid_from``, ``valid_to``). The schema ``raw`` must exist.
+DDL: str = (
+    "-- dossier extracts as a change history (SPEC 4, orchestration/history.py), generated from the extract\n"
+    "-- contract (orchestration/contracts/dossier_extract.py)\n"
+    + _create_table(EXTRACTS, (("extract_date", "date", True), ("partition_key", "varchar", True),
+                               ("load_id", "varchar", True),
+                               *((fc.count_column, "bigint", True) for fc in CONTRACT),
+                               ("n_new_versions", "bigint", True), ("n_closed_versions", "bigint", True),
+                               ("recorded_at", "timestamp", True)))
+    + "".join(_create_table(fc.history_table, fc.raw_columns + _PROVENANCE_COLUMNS + _VALIDITY_COLUMNS)
+              for fc in CONTRACT)
+)
 
 
 @dataclass
@@ -93,7 +116,7 @@ class ExtractChange:
         """What changed with this extract, per file: ``"versions begun / ended: dossiers 12 / 3, placements
         1 / 0, practice events 40 / 2"`` (versions dated this extract: new or changed entities begin a
         version, changed or absent ones end one)."""
-        names = {"raw.dossiers": "dossiers", "raw.placements": "placements", "raw.practice_events": "practice events"}
+        names = {fc.table: fc.label for fc in CONTRACT}
         text = "versions begun / ended: " + ", ".join(
             f"{names[f]} {self.inserted.get(f, 0):,} / {self.closed.get(f, 0):,}" for f in names)
         if self.replayed:
@@ -298,16 +321,17 @@ def _retract_latest(con, extract_date: dt.date) -> tuple[dict[str, int], dict[st
 
 
 def _extract_rows(con, extract_date: dt.date) -> dict[str, int]:
-    row = con.execute(f"select n_dossiers, n_placements, n_practice_events from {EXTRACTS} where extract_date = ?",
+    row = con.execute(f"select {', '.join(_COUNT_COLUMN.values())} from {EXTRACTS} where extract_date = ?",
                       [extract_date]).fetchone()
     return {frame: int(n or 0) for frame, n in zip(_COUNT_COLUMN, row)}
 
 
 def _record_extract(con, extract_date, partition_key, load_id, rows, inserted, closed) -> None:
     con.execute(f"delete from {EXTRACTS} where extract_date = ?", [extract_date])
-    con.execute(f"""insert into {EXTRACTS} (extract_date, partition_key, load_id, n_dossiers, n_placements,
-                    n_practice_events, n_new_versions, n_closed_versions, recorded_at)
-                    values (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)""",
+    counts = ", ".join(_COUNT_COLUMN.values())
+    con.execute(f"""insert into {EXTRACTS} (extract_date, partition_key, load_id, {counts}, n_new_versions,
+                    n_closed_versions, recorded_at)
+                    values (?, ?, ?, {', '.join('?' for _ in _COUNT_COLUMN)}, ?, ?, current_timestamp)""",
                 [extract_date, partition_key, load_id, *(rows[f] for f in _COUNT_COLUMN),
                  sum(inserted.values()), sum(closed.values())])
 

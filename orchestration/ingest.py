@@ -23,6 +23,7 @@ import yaml
 
 from orchestration import instruments as instruments_mod
 from orchestration import faults, history, privacy, schemes, settings, warehouse
+from orchestration.contracts import dossier_extract
 from orchestration.landing import Partition
 from orchestration.quality.results import ERROR, RuleResult, from_reader_error
 from orchestration.readers.base import ReaderError, SurveyRead
@@ -217,9 +218,9 @@ def _write_partition(con, partition: Partition, frames: dict, load_id: str, outc
 
 #: the table (survey) or extract file (dossier, a frame of :mod:`orchestration.history`) whose rows a
 #: partition's ``rows`` count
-_MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": "raw.dossiers"}
-_DOSSIER_FILE_TABLE = {"dossiers.csv": "raw.dossiers", "placements.csv": "raw.placements",
-                       "practice_events.csv": "raw.practice_events"}
+_MAIN_TABLE = {"survey": "raw.survey_responses", "dossier": dossier_extract.DOSSIERS}
+#: extract file -> its frame (the extract contract, :mod:`orchestration.contracts.dossier_extract`)
+_DOSSIER_FILE_TABLE = {fc.file: fc.table for fc in dossier_extract.CONTRACT}
 _SURVEY_DATA_FILES = ("responses.csv", "responses.sav")
 
 
@@ -299,7 +300,8 @@ def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
         if (kind, key) not in loaded_partitions(con):
             raise ValueError(f"the warehouse holds no {kind} partition {key!r}")
         if kind == "dossier":
-            (rows,) = con.execute("select n_dossiers from raw.dossier_extracts where partition_key = ?", [key]).fetchone()
+            count = dossier_extract.BY_TABLE[dossier_extract.DOSSIERS].count_column
+            (rows,) = con.execute(f"select {count} from {history.EXTRACTS} where partition_key = ?", [key]).fetchone()
         else:
             (rows,) = con.execute(f"select count(*) from {_MAIN_TABLE[kind]} where partition_key = ?", [key]).fetchone()
         outcome = LoadOutcome(kind, key, RETRACTED, uuid.uuid4().hex, message=f"retracted: {rows} rows removed",
@@ -552,7 +554,8 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
     earlier = [d for d in loaded if d < extract_date]
     previous = pd.DataFrame(columns=["dossier_key", "child_key", "registration_date"])
     if earlier:
-        previous = con.execute(history.as_of_sql("raw.dossiers", ("dossier_key", "child_key", "registration_date")),
+        previous = con.execute(history.as_of_sql(dossier_extract.DOSSIERS,
+                                                 ("dossier_key", "child_key", "registration_date")),
                                [earlier[-1], earlier[-1]]).df()
     # Great Expectations judges only new and changed rows of an extract newer than every loaded one (the
     # unchanged rows passed for an earlier extract date); an extract out of date order is judged whole.
@@ -560,7 +563,7 @@ def _prepare_dossiers(partition: Partition, key: bytes, load_id: str, con) -> tu
     changed = None
     if loaded and extract_date > loaded[-1]:
         changed = {name: ~history.unchanged_mask(con, name, frame).to_numpy() for name, frame in frames.items()}
-    source_files = {t: partition.relative(partition.folder / f"{t.split('.', 1)[1]}.csv") for t in frames}
+    source_files = {t: partition.relative(partition.folder / dossier_extract.BY_TABLE[t].file) for t in frames}
     outcome.results = check_dossier_extract(frames, extract_date, previous if len(previous) else None, source_files,
                                             findings=read.findings, changed=changed)
     return outcome, store_codes(frames)

@@ -11,12 +11,14 @@ from datetime import date
 from pathlib import Path
 
 from orchestration import settings
+from orchestration.contracts import dossier_extract
 from orchestration.readers.base import sha256_file
 
 _INSTRUMENT = re.compile(r"^[a-z0-9_]+$")
 _WAVE = re.compile(r"^[A-Za-z0-9_-]+$")
 SURVEY_FILES = ("responses.csv", "responses.sav", "survey.lss", "wave.yaml")
-DOSSIER_FILES = ("dossiers.csv", "placements.csv", "practice_events.csv")
+#: the files of a dossier extract folder (SPEC 3.4; :data:`orchestration.contracts.dossier_extract.FILES`)
+DOSSIER_FILES = dossier_extract.FILES
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def discover(root: Path | None = None) -> list[Partition]:
             except ValueError:
                 problem = f"extract folder {ext.name!r} must be an extract date YYYY-MM-DD"
             if problem is None:
-                missing = [f for f in ("dossiers.csv", "placements.csv") if not (ext / f).is_file()]
+                missing = [f for f in dossier_extract.REQUIRED_FILES if not (ext / f).is_file()]
                 if missing:
                     problem = f"missing {', '.join(missing)}" + _EMPTY(ext)
             found.append(Partition("dossier", ext.name, ext, files, problem, _ignored(ext, DOSSIER_FILES)))

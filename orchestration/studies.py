@@ -38,10 +38,9 @@ import pandas as pd
 import yaml
 
 from orchestration import settings
+from orchestration.contracts.dossier_extract import REGIONS, SERVICES
 
 STUDY_NAME = re.compile(r"^[a-z0-9_]+$")
-SERVICES = ("OCJ", "SDJ")
-REGIONS = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant en Brussel", "West-Vlaanderen")
 KEYS = {"study", "title", "enrolment", "include", "follow_up_months", "feedback_window_days"}
 INCLUDE_KEYS = ("service", "region", "team", "age_at_registration")
 DEFAULT_FEEDBACK_WINDOW_DAYS = 60

@@ -20,6 +20,7 @@ import duckdb
 from orchestration import settings
 from orchestration.evaluation import DDL as _EVALUATION_DDL
 from orchestration.evaluation import ROLLOUT_DDL as _ROLLOUT_DDL
+from orchestration.history import DDL as _HISTORY_DDL
 from orchestration.studies import DDL as _STUDY_DDL
 
 RAW_DDL = """
@@ -82,33 +83,18 @@ alter table raw.survey_waves add column if not exists has_dossier_key boolean;  
 alter table raw.survey_items add column if not exists item_kind varchar;
 alter table raw.survey_items add column if not exists scheme_anchors varchar;
 
--- dossier extracts as a change history (SPEC 4, orchestration/history.py): one row per loaded extract, and
--- per extract file one row per version of an entity with the extract dates it was valid from and until
--- (valid_to: the first later extract in which it changed or was absent; null while in the latest).
--- team: the published label of the organisation's team list (or null); team_key: HMAC of the team as
--- delivered (domain team). The team text of the extract is never stored (SPEC 3.4, 6).
-create table if not exists raw.dossier_extracts (
-    extract_date date not null, partition_key varchar not null, load_id varchar not null,
-    n_dossiers bigint not null, n_placements bigint not null, n_practice_events bigint not null,
-    n_new_versions bigint not null, n_closed_versions bigint not null, recorded_at timestamp not null
-);
-create table if not exists raw.dossier_versions (
-    dossier_key varchar not null, child_key varchar not null, service varchar not null,
-    region varchar not null, team_key varchar, team varchar, registration_date date not null, closure_date date,
-    closure_reason varchar, birth_year integer, sex varchar,
-    source_line bigint not null, load_id varchar not null, valid_from date not null, valid_to date
-);
-create table if not exists raw.dossier_placement_versions (
-    placement_key varchar not null, dossier_key varchar not null, start_date date not null,
-    end_date date, placement_type varchar not null,
-    source_line bigint not null, load_id varchar not null, valid_from date not null, valid_to date
-);
-create table if not exists raw.dossier_event_versions (
-    event_key varchar not null, dossier_key varchar not null, event_date date not null,
-    event_type varchar not null, value double, rated_by varchar,
-    source_line bigint not null, load_id varchar not null, valid_from date not null, valid_to date
-);
+"""
 
+# dossier extracts as a change history (SPEC 4): raw.dossier_extracts, one row per loaded extract, and per
+# extract file one row per version of an entity with the extract dates it was valid from and until
+# (valid_to: the first later extract in which it changed or was absent; null while in the latest). The
+# CREATE TABLE statements are generated from the extract contract (orchestration/contracts/dossier_extract.py)
+# by orchestration/history.py. team: the published label of the organisation's team list (or null);
+# team_key: HMAC of the team as delivered (domain team). The team text of the extract is never stored
+# (SPEC 3.4, 6).
+RAW_DDL += _HISTORY_DDL
+
+RAW_DDL += """
 -- open answers: masked, restricted access (SPEC 6)
 create table if not exists restricted.open_answers (
     partition_key varchar not null, instrument varchar not null, wave varchar not null,

@@ -19,14 +19,15 @@ import warnings
 import dagster as dg
 import duckdb
 
-from orchestration import faults, ingest, landing, settings
+from orchestration import faults, history, ingest, landing, settings
 from orchestration.quality.results import ERROR, RuleResult
 
 SURVEY_WAVES = dg.DynamicPartitionsDefinition(name="survey_waves")
 DOSSIER_EXTRACTS = dg.DynamicPartitionsDefinition(name="dossier_extracts")
 SURVEY_TABLES = ["survey_responses", "survey_answers", "survey_items", "survey_value_labels",
                  "survey_constructs", "survey_waves"]
-DOSSIER_TABLES = ["dossier_versions", "dossier_placement_versions", "dossier_event_versions", "dossier_extracts"]
+#: the history table of each extract file (extract contract order: dossiers first), then raw.dossier_extracts
+DOSSIER_TABLES = [t.split(".", 1)[1] for t in (*(h.table for h in history.TABLES), history.EXTRACTS)]
 SURVEY_KEYS = [dg.AssetKey(["raw", t]) for t in SURVEY_TABLES]
 DOSSIER_KEYS = [dg.AssetKey(["raw", t]) for t in DOSSIER_TABLES]
 SURVEY_KEY, DOSSIER_KEY = SURVEY_KEYS[0], DOSSIER_KEYS[0]  # the tables that carry the checks

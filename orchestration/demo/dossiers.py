@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.quality import dossiers as contract
+from orchestration.contracts import dossier_extract as contract
 
 #: Quarterly extract dates written by :func:`write_demo_dossiers`.
 EXTRACT_DATES: list[date] = [
@@ -41,8 +41,11 @@ EXTRACT_DATES: list[date] = [
     for month, day in ((3, 31), (6, 30), (9, 30), (12, 31))
 ]
 
-REGIONS = ["Antwerpen", "Oost-Vlaanderen", "West-Vlaanderen", "Vlaams-Brabant en Brussel", "Limburg"]
-REGION_WEIGHTS = [0.28, 0.23, 0.18, 0.17, 0.14]
+#: The regions of the extract contract (SPEC 3.4) in the demo's drawing order, with their shares of dossiers.
+_REGION_SHARES = {"Antwerpen": 0.28, "Oost-Vlaanderen": 0.23, "West-Vlaanderen": 0.18,
+                  "Vlaams-Brabant en Brussel": 0.17, "Limburg": 0.14}
+REGIONS = list(_REGION_SHARES)
+REGION_WEIGHTS = list(_REGION_SHARES.values())
 TEAMS = {
     "Antwerpen": ["Antwerpen Noord", "Antwerpen Zuid", "Mechelen", "Turnhout"],
     "Oost-Vlaanderen": ["Gent Centrum", "Gent Rand", "Aalst", "Sint-Niklaas Waasland"],
@@ -55,15 +58,11 @@ TEAM_RENAMES = {"Gent Rand": "Gent Rand (Lochristi)"}
 #: The closure reasons of the extract contract (SPEC 3.4), in this order, with the weights below.
 CLOSURE_REASONS = list(contract.CLOSURE_REASONS)
 CLOSURE_REASON_WEIGHTS = [0.45, 0.2, 0.08, 0.07, 0.1, 0.1]
-PLACEMENT_TYPES = ["foster_family", "kinship_foster", "residential", "independent_living", "other"]
+#: The placement types and raters of the extract contract, in its order, with the weights below.
+PLACEMENT_TYPES = list(contract.PLACEMENT_TYPES)
 PLACEMENT_TYPE_WEIGHTS = [0.33, 0.25, 0.32, 0.05, 0.05]
-RATERS = ["worker", "parent", "child", "network"]
+RATERS = list(contract.RATERS)
 RATER_WEIGHTS = [0.6, 0.25, 0.1, 0.05]
-
-DOSSIER_COLUMNS = ["dossier_id", "child_id", "service", "region", "team", "registration_date",
-                   "closure_date", "closure_reason", "birth_year", "sex"]
-PLACEMENT_COLUMNS = ["placement_id", "dossier_id", "start_date", "end_date", "placement_type"]
-EVENT_COLUMNS = ["event_id", "dossier_id", "event_date", "event_type", "value", "rated_by"]
 
 _FIRST_REGISTRATION = date(2019, 1, 1).toordinal()
 _LAST_DAY = EXTRACT_DATES[-1].toordinal()
@@ -91,13 +90,10 @@ def write_demo_dossiers(landing: Path, seed: int = 20211) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         style = _style(extract)
         tables = population.snapshot(extract.toordinal(), index)
-        for name, columns, rows, date_style in (
-            ("dossiers.csv", DOSSIER_COLUMNS, tables["dossiers"], style["dossier_dates"]),
-            ("placements.csv", PLACEMENT_COLUMNS, tables["placements"], style["other_dates"]),
-            ("practice_events.csv", EVENT_COLUMNS, tables["practice_events"], style["other_dates"]),
-        ):
-            path = folder / name
-            path.write_bytes(_render(columns, rows, style, date_style))
+        for fc in contract.CONTRACT:  # the files of the extract contract, in its order, with its columns
+            date_style = style["dossier_dates"] if fc.table == contract.DOSSIERS else style["other_dates"]
+            path = folder / fc.file
+            path.write_bytes(_render(fc, tables[fc.name], style, date_style))
             written.append(path)
     return written
 
@@ -126,14 +122,17 @@ def _fmt_date(ordinal: int, style: str) -> str:
     return text
 
 
-def _render(columns: list[str], rows: list[list], style: dict, date_style: str) -> bytes:
+def _render(fc: contract.FileContract, rows: list[dict], style: dict, date_style: str) -> bytes:
+    """One CSV file: the contract's columns of ``fc`` as the header, then ``rows`` (dicts by column; a
+    missing or None value is an empty field, dates are ordinals written in ``date_style``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=style["sep"], lineterminator=style["newline"],
                         quoting=csv.QUOTE_MINIMAL)
+    columns = fc.source_columns
     writer.writerow(columns)
-    date_columns = [i for i, c in enumerate(columns) if c.endswith("_date")]
+    date_columns = [i for i, f in enumerate(fc.fields) if f.parse == contract.PARSE_DATE]
     for row in rows:
-        out = list(row)
+        out = [row.get(c) for c in columns]
         for i in date_columns:
             out[i] = "" if out[i] is None else _fmt_date(out[i], date_style)
         writer.writerow(["" if v is None else v for v in out])
@@ -361,8 +360,9 @@ class _Population:
             })
 
     # -- one extract --------------------------------------------------------------------------
-    def snapshot(self, day: int, index: int) -> dict[str, list[list]]:
-        """Rows of the three files as the system showed them on ``day`` (extract number ``index``)."""
+    def snapshot(self, day: int, index: int) -> dict[str, list[dict]]:
+        """Rows of the three files as the system showed them on ``day`` (extract number ``index``), by the
+        contract's short file name (``dossiers`` ...); a row is a dict by CSV column, dates as ordinals."""
         year = date.fromordinal(day).year
         dossiers, shown = [], set()
         for d in self.dossiers:
@@ -370,20 +370,24 @@ class _Population:
                 continue
             closed = d["closure"] is not None and d["closure"] <= day
             team = TEAM_RENAMES.get(d["team"], d["team"]) if year >= 2024 else d["team"]
-            dossiers.append([
-                d["dossier_id"], d["child_shown"].get(index, d["child"]["child_id"]), d["service"], d["region"],
-                team, d["registration_shown"].get(index, d["registration"]), d["closure"] if closed else None,
-                d["closure_reason"] if closed else None, d["child"]["birth_year"], d["child"]["sex"],
-            ])
+            dossiers.append({
+                "dossier_id": d["dossier_id"], "child_id": d["child_shown"].get(index, d["child"]["child_id"]),
+                "service": d["service"], "region": d["region"], "team": team,
+                "registration_date": d["registration_shown"].get(index, d["registration"]),
+                "closure_date": d["closure"] if closed else None,
+                "closure_reason": d["closure_reason"] if closed else None,
+                "birth_year": d["child"]["birth_year"], "sex": d["child"]["sex"],
+            })
             shown.add(d["dossier_id"])
         placements = [
-            [p["placement_id"], p["dossier"]["dossier_id"], p["start"],
-             p["end"] if p["end"] is not None and p["end"] <= day else None, p["type"]]
+            {"placement_id": p["placement_id"], "dossier_id": p["dossier"]["dossier_id"], "start_date": p["start"],
+             "end_date": p["end"] if p["end"] is not None and p["end"] <= day else None, "placement_type": p["type"]}
             for p in self.placements if p["start"] <= day and p["dossier"]["dossier_id"] in shown
         ]
         events = [
-            [e["event_id"], e["dossier"]["dossier_id"], e["date"], e["type"],
-             "" if e["value"] is None else str(int(e["value"])), e["rated_by"]]
+            {"event_id": e["event_id"], "dossier_id": e["dossier"]["dossier_id"], "event_date": e["date"],
+             "event_type": e["type"], "value": "" if e["value"] is None else str(int(e["value"])),
+             "rated_by": e["rated_by"]}
             for e in self.events if e["date"] <= day and e["dossier"]["dossier_id"] in shown
         ]
         return {"dossiers": dossiers, "placements": placements, "practice_events": events}

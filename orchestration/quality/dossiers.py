@@ -6,7 +6,7 @@ them, each with ``source_line``) and returns one :class:`~orchestration.quality.
 rule in :data:`DOSSIER_RULES`, passed or not, so ``audit.check_results`` holds every rule's outcome.
 
 The rules are data. :data:`CONTRACT` is SPEC 3.4 as a table (files, columns, which are required or
-unique, the code lists); the stage-1 rules (required values, uniqueness, code lists, ranges) and the
+unique, the code lists), declared in :mod:`orchestration.contracts.dossier_extract`; the stage-1 rules (required values, uniqueness, code lists, ranges) and the
 "no date after the extract date" rules are generated from it, the relational, temporal and
 cross-extract rules are listed by hand below it. Each rule is a :class:`DossierRule`: a
 :class:`~orchestration.quality.results.RuleSpec` (code, stage, severity, message, columns) plus either
@@ -48,97 +48,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.contracts.dossier_extract import (
+    BY_TABLE, CODE, CONTRACT, DATE, DOSSIERS, EVENTS, ID, NUMBER, PLACEMENTS, SCALING, TEXT)
 from orchestration.privacy import shown_value
 from orchestration.quality import gx
 from orchestration.quality.gx import A_GE_B, BETWEEN, EQUAL, IN_SET, NOT_NULL, NULL, Expect
 from orchestration.quality.results import ERROR, WARNING, RuleResult, RuleSpec
 
-# --- the extract contract (SPEC 3.4) -----------------------------------------------------------
+# --- the extract contract (SPEC 3.4): orchestration/contracts/dossier_extract.py -----------------
 
-SERVICES = ("OCJ", "SDJ")
-REGIONS = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant en Brussel", "West-Vlaanderen")
-SEXES = ("M", "V", "X")
-PLACEMENT_TYPES = ("foster_family", "kinship_foster", "residential", "independent_living", "other")
-EVENT_TYPES = ("mapping", "three_houses", "words_and_pictures", "network_meeting", "safety_plan",
-               "scaling_question")
-RATERS = ("worker", "parent", "child", "network")
-#: Closure reasons (SPEC 3.4): the case system's codes. Any other code is a warning and stored as ``other``,
-#: never as delivered (it is free text in some systems and may carry a name).
-OTHER = "other"
-CLOSURE_REASONS = ("doelen_bereikt", "doorverwijzing", "verhuis", "meerderjarig", "weigering_hulp", OTHER)
-SCALING = "scaling_question"
-SCALE_MIN, SCALE_MAX = 0, 10
 #: A placement may start this many days before the dossier's registration without a warning.
 PLACEMENT_GRACE_DAYS = 30
-
-ID, TEXT, CODE, DATE, NUMBER = "id", "text", "code", "date", "number"
-
-
-@dataclass(frozen=True)
-class Field:
-    """One column of an extract file (SPEC 3.4).
-
-    ``raw`` is the column in the pseudonymised frame (``dossier_key``), ``source`` the column in the
-    CSV (``dossier_id``), which is what rules report. ``kind`` is id, text, code, date or number.
-    ``unknown_as``: a code outside ``codes`` is a warning (not an error) and stored as this code.
-    """
-
-    raw: str
-    source: str
-    kind: str
-    required: bool = False
-    unique: bool = False
-    codes: tuple[str, ...] = ()
-    bounds: tuple[float, float] | None = None
-    unknown_as: str | None = None
-
-
-@dataclass(frozen=True)
-class FileContract:
-    """One file of an extract: its raw table, its file name, the tag used in rule codes, its columns."""
-
-    table: str
-    file: str
-    tag: str
-    fields: tuple[Field, ...]
-    not_empty: bool = False
-
-    def field(self, raw: str) -> Field:
-        return next(f for f in self.fields if f.raw == raw)
-
-
-DOSSIERS, PLACEMENTS, EVENTS = "raw.dossiers", "raw.placements", "raw.practice_events"
-
-CONTRACT: tuple[FileContract, ...] = (
-    FileContract(DOSSIERS, "dossiers.csv", "DOSSIERS", (
-        Field("dossier_key", "dossier_id", ID, required=True, unique=True),
-        Field("child_key", "child_id", ID, required=True),
-        Field("service", "service", CODE, required=True, codes=SERVICES),
-        Field("region", "region", CODE, required=True, codes=REGIONS),
-        Field("team", "team", TEXT),            # raw: team_key (HMAC) and team (published label, SPEC 3.4)
-        Field("registration_date", "registration_date", DATE, required=True),
-        Field("closure_date", "closure_date", DATE),
-        Field("closure_reason", "closure_reason", CODE, codes=CLOSURE_REASONS, unknown_as=OTHER),
-        Field("birth_year", "birth_year", NUMBER),
-        Field("sex", "sex", CODE, codes=SEXES),
-    ), not_empty=True),
-    FileContract(PLACEMENTS, "placements.csv", "PLACEMENTS", (
-        Field("placement_key", "placement_id", ID, required=True, unique=True),
-        Field("dossier_key", "dossier_id", ID, required=True),
-        Field("start_date", "start_date", DATE, required=True),
-        Field("end_date", "end_date", DATE),
-        Field("placement_type", "placement_type", CODE, required=True, codes=PLACEMENT_TYPES),
-    )),
-    FileContract(EVENTS, "practice_events.csv", "EVENTS", (
-        Field("event_key", "event_id", ID, required=True, unique=True),
-        Field("dossier_key", "dossier_id", ID, required=True),
-        Field("event_date", "event_date", DATE, required=True),
-        Field("event_type", "event_type", CODE, required=True, codes=EVENT_TYPES),
-        Field("value", "value", NUMBER, bounds=(SCALE_MIN, SCALE_MAX)),
-        Field("rated_by", "rated_by", CODE, codes=RATERS),
-    )),
-)
-_BY_TABLE = {fc.table: fc for fc in CONTRACT}
 
 # Working frames the rules read. Derived frames have one row per row of the file they report on.
 PLACEMENTS_IN_DOSSIERS = "placements_in_dossiers"   # placements with their dossier's dates
@@ -223,7 +143,7 @@ def _finding(table: str, finding: str) -> Callable[[Extract], Found]:
 def store_codes(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Replace codes outside a list that tolerates them by the list's stand-in (SPEC 3.4), in place.
 
-    For every :class:`Field` with ``unknown_as`` (``closure_reason``): a value that is not one of
+    For every :class:`~orchestration.contracts.dossier_extract.Field` with ``unknown_as`` (``closure_reason``): a value that is not one of
     ``codes`` becomes ``unknown_as`` (``other``); empty stays empty. Called after the quality gate (which
     warns about them) and before the frames are written, so the delivered text never reaches ``raw``.
     Returns ``frames``.
@@ -417,7 +337,8 @@ DOSSIER_RULES: tuple[DossierRule, ...] = (
                          "a dossier_id or child_id written as a national register number (11 digits, dots and "
                          "dashes allowed) should have valid check digits: 97 - (first 9 digits mod 97), for "
                          "births from 2000 with 2 before the 9 digits. It is loaded (under the pseudonym of its "
-                         "11 digits) but may be mistyped (SPEC 3.4, 6).", ("dossier_id", "child_id")),
+                         "11 digits) but may be mistyped (SPEC 3.4, 6).",
+                         tuple(f.source for f in BY_TABLE[DOSSIERS].fields if f.check_digits)),
                 DOSSIERS, check=_finding(DOSSIERS, CHECK_DIGITS)),
     *_DATE_RULES,
     DossierRule(RuleSpec("D_CLOSURE_AFTER_REGISTRATION", 2, ERROR,
@@ -535,7 +456,7 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
         lines = (extract.lines[table][f.positions] if len(f.positions) else np.asarray(f.lines, dtype=np.int64))
         detail = f.detail
         if not extract.present[table] and not detail:
-            detail = f"({_BY_TABLE[table].file} is not in this extract.)"
+            detail = f"({BY_TABLE[table].file} is not in this extract.)"
         if rule.frame == DOSSIERS_VS_PREVIOUS and previous is None:
             detail = "(first extract: nothing to compare.)"
         results.append(rule.spec.outcome(lines, source_files.get(table, ""), failing_rows=f.failing_rows,

@@ -81,6 +81,12 @@ class SurveyRead:
     labels: pd.DataFrame | None = None
 
 
+#: LimeSurvey metadata columns (normalised names, :func:`orchestration.instruments.normalise_column`) the
+#: survey readers understand, in a CSV export (SPEC 3.1) and an SPSS file (SPEC 3.2) alike.
+METADATA = frozenset({"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"})
+#: Export columns never read into a result, never stored (SPEC 3.1, 6).
+DROPPED = frozenset({"IPADDR", "REFURL"})
+
 RESPONSE_COLUMNS = ["source_line", "response_id", "respondent_id", "dossier_id", "is_complete",
                     "lastpage", "submitted_at", "started_at", "startlanguage"]
 ANSWER_COLUMNS = ["source_line", "response_id", "item", "source_column", "raw_code", "value",

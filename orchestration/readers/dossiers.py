@@ -3,6 +3,9 @@
 An extract is a folder ``dossiers/<extract_date>/`` holding ``dossiers.csv``, ``placements.csv`` and,
 optionally, ``practice_events.csv``: a full snapshot of the case-management system as of that date.
 
+The files, their columns in order, which columns the header must have and how each is parsed come from
+the extract contract, :mod:`orchestration.contracts.dossier_extract`.
+
 What this module does (structure, types):
 - decodes each file as UTF-8 (BOM allowed) or cp1252 (the report records which),
 - sniffs the separator (``,`` or ``;``) from the header line,
@@ -37,6 +40,8 @@ import pandas as pd
 import pyarrow as pa
 
 from orchestration import privacy
+from orchestration.contracts.dossier_extract import (
+    BY_NAME, CONTRACT, PARSE_DATE, PARSE_FLOAT, PARSE_ID, PARSE_INT, PARSE_TEXT, FileContract)
 from orchestration.privacy import DOMAINS, shown_value
 from orchestration.readers.base import LoadReport, ReaderError, decode_text, sniff_separator
 
@@ -47,51 +52,19 @@ D_DATE_FORMAT = "D_DATE_FORMAT"
 D_NUMBER = "D_NUMBER"
 D_CSV_STRUCTURE = "D_CSV_STRUCTURE"
 
-# column kinds: id / text (trimmed string, empty -> None), date, int, float
-_SPECS: dict[str, dict] = {
-    "dossiers": {
-        "file": "dossiers.csv", "optional_file": False,
-        "columns": [  # (name, kind, column required, value required: checked by the quality gate)
-            ("dossier_id", "id", True, True), ("child_id", "id", True, True),
-            ("service", "text", True, True), ("region", "text", True, True),
-            ("team", "text", False, False), ("registration_date", "date", True, True),
-            ("closure_date", "date", False, False), ("closure_reason", "text", False, False),
-            ("birth_year", "int", False, False), ("sex", "text", False, False),
-        ],
-    },
-    "placements": {
-        "file": "placements.csv", "optional_file": False,
-        "columns": [
-            ("placement_id", "id", True, True), ("dossier_id", "id", True, True),
-            ("start_date", "date", True, True), ("end_date", "date", True, False),
-            ("placement_type", "text", True, True),
-        ],
-    },
-    "practice_events": {
-        "file": "practice_events.csv", "optional_file": True,
-        "columns": [
-            ("event_id", "id", True, True), ("dossier_id", "id", True, True),
-            ("event_date", "date", True, True), ("event_type", "text", True, True),
-            ("value", "float", False, False), ("rated_by", "text", False, False),
-        ],
-    },
-}
+#: Columns of the frames of :class:`DossierRead` (raw ids still present), per file's short name: the CSV
+#: columns of the extract contract in file order, then ``source_line``.
+READ_COLUMNS: dict[str, list[str]] = {fc.name: [*fc.source_columns, "source_line"] for fc in CONTRACT}
 
-#: Columns of the frames of :class:`DossierRead` (raw ids still present), per table.
-READ_COLUMNS: dict[str, list[str]] = {
-    name: [c[0] for c in spec["columns"]] + ["source_line"] for name, spec in _SPECS.items()
-}
-
-#: Columns of the frames returned by :func:`pseudonymise_extract` (raw table columns minus ``load_id``).
+#: Columns of the frames returned by :func:`pseudonymise_extract`, per frame name (``raw.dossiers`` ...):
+#: ``partition_key``, ``extract_date``, the contract's stored columns (the history's content columns),
+#: ``source_line``. The history tables add ``load_id`` and the validity dates.
 RAW_COLUMNS: dict[str, list[str]] = {
-    "raw.dossiers": ["partition_key", "extract_date", "dossier_key", "child_key", "service", "region",
-                     "team_key", "team", "registration_date", "closure_date", "closure_reason", "birth_year", "sex",
-                     "source_line"],
-    "raw.placements": ["partition_key", "extract_date", "placement_key", "dossier_key", "start_date",
-                       "end_date", "placement_type", "source_line"],
-    "raw.practice_events": ["partition_key", "extract_date", "event_key", "dossier_key", "event_date",
-                            "event_type", "value", "rated_by", "source_line"],
+    fc.table: ["partition_key", "extract_date", *fc.stored_columns, "source_line"] for fc in CONTRACT
 }
+
+#: HMAC domain (:data:`orchestration.privacy.DOMAINS`) of each pseudonymised CSV column.
+_DOMAIN: dict[str, str] = {f.source: f.domain for fc in CONTRACT for f in fc.fields if f.domain}
 
 _DATE_ISO = r"\d{4}-\d{2}-\d{2}"
 _DATE_DMY = r"\d{2}/\d{2}/\d{4}"
@@ -190,18 +163,18 @@ def read_dossier_extract(folder: Path, extract_date: date) -> DossierRead:
     reports: dict[str, LoadReport] = {}
     con = _connect()
     try:
-        for table, spec in _SPECS.items():
-            path = folder / spec["file"]
+        for fc in CONTRACT:
+            path = folder / fc.file
             if not path.exists():
-                if spec["optional_file"]:
+                if fc.optional:
                     report = LoadReport(source_file=str(path), encoding="", n_rows=0)
-                    report.notes.append(f"{spec['file']} is absent: no practice events in this extract")
-                    reports[spec["file"]] = report
-                    frames[table] = _empty_frame(table)
+                    report.notes.append(f"{fc.file} is absent: no {fc.label} in this extract")
+                    reports[fc.file] = report
+                    frames[fc.name] = _empty_frame(fc.name)
                     continue
-                raise ReaderError(path, f"required file {spec['file']} is missing from the extract folder",
+                raise ReaderError(path, f"required file {fc.file} is missing from the extract folder",
                                   code=D_FILE_MISSING)
-            frames[table], reports[spec["file"]] = _read_file(con, path, spec, table)
+            frames[fc.name], reports[fc.file] = _read_file(con, path, fc, fc.name)
     finally:
         con.close()
     return DossierRead(extract_date=extract_date, folder=folder, dossiers=frames["dossiers"],
@@ -210,8 +183,8 @@ def read_dossier_extract(folder: Path, extract_date: date) -> DossierRead:
 
 
 FINDING_COLUMNS = ["table", "column", "source_line", "finding", "what"]
-#: id columns that may be national register numbers (normalised before hashing, check digits judged)
-_REGISTER_NUMBER_COLUMNS = {"dossiers": ("dossier_id", "child_id")}
+#: id columns whose check digits are judged when written as national register numbers, per file
+_REGISTER_NUMBER_COLUMNS = {fc.name: tuple(f.source for f in fc.fields if f.check_digits) for fc in CONTRACT}
 
 
 def find_suspicious_values(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -240,11 +213,12 @@ def find_suspicious_values(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for table, frame in frames.items():
         if not len(frame):
             continue
-        for col, kind, *_ in _SPECS[table]["columns"]:
+        for f in BY_NAME[table].fields:
+            col, kind = f.source, f.parse
             if col not in frame.columns:
                 continue
             values = frame[col]
-            if kind == "text":
+            if kind == PARSE_TEXT:
                 kinds = {v: privacy.identifier_kind(v) for v in pd.unique(values.dropna())}
                 kinds = {v: k for v, k in kinds.items() if k}
                 if kinds:
@@ -252,7 +226,7 @@ def find_suspicious_values(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
                     mask = hit.notna().to_numpy()
                     add(table, col, frame["source_line"].to_numpy()[mask], IDENTIFIER,
                         hit[mask].astype(object).to_numpy())
-            elif kind == "id":
+            elif kind == PARSE_ID:
                 arr = pa.array(values, from_pandas=True, type=pa.string())
                 trimmed = pc.utf8_trim_whitespace(arr)
                 sci = np.asarray(pc.fill_null(pc.match_substring_regex(
@@ -310,25 +284,26 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
         # every dossier id once (the events table repeats each dossier many times)
         con.execute(
             "create temp table _dossier_keys as select dossier_id, "
-            f"{hmac_sql.expr('dossier_id', 'dossier')} as dossier_key from ("
+            f"{hmac_sql.expr('dossier_id', _DOMAIN['dossier_id'])} as dossier_key from ("
             "select dossier_id from _in_dossiers union select dossier_id from _in_placements "
             "union select dossier_id from _in_practice_events) where dossier_id is not null")
         # child ids and teams once each too (a child has several dossiers; a few dozen teams): one HMAC
         # per distinct value, joined back; the published team label per distinct team
         con.execute(
             "create temp table _child_keys as select child_id, "
-            f"{hmac_sql.expr('child_id', 'child')} as child_key from ("
+            f"{hmac_sql.expr('child_id', _DOMAIN['child_id'])} as child_key from ("
             "select distinct child_id from _in_dossiers where child_id is not null)")
         teams = con.execute(
-            f"select team, {_trim_sql('team')}, {hmac_sql.expr('team', 'team')} from ("
+            f"select team, {_trim_sql('team')}, {hmac_sql.expr('team', _DOMAIN['team'])} from ("
             "select distinct team from _in_dossiers where team is not null)").fetchall()
         labels = team_labels or {}
         con.register("_team_keys", pa.table({
             "team": pa.array([t for t, _s, _k in teams], type=pa.string()),
             "team_key": pa.array([k for _t, _s, k in teams], type=pa.string()),
             "label": pa.array([labels.get(s) if s is not None else None for _t, s, _k in teams], type=pa.string())}))
-        own_key = {"placements": ("placement_id", "placement_key", "placement"),
-                   "practice_events": ("event_id", "event_key", "event")}
+        # each file's own id (the dossier key of dossiers.csv comes from the join above, shared by the files)
+        own_key = {fc.name: (fc.key.source, fc.key.raw, fc.key.domain) for fc in CONTRACT
+                   if fc.key.raw != "dossier_key"}
         for table in read.frames():
             raw_name = f"raw.{table}"
             src, dst, kind = own_key.get(table, (None, None, None))
@@ -417,11 +392,13 @@ class _HmacSql:
 # one file
 
 def _empty_frame(table: str) -> pd.DataFrame:
-    kinds = {c[0]: c[1] for c in _SPECS[table]["columns"]}
+    """The frame of an absent optional file: no rows, the columns of :data:`READ_COLUMNS` with their dtypes."""
+    kinds = {f.source: f.parse for f in BY_NAME[table].fields}
     data = {}
     for col in READ_COLUMNS[table]:
         kind = kinds.get(col, "line")
-        dtype = {"date": "datetime64[us]", "int": "Int64", "float": "float64", "line": "int64"}.get(kind, "str")
+        dtype = {PARSE_DATE: "datetime64[us]", PARSE_INT: "Int64", PARSE_FLOAT: "float64",
+                 "line": "int64"}.get(kind, "str")
         data[col] = pd.Series([], dtype=dtype)
     return pd.DataFrame(data)
 
@@ -479,7 +456,9 @@ def _record_start_lines(text: str, sep: str) -> list[int]:
     return starts[1:]  # the first record is the header
 
 
-def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: str) -> tuple[pd.DataFrame, LoadReport]:
+def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: FileContract,
+               table: str) -> tuple[pd.DataFrame, LoadReport]:
+    """Read one CSV file of the extract as ``spec`` declares it (the frame of ``table``) and its report."""
     encoding, n_lines, first, tail = _scan(path)
     tmp_dir = None
     text: str | None = None
@@ -505,10 +484,11 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
         header = next(csv.reader([header_line], delimiter=sep, quotechar='"'))
         names = [h.strip().lstrip("\ufeff").lower() for h in header]
         report = LoadReport(source_file=str(path), encoding=encoding, separator=sep)
-        wanted = {c[0] for c in spec["columns"]}
-        for col, _kind, col_required, _ in spec["columns"]:
-            if col not in names and col_required:
-                required = [c for c, _k, r, _v in spec["columns"] if r]
+        wanted = set(spec.source_columns)
+        for f in spec.fields:
+            col = f.source
+            if col not in names and f.column_required:
+                required = [g.source for g in spec.fields if g.column_required]
                 raise ReaderError(path, f"required column {col!r} is missing (the header line has {len(names)} "
                                   f"field(s), not shown; the required columns are {', '.join(required)})",
                                   line=1, column=col, code=D_REQUIRED_COLUMN)
@@ -522,15 +502,16 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
         if report.unmapped_columns:
             report.notes.append(f"{path.name}: columns not in the contract, ignored: "
                                 f"{', '.join(report.unmapped_columns)}")
-        for col, _kind, col_required, _ in spec["columns"]:
-            if col not in names and not col_required:
+        for f in spec.fields:
+            col = f.source
+            if col not in names and not f.column_required:
                 report.notes.append(f"{path.name}: optional column {col!r} absent, read as empty")
 
         columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
         index = {n: i for i, n in enumerate(names)}
         # pass 1: the file, trimmed, in record order (_s.rowid = record number from 0)
         trimmed = ", ".join(f"{_trim_sql(f'c{index[col]}')} as {col}" if col in index else f"null::varchar as {col}"
-                            for col, *_ in spec["columns"])
+                            for col in spec.source_columns)
         try:
             con.execute(
                 f"create or replace temp table _s as select {trimmed} from read_csv(?, delim=?, header=true, "
@@ -560,19 +541,20 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
         # pass 2: typed values and one boolean column per check
         select_t = ["_s.rowid as _rec", f"{line_expr} as source_line"]
         checks = []  # (flag column, column, code, message)
-        for col, kind, _col_required, _value_required in spec["columns"]:
+        for f in spec.fields:
+            col, kind = f.source, f.parse
             x = f"_s.{col}"
-            if kind == "date":
+            if kind == PARSE_DATE:
                 # the shape check (length, separators) then DuckDB's strict parser: 2023-02-30 -> null
                 typed = (f"case when length({x}) = 10 and {x}[5] = '-' and {x}[8] = '-' "
                          f"and regexp_full_match({x}, '{_DATE_ISO}') then try_cast({x} as date) "
                          f"when length({x}) = 10 and {x}[3] = '/' and {x}[6] = '/' "
                          f"and regexp_full_match({x}, '{_DATE_DMY}') then try_strptime({x}, '%d/%m/%Y')::date end")
                 message = "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY, a real calendar day)"
-            elif kind == "int":
+            elif kind == PARSE_INT:
                 typed = f"case when regexp_full_match({x}, '\\d{{4}}') then {x}::integer end"
                 message = "is not a year (four digits)"
-            elif kind == "float":
+            elif kind == PARSE_FLOAT:
                 typed = f"case when regexp_full_match({x}, '{_NUMBER}') then replace({x}, ',', '.')::double end"
                 message = "is not a number"
             else:
@@ -580,7 +562,7 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
                 continue
             select_t.append(f"{typed} as {col}")
             select_t.append(f"{x} is not null and ({typed}) is null as _bad_{col}")
-            checks.append((f"_bad_{col}", col, D_DATE_FORMAT if kind == "date" else D_NUMBER, message))
+            checks.append((f"_bad_{col}", col, D_DATE_FORMAT if kind == PARSE_DATE else D_NUMBER, message))
         con.execute(f"create or replace temp table _t as select {', '.join(select_t)} from _s{join}")
         if checks:
             aggregates = ", ".join(f"min(case when {flag} then source_line end), count_if({flag})"
@@ -597,8 +579,8 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: st
                 raise ReaderError(path, f"{col} {shown} {message}{more}", line=int(first_line), column=col,
                                   code=code)
         order = " order by source_line" if join else ""
-        kinds = {c[0]: c[1] for c in spec["columns"]}
-        columns_out = ", ".join(f"{c}::timestamp as {c}" if kinds.get(c) == "date" else c
+        kinds = {f.source: f.parse for f in spec.fields}
+        columns_out = ", ".join(f"{c}::timestamp as {c}" if kinds.get(c) == PARSE_DATE else c
                                 for c in READ_COLUMNS[table])
         frame = _fetch(con, f"select {columns_out} from _t{order}")
         for name in ("_t", "_s", "_lines"):
@@ -622,13 +604,15 @@ def _trailing_blank_lines(tail: bytes) -> int:
     return count
 
 
-def _typed(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
-    for col, kind, _, _ in spec["columns"]:
-        if kind == "date":
+def _typed(frame: pd.DataFrame, spec: FileContract) -> pd.DataFrame:
+    """``frame`` with the dtypes of its parse kinds (described on :class:`DossierRead`)."""
+    for f in spec.fields:
+        col, kind = f.source, f.parse
+        if kind == PARSE_DATE:
             frame[col] = frame[col].astype("datetime64[us]")
-        elif kind == "int":
+        elif kind == PARSE_INT:
             frame[col] = frame[col].astype("Int64")
-        elif kind == "float":
+        elif kind == PARSE_FLOAT:
             frame[col] = frame[col].astype("float64")
         else:
             frame[col] = frame[col].astype("str")

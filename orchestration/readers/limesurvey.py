@@ -17,12 +17,10 @@ import pandas as pd
 from orchestration.instruments import Instrument, normalise_column
 from orchestration.privacy import shown_value
 from orchestration.readers.base import (
-    ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
+    ANSWER_COLUMNS, DROPPED, METADATA, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
     decode_text, is_timing_column, question_code, sniff_separator,
 )
 
-METADATA = {"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"}
-DROPPED = {"IPADDR", "REFURL"}  # never read, never stored (SPEC 3.1, 6)
 ANONYMISED_SUBMITDATE = "1980-01-01 00:00:00"
 
 # Headings LimeSurvey writes when "Headings: question text" (or abbreviated text) is chosen.

@@ -38,14 +38,10 @@ import pyreadstat
 from orchestration.instruments import AnswerScheme, Instrument, Item, normalise_column
 from orchestration.privacy import shown_value
 from orchestration.readers.base import (
-    ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead, is_timing_column,
-    question_code,
+    ANSWER_COLUMNS, DROPPED, METADATA, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
+    is_timing_column, question_code,
 )
 
-#: LimeSurvey metadata variables (normalised names) the reader understands.
-METADATA = {"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"}
-#: Never read into the result, never stored (SPEC 3.1, 6).
-DROPPED = {"IPADDR", "REFURL"}
 #: What an anonymised LimeSurvey survey writes as submit date: not a date (SPEC 3.1).
 ANONYMISED_DATE = pd.Timestamp("1980-01-01")
 #: Seconds between the SPSS epoch (1582-10-14) and the Unix epoch (1970-01-01).

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from orchestration.quality import dossiers as dq
+from orchestration.contracts import dossier_extract
 from orchestration.research.tables import tables
 
 TOTAL = "all"
@@ -43,12 +43,12 @@ def _code_list(codes: tuple[str, ...]) -> dict[str, tuple[int, str]]:
     return {c: (i, _CODE_LABELS.get(c, c.replace("_", " "))) for i, c in enumerate(codes, start=1)}
 
 
-#: code lists of the dossier extract (SPEC 3.4, from the quality gate's contract): text code ->
-#: (numeric code, label) for .sav/.dta
+#: code lists of the dossier extract (SPEC 3.4; :mod:`orchestration.contracts.dossier_extract`, in its
+#: order): text code -> (numeric code, label) for .sav/.dta
 CODE_LISTS: dict[str, dict[str, tuple[int, str]]] = {
-    "service": _code_list(dq.SERVICES), "region": _code_list(dq.REGIONS), "sex": _code_list(dq.SEXES),
-    "placement_type": _code_list(dq.PLACEMENT_TYPES), "event_type": _code_list(dq.EVENT_TYPES),
-    "rated_by": _code_list(dq.RATERS),
+    "service": _code_list(dossier_extract.SERVICES), "region": _code_list(dossier_extract.REGIONS),
+    "sex": _code_list(dossier_extract.SEXES), "placement_type": _code_list(dossier_extract.PLACEMENT_TYPES),
+    "event_type": _code_list(dossier_extract.EVENT_TYPES), "rated_by": _code_list(dossier_extract.RATERS),
 }
 
 # Name and label limits of the target formats. SPSS (bytes): names 64, variable labels 256, value labels

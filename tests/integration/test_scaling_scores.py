@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from orchestration import history, warehouse
-from orchestration.quality.dossiers import RATERS
+from orchestration.contracts.dossier_extract import RATERS
 from tests.conftest import run_dbt
 
 AS_OF = date(2024, 12, 31)

@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.quality.dossiers import (
-    CONTRACT, DOSSIER_RULES, EVENT_TYPES, PLACEMENT_TYPES, REGIONS, check_dossier_extract,
-)
+from orchestration.contracts.dossier_extract import CONTRACT, EVENT_TYPES, PLACEMENT_TYPES, REGIONS
+from orchestration.quality.dossiers import DOSSIER_RULES, check_dossier_extract
 from orchestration.quality.results import ERROR, WARNING, rule_table
 
 EXTRACT = dt.date(2024, 3, 31)
@@ -217,6 +216,7 @@ def test_codes_lists_come_from_the_spec():
 
 def test_dbt_event_types_are_the_contract_list():
     # the dbt var practice_event_types (staging accepted_values, marts.practice_breadth) is the contract's list
+    # (orchestration/contracts/dossier_extract.py EVENT_TYPES; dbt cannot import it)
     import yaml
 
     from orchestration.settings import DBT_PROJECT_DIR
