@@ -156,10 +156,13 @@ def _is_shown(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value)) and not pd.isna(value)
 
 
-def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str, str, float, str]]]:
+def build_system(tables: Tables, min_cell: int | None = None
+                 ) -> tuple[System, set[str], list[tuple[str, str, str, float, str]]]:
     """The linked system of every cell, the ids withheld now, and the ratio relations
     ``(table|key, numerator id, denominator id, scale, rate column)`` (with the row's published rate).
 
+    ``min_cell``: with it, a known count (:attr:`.tables.TableSpec.known`) below it is a withheld variable, not a
+    constant (the other tables withhold it too).
     Returns ``(system, withheld ids, ratios)``; ratios carry the published rate value (NaN when withheld).
     """
     system = System()
@@ -202,7 +205,11 @@ def build_system(tables: Tables) -> tuple[System, set[str], list[tuple[str, str,
             for c, group in spec.known.items():   # not shown here, known from other tables: a constant
                 if f"true__{c}" in r:
                     gkey = _key(r[g] for g in group if g in r)
-                    ids[c] = add(c, r[f"true__{c}"], "known", True, cell_key=gkey)
+                    # a known count below min_cell is withheld wherever it is published (primary rule), so a
+                    # reader does not know it: a variable here
+                    value = r[f"true__{c}"]
+                    known = min_cell is None or not 0 < value < min_cell
+                    ids[c] = add(c, value, "known", known, cell_key=gkey)
             for alias, target in spec.aliases.items():
                 if target in ids and f"pub__{alias}" in r and _is_shown(r[f"pub__{alias}"]):
                     withheld.discard(ids[target])   # shown under its other name: a reader knows it
@@ -491,6 +498,8 @@ def audit_frame(system: System, withheld: set[str], ratios, min_cell: int) -> pd
                             "lower_bound": cell.value, "upper_bound": cell.value, "protected": False})
     for cid in sorted(withheld):
         cell = system.cells[cid]
+        if cell.kind == "known":     # not a cell of reporting: nothing to record
+            continue
         need = requirement(cell, system, min_cell)
         if need is None:
             records.append({"table_name": cell.table, "row_key": "|".join(cell.key), "column_name": cell.column,
@@ -515,7 +524,7 @@ def _apply(con: duckdb.DuckDBPyConnection, tables: Tables, system: System, withh
         todo: dict[str, list[tuple[str, ...]]] = {}
         for cid in sorted(withheld):
             cell = system.cells[cid]
-            if cell.table != name or cell.kind == "latent":
+            if cell.table != name or cell.kind in ("latent", "known"):
                 continue
             todo.setdefault(cell.column, []).append(cell.key)
         for column, keys in todo.items():
@@ -601,13 +610,13 @@ def protect_reporting(con: duckdb.DuckDBPyConnection, min_cell: int,
     Dagster asset check and ``release`` act on it.
     """
     tables = read_tables(con)
-    system, withheld, ratios = build_system(tables)
+    system, withheld, ratios = build_system(tables, min_cell)
     first_pass = {c for c in withheld if system.cells[c].kind != "latent"}
     final, rounds = secondary_suppression(system, withheld, min_cell, progress)
     con.execute("begin transaction")
     try:
         _apply(con, tables, system, final - withheld)   # only what this step withholds
-        shown_after = build_system(read_tables(con))
+        shown_after = build_system(read_tables(con), min_cell)
         audit = audit_frame(shown_after[0], shown_after[1], shown_after[2], min_cell)
         _record(con, audit, "build", min_cell)
         con.execute("commit")
@@ -642,5 +651,5 @@ def require_protected(con: duckdb.DuckDBPyConnection, min_cell: int, what: str) 
 def audit_reporting(con: duckdb.DuckDBPyConnection, min_cell: int) -> Outcome:
     """The audit alone, from what the reporting tables show now (read-only): every withheld cell's
     feasible interval under every relation of :mod:`.tables`, including published rates."""
-    system, withheld, ratios = build_system(read_tables(con))
+    system, withheld, ratios = build_system(read_tables(con), min_cell)
     return Outcome(audit_frame(system, withheld, ratios, min_cell), 0, 1)

@@ -478,3 +478,25 @@ def test_panel_participation_responses_over_all_waves_give_two_withheld_numbers_
     assert tuple(audit.loc[("staff|3", "n_respondents"), ["lower_bound", "upper_bound"]]) == (0, 6.5)
     assert "n_participations" not in set(outcome.audit["column_name"])     # known, never withheld
     assert audit_reporting(con, 5).passed
+
+
+def test_panel_participation_of_a_tiny_survey_a_small_known_total_is_not_known():
+    # one wave, 2 respondents: rows '1' = 2 and 'all' = 2, both withheld by the primary rule. The responses over all
+    # waves (2) would pin them if a reader knew it, but a count of 2 is withheld wherever it is published (the wave
+    # totals in item_distribution), so it is a variable: by hand n1 = all in [0, inf) with n1 = n_participations.
+    mart = pd.DataFrame([{"instrument": "mini", "n_waves_participated": k, "n_waves": 1, "sort_order": o,
+                          "n_respondents": 2, "n_participations": 2} for k, o in (("1", 1), ("all", 2))])
+    rep = mart.drop(columns="n_participations").assign(
+        n_respondents=pd.array([None, None], dtype="Int64"), n_respondents_suppressed=True, suppressed=True)
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema reporting")
+    con.register("m", mart)
+    con.register("r", rep)
+    con.execute("create table marts.panel_participation_counts as select * from m")
+    con.execute("create table reporting.panel_participation as select * from r")
+    outcome = protect_reporting(con, 5)
+    assert outcome.passed and outcome.added == 0
+    audit = outcome.audit.set_index(["row_key", "column_name"])
+    assert tuple(audit.loc[("mini|1", "n_respondents"), ["lower_bound", "upper_bound"]])[0] == 0
+    assert pd.isna(audit.loc[("mini|1", "n_respondents"), "upper_bound"])         # unbounded above
+    assert "n_participations" not in set(outcome.audit["column_name"])
