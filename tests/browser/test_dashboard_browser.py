@@ -61,13 +61,14 @@ def reporting_rows(con, table: str, columns: list[str]) -> set[tuple]:
 
 
 def flagged_counts(con, table: str) -> set[str]:
-    """Columns that reporting protects as counts: those with a ``<column>_suppressed`` flag, and n_* integers
-    (not ``n_waves``, an instrument's number of waves)."""
+    """Columns that reporting protects as counts: whole-number columns with a ``<column>_suppressed`` flag (not a
+    withheld share such as ``survival``), and n_* integers (not ``n_waves``, an instrument's number of waves)."""
     cols = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = "
                             "'reporting' and table_name = ?", [table]).fetchall())
-    return {c for c in cols if f"{c}_suppressed" in cols} | {
+    whole = ("BIGINT", "INTEGER", "HUGEINT")
+    return {c for c, t in cols.items() if f"{c}_suppressed" in cols and t in whole} | {
         c for c, t in cols.items() if (c == "n" or c.startswith("n_")) and c != "n_waves"
-        and t in ("BIGINT", "INTEGER", "HUGEINT")}
+        and t in whole}
 
 
 @pytest.fixture(scope="module")
