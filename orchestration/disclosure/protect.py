@@ -289,10 +289,11 @@ def _margin_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None
 
 
 def _group_equations(system: System, spec: TableSpec, df: pd.DataFrame) -> None:
-    """Group count = sum of the row count over the group's included rows (``n_valid`` = sum of ``n``); a weighted
+    """Group (or known) count = sum of the row count over the group's included rows (``n_valid`` = sum of ``n``,
+    both arms of ``outcome_by_exposure``); a weighted
     total = sum of weight x row count over its group's rows with a numeric weight (``n_participations``)."""
     for group_col, row_col, exclude in spec.group_sums:
-        group = spec.group_counts[group_col]
+        group = spec.group_counts.get(group_col) or spec.known[group_col]
         cols = [g for g in group if g in df.columns]
         eqs: dict[str, dict[str, float]] = {}
         for r in df.itertuples(index=False):
@@ -552,8 +553,9 @@ def _apply(con: duckdb.DuckDBPyConnection, tables: Tables, system: System, withh
         for column, base in spec.derived.items():
             present = [b for b in base if b in rcols]
             if column in rcols and present:
-                con.execute(f"update reporting.{name} set {column} = null where "
-                            + " or ".join(f"{b} is null" for b in present))
+                flag = f", {column}_suppressed = true" if f"{column}_suppressed" in rcols else ""
+                con.execute(f"update reporting.{name} set {column} = null{flag} where {column} is not null and ("
+                            + " or ".join(f"{b} is null" for b in present) + ")")
         shown_as = tuple(spec.proxies.get(c, c) for c in spec.published) + tuple(spec.aliases)
         flags = [f"{c}_suppressed" for c in shown_as if f"{c}_suppressed" in rcols]
         if "suppressed" in rcols and flags:

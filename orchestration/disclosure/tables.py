@@ -68,7 +68,8 @@ class TableSpec:
             previous row's (the first row: its count). ``outcome_km_curve``: the closures between two points
             of the curve, which two exact points give away.
         known: counts the table does not show but that a reader can know from other published tables -> the
-            group's columns (one cell per group, read from the mart): taken as shown and never withheld here
+            group's columns (one cell per group, read from the mart): taken as shown and never withheld here, unless
+            below min_cell (then withheld wherever it is published, so a variable)
             (``panel_participation.n_participations``, the responses of an instrument's waves, which the wave
             totals of ``item_distribution`` can give away).
         weighted_sums: ``(total, row count, weight key)``: the total (a group count or known count) is the sum over
@@ -156,13 +157,17 @@ TABLES: tuple[TableSpec, ...] = (
         keys=("registration_year", "service", "region", "days"),
         dims=("registration_year", "service", "region"),
         counts=("n_closed_by_day",),
-        group_counts={"n_dossiers": ("registration_year", "service", "region")},
+        group_counts={c: ("registration_year", "service", "region") for c in ("n_dossiers", "n_closed", "n_censored")},
         proxies={"n_closed_by_day": "survival"},
         proxy_exact_when_zero={"n_closed_by_day": "n_censored_before_day"},
-        latent={"not_closed_by_day": {"n_dossiers": 1, "n_closed_by_day": -1}},
+        latent={"not_closed_by_day": {"n_dossiers": 1, "n_closed_by_day": -1},
+                "closed_after_day": {"n_closed": 1, "n_closed_by_day": -1}},
+        row_equations=({"n_dossiers": 1, "n_closed": -1, "n_censored": -1},),
         steps={"closed_since_previous_day": ("n_closed_by_day", "days")},
-        # a point beside a withheld n_dossiers would give it back (n = closed / (1 - S)); the band follows its point
-        derived={"survival": ("n_dossiers",), "ci_low": ("survival",), "ci_high": ("survival",)},
+        # a point beside a withheld cohort count would give it back (n = closed / (1 - S); closed after the day;
+        # censored <= not closed by the day); the band follows its point
+        derived={"survival": ("n_dossiers", "n_closed", "n_censored"), "ci_low": ("survival",),
+                 "ci_high": ("survival",)},
     ),
     TableSpec(
         name="outcome_placement",
@@ -297,6 +302,11 @@ TABLES: tuple[TableSpec, ...] = (
                  "logrank_p": ("n_landmark", "n_closed")},
         ratios=(("placement_rate", "n_placed_365d", "n_window_complete", 1.0),
                 ("reopening_rate", "n_reopened_365d", "n_window_complete", 1.0)),
+        # both arms together are known to a reader: the cohort's dossiers minus those closed (or censored) by the
+        # landmark day, from outcome_km_curve and outcome_time_to_closure; so one arm's count is the other's complement
+        known={"n_landmark_both_arms": ("exposure", "registration_year", "service", "region"),
+               "n_closed_both_arms": ("exposure", "registration_year", "service", "region")},
+        group_sums=(("n_landmark_both_arms", "n_landmark", None), ("n_closed_both_arms", "n_closed", None)),
     ),
     # fair comparison (SPEC 9.3): per indicator x region x team (published label, 'unknown', or 'all' for the region)
     # x period (a year or 'all'); every dossier has one team within one region and one period, so team 'all' is the
@@ -310,8 +320,11 @@ TABLES: tuple[TableSpec, ...] = (
         dims=("team", "period"),
         counts=("n", "observed"),
         latent={"not_observed": {"n": 1, "observed": -1}},
-        derived={"expected": ("n",), "expected_rate": ("n",), "limit95_low": ("n",), "limit95_high": ("n",),
-                 "limit998_low": ("n",), "limit998_high": ("n",), "oe_ratio": ("observed", "n"),
+        # expected gives n away approximately, and the expected of all regions of a period add up to their events
+        # (reference rates over every unit): it follows observed too, and so does all that is computed from it
+        derived={"expected": ("observed", "n"), "expected_rate": ("observed", "n"), "limit95_low": ("observed", "n"),
+                 "limit95_high": ("observed", "n"), "limit998_low": ("observed", "n"),
+                 "limit998_high": ("observed", "n"), "oe_ratio": ("observed", "n"),
                  "observed_rate": ("observed", "n"), "flag": ("observed", "n")},
         ratios=(("observed_rate", "observed", "n", 1.0),),
     ),
@@ -327,8 +340,9 @@ LINKS: tuple[Link, ...] = (
     Link("outcome_time_to_closure", "n_dossiers", "outcome_placement", "n_dossiers",
          on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region"))),
     # the same cohort in the curve and in the time-to-closure table: its dossiers, and those closed within 365 days
-    Link("outcome_km_curve", "n_dossiers", "outcome_time_to_closure", "n_dossiers",
-         on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region"))),
+    *(Link("outcome_km_curve", c, "outcome_time_to_closure", c,
+           on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region")))
+      for c in ("n_dossiers", "n_closed", "n_censored")),
     Link("outcome_km_curve", "n_closed_by_day", "outcome_time_to_closure", "n_closed_within_365d",
          on=(("registration_year", "registration_year"), ("service", "service"), ("region", "region")),
          fixed_a={"days": "365"}),

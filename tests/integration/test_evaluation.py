@@ -283,9 +283,9 @@ def test_km_grid_against_lifelines_and_its_published_points(exposure_db, dbt_tar
             previous = 0
             for r in cohort.itertuples():
                 exact = r.n_censored_before_day == 0
-                forced = (year, region) not in cohorts_shown or (exact and (
-                    small(r.n_closed_by_day) or small(r.n_dossiers - r.n_closed_by_day)
-                    or small(r.n_closed_by_day - previous)))
+                forced = (year, region) not in cohorts_shown or (not pd.isna(r.survival) and small(r.n_at_risk)) or (
+                    exact and (small(r.n_closed_by_day) or small(r.n_dossiers - r.n_closed_by_day)
+                               or small(r.n_closed_by_day - previous)))
                 previous = r.n_closed_by_day
                 p = published[(year, region, r.days)]
                 known[(year, region, r.days)] = exact and not pd.isna(p.survival)

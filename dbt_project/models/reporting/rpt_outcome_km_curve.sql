@@ -3,8 +3,9 @@
 -- registration_year x region, 'all' margins too).
 -- A point S(t) gives the dossiers closed by day t away (1 - S(t) times n_dossiers) when no dossier of the cohort was
 -- censored before t. First pass:
---   * a cohort whose n_dossiers, n_closed or n_censored is withheld in reporting.outcome_time_to_closure shows no
---     point (its curve would give them back) and no n_dossiers;
+--   * the cohort's n_dossiers, n_closed and n_censored are shown as in reporting.outcome_time_to_closure; a cohort
+--     with one of them withheld shows no point (its curve would give them back), nor does a point with fewer than
+--     min_cell dossiers still followed;
 --   * on an exact point (nobody censored before t) the dossiers closed by t, those not closed by t and those closed
 --     since the previous grid day must each be 0 or at least min_cell, or the point is withheld;
 --   * the dossiers closed by t add up along the year and region margins: where a margin group has one exact point
@@ -40,8 +41,12 @@ flagged as (
     select
         s.*,
         c.n_dossiers as shown_n_dossiers,
+        c.n_closed as shown_n_closed,
+        c.n_censored as shown_n_censored,
         case
             when c.n_dossiers is null or c.n_closed is null or c.n_censored is null then 1
+            -- fewer than min_cell dossiers still followed: a step of the curve there tells about 1-4 children
+            when s.survival is not null and {{ reporting_is_small('s.n_at_risk') }} then 1
             when s.n_censored_before_day = 0
                 and ({{ reporting_is_small('s.n_closed_by_day') }}
                      or {{ reporting_is_small('s.n_dossiers - s.n_closed_by_day') }}
@@ -82,10 +87,15 @@ select
     region,
     days,
     shown_n_dossiers as n_dossiers,
+    shown_n_closed as n_closed,
+    shown_n_censored as n_censored,
     case when is_hidden = 0 then {{ reporting_round('survival') }} end as survival,
     case when is_hidden = 0 then {{ reporting_round('ci_low') }} end as ci_low,
     case when is_hidden = 0 then {{ reporting_round('ci_high') }} end as ci_high,
     shown_n_dossiers is null as n_dossiers_suppressed,
+    shown_n_closed is null as n_closed_suppressed,
+    shown_n_censored is null as n_censored_suppressed,
     is_hidden = 1 and survival is not null as survival_suppressed,
-    shown_n_dossiers is null or (is_hidden = 1 and survival is not null) as suppressed
+    shown_n_dossiers is null or shown_n_closed is null or shown_n_censored is null
+        or (is_hidden = 1 and survival is not null) as suppressed
 from decided

@@ -5,7 +5,9 @@
 -- so a small complement is protected too) and all (n). Margins: team within region (team 'all' = the sum of the
 -- region's teams; there is no region 'all' row), period ('all' = the sum of the years) and status.
 -- Everything computed from a withheld count is null: expected, expected_rate and the four funnel limits with n
--- (expected is a sum of reference rates over the unit's dossiers: it gives n away approximately); oe_ratio,
+-- (expected is a sum of reference rates over the unit's dossiers: it gives n away approximately) and with observed
+-- (the reference rates come from every unit, so the expected of all regions of a period add up to their events:
+-- a withheld observed would come back from them); oe_ratio,
 -- observed_rate and flag with observed or n (flag says where observed lies). Floats rounded (reporting_round).
 -- This is the first pass; orchestration/disclosure (tables.py, unit_comparison) withholds more after the build where
 -- the relations need it, also those with reporting.outcome_placement and outcome_reopening (SPEC 6).
@@ -63,13 +65,15 @@ select
     m.period,
     case when c.n_hidden = 0 then m.n end as n,
     case when c.observed_hidden = 0 then m.observed end as observed,
-    case when c.n_hidden = 0 then {{ reporting_round('m.expected') }} end as expected,
+    case when c.n_hidden = 0 and c.observed_hidden = 0 then {{ reporting_round('m.expected') }} end as expected,
     case when c.n_hidden = 0 and c.observed_hidden = 0 then {{ reporting_round('m.oe_ratio') }} end as oe_ratio,
     case when c.n_hidden = 0 and c.observed_hidden = 0 then {{ reporting_round('m.observed_rate') }} end
         as observed_rate,
-    case when c.n_hidden = 0 then {{ reporting_round('m.expected_rate') }} end as expected_rate,
+    case when c.n_hidden = 0 and c.observed_hidden = 0 then {{ reporting_round('m.expected_rate') }} end
+        as expected_rate,
     {%- for limit in ['limit95_low', 'limit95_high', 'limit998_low', 'limit998_high'] %}
-    case when c.n_hidden = 0 then {{ reporting_round('m.' ~ limit) }} end as {{ limit }},
+    case when c.n_hidden = 0 and c.observed_hidden = 0 then {{ reporting_round('m.' ~ limit) }} end
+        as {{ limit }},
     {%- endfor %}
     case when c.n_hidden = 0 and c.observed_hidden = 0 then m.flag end as flag,
     c.n_flag = 1 as n_suppressed,

@@ -240,7 +240,13 @@ select
     cast(k.km_median_ci_high as {{ dbt.type_bigint() }}) as km_median_ci_high,
     cast(l.logrank_chi2 as {{ dbl }}) as logrank_chi2,
     cast({{ chi2_1df_p('l.logrank_chi2') }} as {{ dbl }}) as logrank_p,
-    'observational: differences can reflect case mix, not the practice' as caveat
+    'observational: differences can reflect case mix, not the practice' as caveat,
+    -- both arms together (SPEC 6): the cohort's dossiers still open and followed on the landmark day, which the
+    -- Kaplan-Meier curve and outcome_time_to_closure give a reader (dossiers - closed by the day), and their closures
+    cast(sum(c.n_landmark) over (partition by c.exposure, c.registration_year, c.service, c.region)
+        as {{ dbt.type_bigint() }}) as n_landmark_both_arms,
+    cast(sum(c.n_closed) over (partition by c.exposure, c.registration_year, c.service, c.region)
+        as {{ dbt.type_bigint() }}) as n_closed_both_arms
 from counts as c
 left join km as k
     on k.exposure = c.exposure and k.exposed = c.exposed and k.registration_year = c.registration_year
