@@ -121,8 +121,8 @@ def print_demo_evaluation() -> None:
 
 
 def exposure_lines() -> list[str]:
-    """One exposure comparison from ``reporting.outcome_by_exposure`` (the first exposure, all strata), with its
-    caveat; empty when the table does not exist."""
+    """One exposure comparison from ``reporting.outcome_by_exposure`` (all strata: the first exposure whose two
+    arms are both published, else the first), with its caveat; empty when the table does not exist."""
     import pandas as pd
 
     from orchestration import warehouse
@@ -139,7 +139,8 @@ def exposure_lines() -> list[str]:
             "order by exposure, exposed desc").df()
     if df.empty:
         return []
-    first = df[df.exposure == df.exposure.iloc[0]]
+    published = [e for e, arms in df.groupby("exposure", sort=False) if arms.n_landmark.notna().sum() == 2]
+    first = df[df.exposure == (published[0] if published else df.exposure.iloc[0])]
     lines = [f"exposure {first.exposure.iloc[0]} (landmark comparison, reporting.outcome_by_exposure):"]
     for r in first.itertuples():
         if any(v is None or pd.isna(v) for v in (r.placement_rate, r.placement_rate_ci_low, r.placement_rate_ci_high)):

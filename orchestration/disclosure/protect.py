@@ -208,6 +208,8 @@ def build_system(tables: Tables, min_cell: int | None = None
                     # a known count below min_cell is withheld wherever it is published (primary rule), so a
                     # reader does not know it: a variable here
                     value = r[f"true__{c}"]
+                    if not _is_shown(value):    # null in the mart: nobody knows it (no relation)
+                        continue
                     known = min_cell is None or not 0 < value < min_cell
                     ids[c] = add(c, value, "known", known, cell_key=gkey)
             for alias, target in spec.aliases.items():

@@ -302,8 +302,9 @@ TABLES: tuple[TableSpec, ...] = (
                  "logrank_p": ("n_landmark", "n_closed")},
         ratios=(("placement_rate", "n_placed_365d", "n_window_complete", 1.0),
                 ("reopening_rate", "n_reopened_365d", "n_window_complete", 1.0)),
-        # both arms together are known to a reader: the cohort's dossiers minus those closed (or censored) by the
-        # landmark day, from outcome_km_curve and outcome_time_to_closure; so one arm's count is the other's complement
+        # both arms together are known to a reader where no open dossier was followed less than the landmark day
+        # (service 'all'; null in the mart elsewhere): the cohort's dossiers minus those closed by that day, from
+        # outcome_km_curve and outcome_time_to_closure; so one arm's count is the other's complement
         known={"n_landmark_both_arms": ("exposure", "registration_year", "service", "region"),
                "n_closed_both_arms": ("exposure", "registration_year", "service", "region")},
         group_sums=(("n_landmark_both_arms", "n_landmark", None), ("n_closed_both_arms", "n_closed", None)),

@@ -46,6 +46,34 @@ expanded as (
     cross join levels
 ),
 
+-- per exposure and cohort: open dossiers followed less than the landmark day; while there are none, the Kaplan-Meier
+-- curve (reporting.outcome_km_curve, service 'all') gives a reader both arms together (SPEC 6)
+early as (
+    select
+        x.exposure,
+        f.registration_year,
+        f.service,
+        f.region,
+        case when not f.is_closed and f.follow_up_days < x.within_days then 1 else 0 end as is_early
+    from {{ ref('fct_dossier') }} as f
+    cross join {{ ref('stg_evaluation__exposures') }} as x
+),
+
+early_counts as (
+    select
+        early.exposure,
+        {{ outcome_group_columns('registration_year') }},
+        early.is_early
+    from early
+    cross join levels
+),
+
+early_cells as (
+    select exposure, registration_year, service, region, sum(is_early) as n_early
+    from early_counts
+    group by exposure, registration_year, service, region
+),
+
 counts as (
     select
         exposure,
@@ -243,11 +271,17 @@ select
     'observational: differences can reflect case mix, not the practice' as caveat,
     -- both arms together (SPEC 6): the cohort's dossiers still open and followed on the landmark day, which the
     -- Kaplan-Meier curve and outcome_time_to_closure give a reader (dossiers - closed by the day), and their closures
-    cast(sum(c.n_landmark) over (partition by c.exposure, c.registration_year, c.service, c.region)
-        as {{ dbt.type_bigint() }}) as n_landmark_both_arms,
-    cast(sum(c.n_closed) over (partition by c.exposure, c.registration_year, c.service, c.region)
-        as {{ dbt.type_bigint() }}) as n_closed_both_arms
+    -- (null where no reader knows it: other services than 'all', or open dossiers followed less than the landmark)
+    case when c.service = 'all' and coalesce(e.n_early, 0) = 0 then
+        cast(sum(c.n_landmark) over (partition by c.exposure, c.registration_year, c.service, c.region)
+            as {{ dbt.type_bigint() }}) end as n_landmark_both_arms,
+    case when c.service = 'all' and coalesce(e.n_early, 0) = 0 then
+        cast(sum(c.n_closed) over (partition by c.exposure, c.registration_year, c.service, c.region)
+            as {{ dbt.type_bigint() }}) end as n_closed_both_arms
 from counts as c
+left join early_cells as e
+    on e.exposure = c.exposure and e.registration_year = c.registration_year
+    and e.service = c.service and e.region = c.region
 left join km as k
     on k.exposure = c.exposure and k.exposed = c.exposed and k.registration_year = c.registration_year
     and k.service = c.service and k.region = c.region
