@@ -304,10 +304,12 @@ TABLES: tuple[TableSpec, ...] = (
                 ("reopening_rate", "n_reopened_365d", "n_window_complete", 1.0)),
         # both arms together are known to a reader where no open dossier was followed less than the landmark day
         # (service 'all'; null in the mart elsewhere): the cohort's dossiers minus those closed by that day, from
-        # outcome_km_curve and outcome_time_to_closure; so one arm's count is the other's complement
-        known={"n_landmark_both_arms": ("exposure", "registration_year", "service", "region"),
-               "n_closed_both_arms": ("exposure", "registration_year", "service", "region")},
-        group_sums=(("n_landmark_both_arms", "n_landmark", None), ("n_closed_both_arms", "n_closed", None)),
+        # outcome_km_curve; so one arm's n_landmark is the other's complement. (Their closures together, n_closed of
+        # outcome_time_to_closure minus those closed by that day, are not declared: as constants they would pin the
+        # small not-closed complement of a cohort whose n_censored is withheld, which no withholding here could
+        # protect; declaring them needs a relation to those cells, not a constant.)
+        known={"n_landmark_both_arms": ("exposure", "registration_year", "service", "region")},
+        group_sums=(("n_landmark_both_arms", "n_landmark", None),),
     ),
     # fair comparison (SPEC 9.3): per indicator x region x team (published label, 'unknown', or 'all' for the region)
     # x period (a year or 'all'); every dossier has one team within one region and one period, so team 'all' is the

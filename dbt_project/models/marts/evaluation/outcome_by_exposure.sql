@@ -270,14 +270,11 @@ select
     cast({{ chi2_1df_p('l.logrank_chi2') }} as {{ dbl }}) as logrank_p,
     'observational: differences can reflect case mix, not the practice' as caveat,
     -- both arms together (SPEC 6): the cohort's dossiers still open and followed on the landmark day, which the
-    -- Kaplan-Meier curve and outcome_time_to_closure give a reader (dossiers - closed by the day), and their closures
+    -- Kaplan-Meier curve gives a reader (dossiers - closed by the day)
     -- (null where no reader knows it: other services than 'all', or open dossiers followed less than the landmark)
     case when c.service = 'all' and coalesce(e.n_early, 0) = 0 then
         cast(sum(c.n_landmark) over (partition by c.exposure, c.registration_year, c.service, c.region)
-            as {{ dbt.type_bigint() }}) end as n_landmark_both_arms,
-    case when c.service = 'all' and coalesce(e.n_early, 0) = 0 then
-        cast(sum(c.n_closed) over (partition by c.exposure, c.registration_year, c.service, c.region)
-            as {{ dbt.type_bigint() }}) end as n_closed_both_arms
+            as {{ dbt.type_bigint() }}) end as n_landmark_both_arms
 from counts as c
 left join early_cells as e
     on e.exposure = c.exposure and e.registration_year = c.registration_year
