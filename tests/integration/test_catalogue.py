@@ -1,4 +1,4 @@
-"""The catalogue of bad inputs (issue 4 item 5): each a small file written here, loaded through the
+"""The catalogue of bad inputs (SPEC 3): each a small file written here, loaded through the
 real path (reader -> quality rules -> raw + audit), with the expected outcome."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dossier outcome marts against hand-computed values (SPEC 4, 5; issue 3 "Done when").
+"""Dossier outcome marts against hand-computed values (SPEC 4, 5).
 
 A tiny warehouse with two extracts (2024-06-30 and 2024-12-31, so as_of_date = 2024-12-31) is built
 once per module with ``dbt build --select @source:raw_dossiers`` (the dossier models, and the parents of every model they feed). Every expected value below was
@@ -211,7 +211,7 @@ def test_closure_times_and_censoring(wh):
 
 
 def test_kaplan_meier_with_censoring_and_exact_ties(wh):
-    # n=8. t=100: d=2, n=8 -> S = 6/8 = 0.75 exactly (p25 reached at 100, the tie of STACK_NOTES)
+    # n=8. t=100: d=2, n=8 -> S = 6/8 = 0.75 exactly (p25 reached at 100, the tie of docs/decisions.md, D7)
     #      t=200: d=1, n=6 -> S = 0.75 * 5/6 = 0.625
     #      t=400: d=1, n=5 -> S = 0.625 * 4/5 = 0.5 exactly (median reached at 400)
     #      t=800: censored (n=4), t=900: d=2, n=3 -> S = 0.5 * 1/3 = 1/6 (p75 at 900); t=1000 censored

@@ -1,4 +1,4 @@
-"""Faults with real processes (issue 4 item 4): a load killed mid-transaction, two writers at once,
+"""Faults with real processes (SPEC 4, 7): a load killed mid-transaction, two writers at once,
 a read-only file system and a full disk. The warehouse must stay as it was and say so clearly."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Faults through the real command line (issue 10, "Faults"): `kill -9` of `sofs-warehouse run` during a
+"""Faults through the real command line (SPEC 4, 8): `kill -9` of `sofs-warehouse run` during a
 load and during the dbt build, a run waiting for the pool slot, failures inside the ingest step, a
 damaged warehouse, backups, and a researcher's read-only connection during `run --wait`.
 

@@ -1,4 +1,4 @@
-"""Feedback fact and year x region overview on hand-made inputs (SPEC 4, 5; issue 5 item 4).
+"""Feedback fact and year x region overview on hand-made inputs (SPEC 4, 5).
 
 One tiny warehouse per module: a dossier extract (CSV written here, read with the dossier reader and
 pseudonymised with ``pseudonymise_extract``), a client feedback wave as SPSS ``.sav`` (written here with

@@ -1,4 +1,4 @@
-"""marts.item_distribution and reporting.item_distribution (issue 9 part 4; SPEC 4, 5, 6): missing-reason
+"""marts.item_distribution and reporting.item_distribution (SPEC 4, 5, 6): missing-reason
 rows, and no rows for an item a wave did not ask. Hand-written exports, expected values computed by hand.
 
 Instrument ``dist_test`` (scheme agree5, declared missing codes -9 'weet niet' and -8 'wil niet zeggen'):

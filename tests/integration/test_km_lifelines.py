@@ -1,4 +1,4 @@
-"""Kaplan-Meier in SQL against lifelines on the demo dossiers (issue 3 "Done when"), and the demo data.
+"""Kaplan-Meier in SQL against lifelines on the demo dossiers (SPEC 5), and the demo data.
 
 The demo extracts are generated into a temporary landing zone, loaded into raw with the reader and
 pseudonymisation (plain Python, as the Dagster asset does), and the dossier models are built with dbt.
@@ -30,7 +30,7 @@ with warnings.catch_warnings():
 pytestmark = pytest.mark.filterwarnings("ignore::lifelines.utils.ApproximationWarning")
 
 AS_OF = EXTRACT_DATES[-1]
-TOLERANCE = 1e-9  # STACK_NOTES: S(t) <= 1 - q + 1e-9 at exact fractions
+TOLERANCE = 1e-9  # docs/decisions.md, D7: S(t) <= 1 - q + 1e-9 at exact fractions
 QUANTILES = {"km_p25_days": 0.75, "km_median_days": 0.5, "km_p75_days": 0.25}  # column -> S level
 
 

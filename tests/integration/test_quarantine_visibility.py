@@ -1,5 +1,5 @@
 """A quarantined partition is visible with the same rule code in `sofs-warehouse status`, in
-audit.check_results and in Dagster as a failed blocking check (issue 4, Done when)."""
+audit.check_results and in Dagster as a failed blocking check (SPEC 3, 7)."""
 from __future__ import annotations
 
 import os

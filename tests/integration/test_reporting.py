@@ -1,4 +1,4 @@
-"""The reporting schema (SPEC 6, issue 6 item 2): dbt's reporting models on marts written by hand.
+"""The reporting schema (SPEC 6): dbt's reporting models on marts written by hand.
 
 Each warehouse gets hand-made `marts.*` tables in the shape of the aggregate marts (full cubes with
 'all' margins, as the marts build them) and only the reporting models are run

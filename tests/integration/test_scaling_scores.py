@@ -1,4 +1,4 @@
-"""Scaling scores per rater in marts.fct_dossier (issue 9 part 4; SPEC 3.4, 5) against hand-computed values.
+"""Scaling scores per rater in marts.fct_dossier (SPEC 3.4, 5) against hand-computed values.
 
 A one-extract warehouse (2024-12-31) with a handful of scaling questions, built once per module with
 ``dbt build --select +fct_dossier``. For every rater of the extract contract (rated_by worker, parent,

@@ -1,4 +1,4 @@
-"""Loaded waves are never silently recoded (SPEC 3.3, issue 9): through the real `sofs-warehouse run`, an
+"""Loaded waves are never silently recoded (SPEC 3.3): through the real `sofs-warehouse run`, an
 edit of the codes of a scheme a loaded wave uses stops with exit code 2 and says what changed; a labels-only
 edit loads, is reported and recorded. One full pipeline run (the labels-only one); the first load is done
 in process (no dbt) to keep the test short."""

@@ -1,7 +1,7 @@
 """End to end: demo survey waves through `sofs-warehouse run` (Dagster in process, GX checks, dbt).
 
 One pipeline run per module; the assertions compare with the published reference figures
-(../shared/reference/seed_published_figures.csv or the copy in tests/unit/test_demo_surveys.py).
+(the study's published figures, copied in tests/unit/test_demo_surveys.py as ``REFERENCE_CSV``).
 """
 from __future__ import annotations
 

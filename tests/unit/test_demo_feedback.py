@@ -1,4 +1,4 @@
-"""Demo client and child feedback waves (orchestration.demo.feedback; issue 5 items 3 and 5).
+"""Demo client and child feedback waves (orchestration.demo.feedback; SPEC 3.3).
 
 The demo landing zone is written once per module with ``write_demo_landing`` (the entry point of
 ``sofs-warehouse demo-data``), so the feedback files are checked against the dossier extracts written

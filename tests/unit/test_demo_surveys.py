@@ -1,8 +1,8 @@
-"""Demo staff-survey waves (orchestration.demo.surveys) and the staff_survey instrument (issue 2, items 4 and 6).
+"""Demo staff-survey waves (orchestration.demo.surveys) and the staff_survey instrument (SPEC 3.3; the published figures of the study).
 
 These tests read the written exports with Python's csv module only; they do not use the LimeSurvey
 reader. Expected values come from the published reference figures (``REFERENCE_CSV``, a verbatim
-copy of ``../shared/reference/seed_published_figures.csv``), never from the generator.
+copy of the study's published seed figures), never from the generator.
 """
 from __future__ import annotations
 

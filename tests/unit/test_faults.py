@@ -1,4 +1,4 @@
-"""orchestration.faults without Dagster runs (issue 10): error classification, process liveness, the
+"""orchestration.faults without Dagster runs (SPEC 4, 8): error classification, process liveness, the
 free-space check and the bare-CR check, on values written here by hand."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """orchestration.research on small warehouses built by hand (no dbt): labelled exports, refusals,
-the codebook, reproducible releases, and the Python reference of the suppression rule (issue 6)."""
+the codebook, reproducible releases, and the Python reference of the suppression rule (SPEC 6)."""
 from __future__ import annotations
 
 import hashlib
@@ -382,7 +382,7 @@ def test_reference_suppression_falls_back_to_total():
     assert list(hidden) == [True, True, False]  # the null counts as hidden: two unknowns, total kept
 
 
-# ------------------------------------------------------------------ wide survey file (issue 15)
+# ------------------------------------------------------------------ wide survey file (SPEC 8)
 
 LONG_ITEM = "worker_understands_the_family_safety_goals"  # 42 characters: too long for Stata
 AGREE5 = {"1": "helemaal niet akkoord", "2": "eerder niet akkoord", "3": "neutraal", "4": "eerder akkoord",

@@ -1,4 +1,4 @@
-"""Answer-scheme versions per wave (SPEC 3.3, issue 9): item scheme maps, codings and fingerprints, the
+"""Answer-scheme versions per wave (SPEC 3.3): item scheme maps, codings and fingerprints, the
 comparison of a definition with the schemes loaded waves were decoded with, and the refusal message."""
 from __future__ import annotations
 

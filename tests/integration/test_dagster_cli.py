@@ -1,4 +1,4 @@
-"""Issue 15, "Dagster and the command line (data engineers)", through the real CLI in a subprocess: one
+"""Dagster and the command line (SPEC 7, 8), through the real CLI in a subprocess: one
 `sofs-warehouse run` over a small landing zone (a good, a quarantined and a warned survey wave and one dossier
 extract), then status, query, the Dagster instance and the schedule. Synthetic data only."""
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _rows(tmp: Path, sql: str, params=()):
 def landed(tmp_path_factory):
     """One `run` over: mini_survey/w1 (good), w2 (quarantined: S_CODE_IN_SCHEME), w3 (loaded with the warning
     S_COLUMN_UNMAPPED), dossiers/2025-06-30 (5 dossiers, 2 placements, 3 practice events)."""
-    tmp = tmp_path_factory.mktemp("issue15")
+    tmp = tmp_path_factory.mktemp("dagster_cli")
     env = _env(tmp)
     (tmp / "instruments" / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
     waves = tmp / "landing" / "surveys" / "mini_survey"

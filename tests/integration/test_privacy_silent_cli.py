@@ -1,4 +1,4 @@
-"""Issue 10, "Privacy" and "Silently wrong", through the real CLI (`sofs-warehouse run` / `status` in a
+"""Privacy (SPEC 6) and figures that must never be silently wrong (SPEC 3, 4), through the real CLI (`sofs-warehouse run` / `status` in a
 subprocess): one run per group of points, each point with its own assertions. Synthetic data only."""
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def _check_history(tmp: Path, asset: list[str], check: str) -> dict[str, object]
 
 @pytest.fixture(scope="module")
 def privacy_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("issue10_privacy")
+    tmp = tmp_path_factory.mktemp("cli_privacy")
     env = _env(tmp)
     (tmp / "instruments" / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
     (tmp / "teams.yaml").write_text('teams:\n  "Team Noord": Noord\n', encoding="utf-8")
@@ -199,7 +199,7 @@ def _response(rid, token, l1, l2, consent):
 
 @pytest.fixture(scope="module")
 def silent_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("issue10_silent")
+    tmp = tmp_path_factory.mktemp("cli_silent")
     env = _env(tmp)
     (tmp / "instruments" / "mini_survey.yaml").write_text(INSTRUMENT, encoding="utf-8")
     waves = tmp / "landing" / "surveys" / "mini_survey"
