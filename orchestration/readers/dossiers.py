@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 import tempfile
@@ -42,7 +41,7 @@ import pyarrow as pa
 from orchestration import privacy
 from orchestration.contracts.dossier_extract import (
     BY_NAME, CONTRACT, PARSE_DATE, PARSE_FLOAT, PARSE_ID, PARSE_INT, PARSE_TEXT, FileContract)
-from orchestration.privacy import DOMAINS, shown_value
+from orchestration.privacy import shown_value
 from orchestration.readers.base import LoadReport, ReaderError, decode_text, sniff_separator
 
 #: Quality-rule codes under which reader failures are reported (``ReaderError.code``).
@@ -69,16 +68,6 @@ _DOMAIN: dict[str, str] = {f.source: f.domain for fc in CONTRACT for f in fc.fie
 _DATE_ISO = r"\d{4}-\d{2}-\d{2}"
 _DATE_DMY = r"\d{2}/\d{2}/\d{4}"
 _NUMBER = r"[+-]?\d+([.,]\d+)?"
-#: the characters Python's str.strip() removes (used only when a value does not start and end in
-#: printable ASCII, so the common case stays a cheap comparison)
-_STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() or chr(c) in "\x1c\x1d\x1e\x1f")
-
-
-def _trim_sql(column: str) -> str:
-    """SQL: ``column`` stripped as Python ``str.strip()`` does; None when empty."""
-    chars = _STRIP_CHARS.replace("'", "''")
-    return (f"case when ord({column}[1]) between 33 and 126 and ord({column}[-1]) between 33 and 126 "
-            f"then {column} else nullif(trim({column}, '{chars}'), '') end")
 
 
 @dataclass
@@ -275,7 +264,7 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
     """
     if not key:
         raise ValueError("an empty pseudonymisation key is not allowed (SPEC 6)")
-    hmac_sql = _HmacSql(key)
+    hmac_sql = privacy.HmacSql(key)
     con = _connect()
     out: dict[str, pd.DataFrame] = {}
     try:
@@ -294,7 +283,7 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
             f"{hmac_sql.expr('child_id', _DOMAIN['child_id'])} as child_key from ("
             "select distinct child_id from _in_dossiers where child_id is not null)")
         teams = con.execute(
-            f"select team, {_trim_sql('team')}, {hmac_sql.expr('team', _DOMAIN['team'])} from ("
+            f"select team, {privacy.strip_sql('team')}, {hmac_sql.expr('team', _DOMAIN['team'])} from ("
             "select distinct team from _in_dossiers where team is not null)").fetchall()
         labels = team_labels or {}
         con.register("_team_keys", pa.table({
@@ -362,30 +351,6 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
     return con
-
-
-class _HmacSql:
-    """SQL expression computing HMAC-SHA256(key, domain + 0x1f + trimmed value) as lowercase hex.
-
-    HMAC(K, m) = H((K' xor opad) || H((K' xor ipad) || m)), K' = K (or H(K) when longer than the
-    64-byte block) padded with zeros to 64 bytes (RFC 2104). Equal to ``privacy.pseudonymise``.
-    """
-
-    def __init__(self, key: bytes):
-        k = hashlib.sha256(key).digest() if len(key) > 64 else key
-        k = k.ljust(64, b"\x00")
-        self.ipad = bytes(b ^ 0x36 for b in k).hex()
-        self.opad = bytes(b ^ 0x5C for b in k).hex()
-
-    def expr(self, column: str, kind: str) -> str:
-        domain = DOMAINS[kind].replace("'", "''")
-        # privacy.pseudonymise strips with str.strip(): _trim_sql strips the same characters
-        value = _trim_sql(column)
-        if kind in privacy.REGISTER_NUMBER_KINDS:  # as privacy.normalise_register_number
-            value = (f"case when regexp_full_match({value}, '{privacy.REGISTER_NUMBER_LAYOUT}') "
-                     f"then regexp_replace({value}, '[^0-9]', '', 'g') else {value} end")
-        inner = f"sha256(unhex('{self.ipad}') || encode('{domain}' || chr(31) || {value}))"
-        return f"case when {value} is null then null else sha256(unhex('{self.opad}') || unhex({inner})) end"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -510,7 +475,7 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: FileContract,
         columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
         index = {n: i for i, n in enumerate(names)}
         # pass 1: the file, trimmed, in record order (_s.rowid = record number from 0)
-        trimmed = ", ".join(f"{_trim_sql(f'c{index[col]}')} as {col}" if col in index else f"null::varchar as {col}"
+        trimmed = ", ".join(f"{privacy.strip_sql(f'c{index[col]}')} as {col}" if col in index else f"null::varchar as {col}"
                             for col in spec.source_columns)
         try:
             con.execute(
