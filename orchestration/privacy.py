@@ -53,6 +53,21 @@ def pseudonymise(value: str | None, kind: str, key: bytes) -> str | None:
     return hmac.new(key, f"{domain}\x1f{text}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+#: The message whose HMAC identifies a key without revealing it (:func:`key_fingerprint`). Changing it makes
+#: every existing warehouse refuse its own key.
+KEY_CHECK_MESSAGE = "sofs:key-check:v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """``HMAC-SHA256(key, "sofs:key-check:v1")`` as 64 lowercase hex characters (SPEC 6).
+
+    The warehouse keeps it in ``audit.key_check`` so that a load with another key is refused
+    (:func:`orchestration.ingest.verify_key`): a different key would give every id another pseudonym and
+    break linkage across waves. The key cannot be recovered from it.
+    """
+    return hmac.new(key, KEY_CHECK_MESSAGE.encode(), hashlib.sha256).hexdigest()
+
+
 def pseudonymise_series(values: pd.Series, kind: str, key: bytes) -> pd.Series:
     """Vectorised :func:`pseudonymise` over a Series; returns an object Series, None where empty."""
     cache: dict[str, str | None] = {}

@@ -179,3 +179,11 @@ def test_strip_sql_strips_what_python_strips():
     finally:
         con.close()
     assert got == ["abc", "abc", "abc", "abc", "a b", None, None]
+
+
+def test_key_fingerprint_is_hmac_of_the_key_check_message():
+    from orchestration.privacy import key_fingerprint
+
+    expected = hmac.new(b"k" * 32, b"sofs:key-check:v1", hashlib.sha256).hexdigest()
+    assert key_fingerprint(b"k" * 32) == expected
+    assert key_fingerprint(b"j" * 32) != expected
