@@ -30,7 +30,8 @@ ANONYMISED_SUBMITDATE = "1980-01-01 00:00:00"
 #: The forms a submit or start date written as text may take, tried in this order (``pandas.to_datetime``
 #: formats, exact match): LimeSurvey's own ``YYYY-MM-DD HH:MM:SS`` (and without seconds or time), the
 #: ``DD/MM/YYYY`` forms a spreadsheet writes back, and SPSS's ``DD-Mon-YYYY`` (``05-Mar-2024 14:30:00``)
-#: of a date-time held in a string variable. Both survey readers accept every form (SPEC 3.1, 3.2).
+#: of a date-time held in a string variable. Both survey readers accept every form; SPEC 3.1 and 3.2 name
+#: no list, so this one list is the definition (:func:`parse_timestamp`).
 TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
                      "%d/%m/%Y", "%d-%b-%Y %H:%M:%S", "%d-%b-%Y")
 
