@@ -8,8 +8,6 @@ rule failure is quarantined: nothing of it reaches ``raw`` and the earlier versi
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -72,9 +70,6 @@ def last_loads(con) -> dict[str, tuple[str, str]]:
     return {f: (sha, status) for f, sha, status in rows}
 
 
-_KEY_CHECK = "sofs:key-check:v1"
-
-
 def verify_key(con, key: bytes) -> None:
     """Refuse a pseudonymisation key other than the one the warehouse was built with (SPEC 6).
 
@@ -84,7 +79,7 @@ def verify_key(con, key: bytes) -> None:
     Raises:
         settings.ConfigurationError: the key's fingerprint differs from the stored one.
     """
-    fingerprint = hmac.new(key, _KEY_CHECK.encode(), hashlib.sha256).hexdigest()
+    fingerprint = privacy.key_fingerprint(key)
     con.execute("create table if not exists audit.key_check (fingerprint varchar not null, first_used timestamp)")
     row = con.execute("select fingerprint from audit.key_check").fetchone()
     if row is None:

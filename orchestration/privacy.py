@@ -4,6 +4,10 @@ Identifiers are replaced by ``HMAC-SHA256(key, domain + "\\x1f" + value)`` writt
 characters. The domain tag separates kinds of id, so a dossier id and a child id that happen to share a
 value never share a key. The same key and domain give the same pseudonym in every wave and extract,
 which is what longitudinal linkage needs.
+
+The same pseudonym is computed in two places, both here: :func:`pseudonymise` in Python (survey
+responses, a few thousand ids) and :class:`HmacSql` in DuckDB SQL (dossier extracts, millions of ids).
+They must agree bit for bit; a unit test holds them to Python's :mod:`hmac`.
 """
 from __future__ import annotations
 
@@ -47,6 +51,21 @@ def pseudonymise(value: str | None, kind: str, key: bytes) -> str | None:
     if kind in REGISTER_NUMBER_KINDS:
         text = normalise_register_number(text)
     return hmac.new(key, f"{domain}\x1f{text}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+#: The message whose HMAC identifies a key without revealing it (:func:`key_fingerprint`). Changing it makes
+#: every existing warehouse refuse its own key.
+KEY_CHECK_MESSAGE = "sofs:key-check:v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """``HMAC-SHA256(key, "sofs:key-check:v1")`` as 64 lowercase hex characters (SPEC 6).
+
+    The warehouse keeps it in ``audit.key_check`` so that a load with another key is refused
+    (:func:`orchestration.ingest.verify_key`): a different key would give every id another pseudonym and
+    break linkage across waves. The key cannot be recovered from it.
+    """
+    return hmac.new(key, KEY_CHECK_MESSAGE.encode(), hashlib.sha256).hexdigest()
 
 
 def pseudonymise_series(values: pd.Series, kind: str, key: bytes) -> pd.Series:
@@ -195,3 +214,60 @@ def identifier_kind(text: str | None) -> str | None:
     if _PHONE_NAT.search(value):
         return "a phone number"
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# the same pseudonyms in DuckDB SQL (SPEC 6): one pass over millions of ids, equal to pseudonymise()
+
+#: The characters Python's ``str.strip()`` removes (every code point up to U+3000 for which
+#: ``str.isspace()`` holds, the separators U+001C..U+001F included), for :func:`strip_sql`.
+STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() or chr(c) in "\x1c\x1d\x1e\x1f")
+
+
+def strip_sql(column: str) -> str:
+    """DuckDB SQL expression: ``column`` stripped as Python's ``str.strip()`` strips it; NULL when empty.
+
+    ``column`` is a SQL expression of type VARCHAR (a column name such as ``f.team``). A value that starts
+    and ends in printable ASCII (``!`` to ``~``) is returned as it is without calling ``trim`` (the common
+    case, kept cheap); any other is trimmed of :data:`STRIP_CHARS`. This is the strip :func:`pseudonymise`
+    applies before hashing (SPEC 6), so :class:`HmacSql` and :func:`pseudonymise` see the same text.
+    """
+    chars = STRIP_CHARS.replace("'", "''")
+    return (f"case when ord({column}[1]) between 33 and 126 and ord({column}[-1]) between 33 and 126 "
+            f"then {column} else nullif(trim({column}, '{chars}'), '') end")
+
+
+class HmacSql:
+    """DuckDB SQL that computes :func:`pseudonymise` of a column: the same 64 lowercase hex characters.
+
+    ``HMAC-SHA256(key, domain + 0x1f + stripped value)`` from SQL's ``sha256`` by the construction of
+    RFC 2104: HMAC(K, m) = H((K' xor opad) || H((K' xor ipad) || m)), where K' is the key (or its SHA-256
+    when longer than the 64-byte block) padded with zero bytes to 64 bytes. Only the two padded keys
+    (hex) appear in the SQL text, never the key itself. Dossier and child ids written as a national
+    register number are reduced to their 11 digits first, as :func:`normalise_register_number` does.
+
+    Args:
+        key: the pseudonymisation key (bytes, any length; :func:`orchestration.settings.pseudonym_key`).
+    """
+
+    def __init__(self, key: bytes):
+        k = hashlib.sha256(key).digest() if len(key) > 64 else key
+        k = k.ljust(64, b"\x00")
+        self.ipad = bytes(b ^ 0x36 for b in k).hex()
+        self.opad = bytes(b ^ 0x5C for b in k).hex()
+
+    def expr(self, column: str, kind: str) -> str:
+        """A SQL expression (VARCHAR, NULL for a NULL or blank value) giving the pseudonym of ``column``.
+
+        ``column`` is a VARCHAR SQL expression; ``kind`` a key of :data:`DOMAINS`.
+
+        Raises:
+            KeyError: ``kind`` is not one of :data:`DOMAINS`.
+        """
+        domain = DOMAINS[kind].replace("'", "''")
+        value = strip_sql(column)
+        if kind in REGISTER_NUMBER_KINDS:  # as normalise_register_number
+            value = (f"case when regexp_full_match({value}, '{REGISTER_NUMBER_LAYOUT}') "
+                     f"then regexp_replace({value}, '[^0-9]', '', 'g') else {value} end")
+        inner = f"sha256(unhex('{self.ipad}') || encode('{domain}' || chr(31) || {value}))"
+        return f"case when {value} is null then null else sha256(unhex('{self.opad}') || unhex({inner})) end"

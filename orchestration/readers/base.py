@@ -6,7 +6,6 @@ everything after the reader (pseudonymisation, checks, raw tables, dbt) is the s
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,12 +80,6 @@ class SurveyRead:
     labels: pd.DataFrame | None = None
 
 
-#: LimeSurvey metadata columns (normalised names, :func:`orchestration.instruments.normalise_column`) the
-#: survey readers understand, in a CSV export (SPEC 3.1) and an SPSS file (SPEC 3.2) alike.
-METADATA = frozenset({"ID", "SUBMITDATE", "LASTPAGE", "STARTLANGUAGE", "SEED", "TOKEN", "STARTDATE", "DATESTAMP"})
-#: Export columns never read into a result, never stored (SPEC 3.1, 6).
-DROPPED = frozenset({"IPADDR", "REFURL"})
-
 RESPONSE_COLUMNS = ["source_line", "response_id", "respondent_id", "dossier_id", "is_complete",
                     "lastpage", "submitted_at", "started_at", "startlanguage"]
 ANSWER_COLUMNS = ["source_line", "response_id", "item", "source_column", "raw_code", "value",
@@ -157,25 +150,10 @@ def sniff_separator(header_line: str) -> str:
     return ";" if counts[";"] > counts[","] else ","
 
 
-_GROUP_TIME = re.compile(r"^groupTime\d+$")
+def fold(text: object) -> str:
+    """A label as compared with another: lower case, runs of blanks one blank, no blanks at the ends.
 
-
-def question_code(column: str) -> str:
-    """The question code of an export column: ``L2`` for ``L2[SQ001]``, ``L2_SQ001`` or ``L2.SQ001.``,
-    upper case (LimeSurvey question codes are letters and digits only)."""
-    return re.split(r"[\[_.]", column.strip().lstrip("\ufeff"), maxsplit=1)[0].upper()
-
-
-def is_timing_column(column: str, question_codes: set[str]) -> bool:
-    """True for LimeSurvey's own timing columns, which are ignored (SPEC 3.1).
-
-    LimeSurvey names them ``interviewtime`` (total), ``groupTime<group id>`` (per page, e.g.
-    ``groupTime12``) and ``<question code>Time`` (per question, e.g. ``L2Time``). The last form counts only
-    when its question code is a question of the export or of the instrument (``question_codes``, upper
-    case, see :func:`question_code`) and ``Time`` is spelled as LimeSurvey spells it: ``OVERTIME`` or
-    ``Overtime`` is a column like any other, and reported when no item names it.
+    Labels of the instrument, of a ``.sav`` and of a ``.lss``, and answer texts in a CSV export, count as
+    the same when their folds are equal (SPEC 3.1, 3.2): ``" Helemaal  Akkoord"`` and ``"helemaal akkoord"``.
     """
-    name = column.strip().lstrip("\ufeff")
-    if name.lower() == "interviewtime" or _GROUP_TIME.match(name):
-        return True
-    return name.endswith("Time") and len(name) > 4 and name[:-4].upper() in question_codes
+    return " ".join(str(text).lower().split())

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 import tempfile
@@ -42,7 +41,7 @@ import pyarrow as pa
 from orchestration import privacy
 from orchestration.contracts.dossier_extract import (
     BY_NAME, CONTRACT, PARSE_DATE, PARSE_FLOAT, PARSE_ID, PARSE_INT, PARSE_TEXT, FileContract)
-from orchestration.privacy import DOMAINS, shown_value
+from orchestration.privacy import shown_value
 from orchestration.readers.base import LoadReport, ReaderError, decode_text, sniff_separator
 
 #: Quality-rule codes under which reader failures are reported (``ReaderError.code``).
@@ -69,16 +68,6 @@ _DOMAIN: dict[str, str] = {f.source: f.domain for fc in CONTRACT for f in fc.fie
 _DATE_ISO = r"\d{4}-\d{2}-\d{2}"
 _DATE_DMY = r"\d{2}/\d{2}/\d{4}"
 _NUMBER = r"[+-]?\d+([.,]\d+)?"
-#: the characters Python's str.strip() removes (used only when a value does not start and end in
-#: printable ASCII, so the common case stays a cheap comparison)
-_STRIP_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() or chr(c) in "\x1c\x1d\x1e\x1f")
-
-
-def _trim_sql(column: str) -> str:
-    """SQL: ``column`` stripped as Python ``str.strip()`` does; None when empty."""
-    chars = _STRIP_CHARS.replace("'", "''")
-    return (f"case when ord({column}[1]) between 33 and 126 and ord({column}[-1]) between 33 and 126 "
-            f"then {column} else nullif(trim({column}, '{chars}'), '') end")
 
 
 @dataclass
@@ -275,7 +264,7 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
     """
     if not key:
         raise ValueError("an empty pseudonymisation key is not allowed (SPEC 6)")
-    hmac_sql = _HmacSql(key)
+    hmac_sql = privacy.HmacSql(key)
     con = _connect()
     out: dict[str, pd.DataFrame] = {}
     try:
@@ -294,7 +283,7 @@ def pseudonymise_extract(read: DossierRead, key: bytes,
             f"{hmac_sql.expr('child_id', _DOMAIN['child_id'])} as child_key from ("
             "select distinct child_id from _in_dossiers where child_id is not null)")
         teams = con.execute(
-            f"select team, {_trim_sql('team')}, {hmac_sql.expr('team', _DOMAIN['team'])} from ("
+            f"select team, {privacy.strip_sql('team')}, {hmac_sql.expr('team', _DOMAIN['team'])} from ("
             "select distinct team from _in_dossiers where team is not null)").fetchall()
         labels = team_labels or {}
         con.register("_team_keys", pa.table({
@@ -362,30 +351,6 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
     return con
-
-
-class _HmacSql:
-    """SQL expression computing HMAC-SHA256(key, domain + 0x1f + trimmed value) as lowercase hex.
-
-    HMAC(K, m) = H((K' xor opad) || H((K' xor ipad) || m)), K' = K (or H(K) when longer than the
-    64-byte block) padded with zeros to 64 bytes (RFC 2104). Equal to ``privacy.pseudonymise``.
-    """
-
-    def __init__(self, key: bytes):
-        k = hashlib.sha256(key).digest() if len(key) > 64 else key
-        k = k.ljust(64, b"\x00")
-        self.ipad = bytes(b ^ 0x36 for b in k).hex()
-        self.opad = bytes(b ^ 0x5C for b in k).hex()
-
-    def expr(self, column: str, kind: str) -> str:
-        domain = DOMAINS[kind].replace("'", "''")
-        # privacy.pseudonymise strips with str.strip(): _trim_sql strips the same characters
-        value = _trim_sql(column)
-        if kind in privacy.REGISTER_NUMBER_KINDS:  # as privacy.normalise_register_number
-            value = (f"case when regexp_full_match({value}, '{privacy.REGISTER_NUMBER_LAYOUT}') "
-                     f"then regexp_replace({value}, '[^0-9]', '', 'g') else {value} end")
-        inner = f"sha256(unhex('{self.ipad}') || encode('{domain}' || chr(31) || {value}))"
-        return f"case when {value} is null then null else sha256(unhex('{self.opad}') || unhex({inner})) end"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,126 +423,24 @@ def _record_start_lines(text: str, sep: str) -> list[int]:
 
 def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: FileContract,
                table: str) -> tuple[pd.DataFrame, LoadReport]:
-    """Read one CSV file of the extract as ``spec`` declares it (the frame of ``table``) and its report."""
-    encoding, n_lines, first, tail = _scan(path)
-    tmp_dir = None
-    text: str | None = None
-    csv_path = path
-    if not encoding:
-        text, encoding = decode_text(path)  # raises ReaderError when neither UTF-8 nor cp1252
-        tmp_dir = tempfile.TemporaryDirectory(prefix="sofs_dossier_")
-        csv_path = Path(tmp_dir.name) / path.name
-        csv_path.write_text(text, encoding="utf-8", newline="")
-        n_lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-        tail = text[-4096:].encode("utf-8")
-        header_line = text.split("\n", 1)[0]
-    else:
-        header_line = first.decode("utf-8", errors="replace")
-        if header_line.startswith("\ufeff"):
-            header_line = header_line[1:]
-    header_line = header_line.rstrip("\r")
-    try:
-        if not header_line.strip():
-            raise ReaderError(path, "the file is empty or its first line (the header) is blank",
-                              line=1, code=D_CSV_STRUCTURE)
-        sep = sniff_separator(header_line)
-        header = next(csv.reader([header_line], delimiter=sep, quotechar='"'))
-        names = [h.strip().lstrip("\ufeff").lower() for h in header]
-        report = LoadReport(source_file=str(path), encoding=encoding, separator=sep)
-        wanted = set(spec.source_columns)
-        for f in spec.fields:
-            col = f.source
-            if col not in names and f.column_required:
-                required = [g.source for g in spec.fields if g.column_required]
-                raise ReaderError(path, f"required column {col!r} is missing (the header line has {len(names)} "
-                                  f"field(s), not shown; the required columns are {', '.join(required)})",
-                                  line=1, column=col, code=D_REQUIRED_COLUMN)
-        seen: set[str] = set()
-        for n in names:
-            if n in seen and n in wanted:
-                raise ReaderError(path, f"column {n!r} appears twice in the header", line=1, column=n,
-                                  code=D_CSV_STRUCTURE)
-            seen.add(n)
-        report.unmapped_columns = [h for h, n in zip(header, names) if n not in wanted]
-        if report.unmapped_columns:
-            report.notes.append(f"{path.name}: columns not in the contract, ignored: "
-                                f"{', '.join(report.unmapped_columns)}")
-        for f in spec.fields:
-            col = f.source
-            if col not in names and not f.column_required:
-                report.notes.append(f"{path.name}: optional column {col!r} absent, read as empty")
+    """Read one CSV file of the extract as ``spec`` declares it (the frame of ``table``) and its report.
 
-        columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
-        index = {n: i for i, n in enumerate(names)}
-        # pass 1: the file, trimmed, in record order (_s.rowid = record number from 0)
-        trimmed = ", ".join(f"{_trim_sql(f'c{index[col]}')} as {col}" if col in index else f"null::varchar as {col}"
-                            for col in spec.source_columns)
-        try:
-            con.execute(
-                f"create or replace temp table _s as select {trimmed} from read_csv(?, delim=?, header=true, "
-                "auto_detect=false, quote='\"', escape='\"', columns=?, strict_mode=true)",
-                [str(csv_path), sep, columns])
-        except duckdb.Error as exc:
-            raise _csv_error(path, exc, sep, text) from exc
-        n_rows = con.execute("select count(*) from _s").fetchall()[0][0]
+    Steps: decode (:func:`_open_source`), check the header (:func:`_header`), load every field trimmed
+    (:func:`_load_trimmed`, temp table ``_s``), number the records with their physical lines
+    (:func:`_line_numbers`), type the values with one flag per check (:func:`_load_typed`, temp table
+    ``_t``), refuse the first failing check (:func:`_refuse_first_bad`), fetch the frame.
+
+    Raises:
+        ReaderError: as :func:`read_dossier_extract` says, naming file, line and column.
+    """
+    source = _open_source(path)
+    try:
+        sep, names, report = _header(path, source.header_line, spec, source.encoding)
+        n_rows = _load_trimmed(con, path, source, sep, names, spec)
         report.n_rows = n_rows
-        # physical line of each record: rowid + 2 unless quoted newlines or blank lines shift them
-        if n_rows == n_lines - 1 - _trailing_blank_lines(tail):
-            line_expr = "(_s.rowid + 2)"
-            join = ""
-        else:
-            if text is None:
-                text = decode_text(path)[0]
-            starts = _record_start_lines(text, sep)
-            if len(starts) != n_rows:
-                raise ReaderError(path, f"cannot align records with lines ({n_rows} records read by DuckDB, "
-                                  f"{len(starts)} by the csv module): check quoting", code=D_CSV_STRUCTURE)
-            con.register("_starts", pd.DataFrame({"rec": range(n_rows), "line": starts}))
-            con.execute("create or replace temp table _lines as "
-                        "select rec::bigint as rec, line::bigint as line from _starts")
-            con.unregister("_starts")
-            line_expr = "_lines.line"
-            join = " join _lines on _lines.rec = _s.rowid"
-        # pass 2: typed values and one boolean column per check
-        select_t = ["_s.rowid as _rec", f"{line_expr} as source_line"]
-        checks = []  # (flag column, column, code, message)
-        for f in spec.fields:
-            col, kind = f.source, f.parse
-            x = f"_s.{col}"
-            if kind == PARSE_DATE:
-                # the shape check (length, separators) then DuckDB's strict parser: 2023-02-30 -> null
-                typed = (f"case when length({x}) = 10 and {x}[5] = '-' and {x}[8] = '-' "
-                         f"and regexp_full_match({x}, '{_DATE_ISO}') then try_cast({x} as date) "
-                         f"when length({x}) = 10 and {x}[3] = '/' and {x}[6] = '/' "
-                         f"and regexp_full_match({x}, '{_DATE_DMY}') then try_strptime({x}, '%d/%m/%Y')::date end")
-                message = "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY, a real calendar day)"
-            elif kind == PARSE_INT:
-                typed = f"case when regexp_full_match({x}, '\\d{{4}}') then {x}::integer end"
-                message = "is not a year (four digits)"
-            elif kind == PARSE_FLOAT:
-                typed = f"case when regexp_full_match({x}, '{_NUMBER}') then replace({x}, ',', '.')::double end"
-                message = "is not a number"
-            else:
-                select_t.append(f"{x} as {col}")
-                continue
-            select_t.append(f"{typed} as {col}")
-            select_t.append(f"{x} is not null and ({typed}) is null as _bad_{col}")
-            checks.append((f"_bad_{col}", col, D_DATE_FORMAT if kind == PARSE_DATE else D_NUMBER, message))
-        con.execute(f"create or replace temp table _t as select {', '.join(select_t)} from _s{join}")
-        if checks:
-            aggregates = ", ".join(f"min(case when {flag} then source_line end), count_if({flag})"
-                                   for flag, *_ in checks)
-            found = con.execute(f"select {aggregates} from _t").fetchall()[0]
-            for i, (_flag, col, code, message) in enumerate(checks):
-                first_line, n_bad = found[2 * i], found[2 * i + 1]
-                if not n_bad:
-                    continue
-                rec = con.execute("select _rec from _t where source_line = ?", [first_line]).fetchall()[0][0]
-                value = con.execute(f"select {col} from _s where rowid = ?", [rec]).fetchall()[0][0]
-                shown = shown_value(value)
-                more = f" ({n_bad} records fail the same way)" if n_bad > 1 else ""
-                raise ReaderError(path, f"{col} {shown} {message}{more}", line=int(first_line), column=col,
-                                  code=code)
+        line_expr, join = _line_numbers(con, path, source, sep, n_rows)
+        checks = _load_typed(con, spec, line_expr, join)
+        _refuse_first_bad(con, path, checks)
         order = " order by source_line" if join else ""
         kinds = {f.source: f.parse for f in spec.fields}
         columns_out = ", ".join(f"{c}::timestamp as {c}" if kinds.get(c) == PARSE_DATE else c
@@ -586,9 +449,201 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, spec: FileContract,
         for name in ("_t", "_s", "_lines"):
             con.execute(f"drop table if exists {name}")
     finally:
-        if tmp_dir is not None:
-            tmp_dir.cleanup()
+        if source.tmp_dir is not None:
+            source.tmp_dir.cleanup()
     return _typed(frame, spec), report
+
+
+@dataclass
+class _Source:
+    """One extract file ready for DuckDB: the file itself when it is clean UTF-8, else a UTF-8 copy.
+
+    ``csv_path``: what DuckDB reads; ``encoding``: ``utf-8-sig``, ``utf-8`` or ``cp1252``; ``n_lines``:
+    physical lines; ``tail``: the last 4 KiB (UTF-8); ``header_line``: the first line without BOM and
+    ``\\r``; ``text``: the decoded text when it was needed (else None, decoded later only if needed);
+    ``tmp_dir``: the folder of the UTF-8 copy, to clean up.
+    """
+
+    path: Path
+    csv_path: Path
+    encoding: str
+    n_lines: int
+    tail: bytes
+    header_line: str
+    text: str | None = None
+    tmp_dir: tempfile.TemporaryDirectory | None = None
+
+
+def _open_source(path: Path) -> _Source:
+    """Scan ``path`` once; when it is not clean UTF-8, decode it (cp1252) into a temporary UTF-8 copy.
+
+    Raises:
+        ReaderError: ``FILE_NOT_TEXT`` (:func:`~orchestration.readers.base.decode_text`).
+    """
+    encoding, n_lines, first, tail = _scan(path)
+    if encoding:
+        header_line = first.decode("utf-8", errors="replace")
+        if header_line.startswith("\ufeff"):
+            header_line = header_line[1:]
+        return _Source(path=path, csv_path=path, encoding=encoding, n_lines=n_lines, tail=tail,
+                       header_line=header_line.rstrip("\r"))
+    text, encoding = decode_text(path)  # raises ReaderError when neither UTF-8 nor cp1252
+    tmp_dir = tempfile.TemporaryDirectory(prefix="sofs_dossier_")
+    csv_path = Path(tmp_dir.name) / path.name
+    csv_path.write_text(text, encoding="utf-8", newline="")
+    n_lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return _Source(path=path, csv_path=csv_path, encoding=encoding, n_lines=n_lines,
+                   tail=text[-4096:].encode("utf-8"), header_line=text.split("\n", 1)[0].rstrip("\r"),
+                   text=text, tmp_dir=tmp_dir)
+
+
+def _header(path: Path, header_line: str, spec: FileContract, encoding: str) -> tuple[str, list[str], LoadReport]:
+    """``(separator, column names lower case, report)`` of the header line, checked against ``spec``.
+
+    The report gets the columns the contract does not name (``unmapped_columns``, ignored) and a note per
+    absent optional column.
+
+    Raises:
+        ReaderError: :data:`D_CSV_STRUCTURE` (blank header line, a contract column twice),
+            :data:`D_REQUIRED_COLUMN` (a required column absent), on line 1.
+    """
+    if not header_line.strip():
+        raise ReaderError(path, "the file is empty or its first line (the header) is blank",
+                          line=1, code=D_CSV_STRUCTURE)
+    sep = sniff_separator(header_line)
+    header = next(csv.reader([header_line], delimiter=sep, quotechar='"'))
+    names = [h.strip().lstrip("\ufeff").lower() for h in header]
+    report = LoadReport(source_file=str(path), encoding=encoding, separator=sep)
+    wanted = set(spec.source_columns)
+    for f in spec.fields:
+        col = f.source
+        if col not in names and f.column_required:
+            required = [g.source for g in spec.fields if g.column_required]
+            raise ReaderError(path, f"required column {col!r} is missing (the header line has {len(names)} "
+                              f"field(s), not shown; the required columns are {', '.join(required)})",
+                              line=1, column=col, code=D_REQUIRED_COLUMN)
+    seen: set[str] = set()
+    for n in names:
+        if n in seen and n in wanted:
+            raise ReaderError(path, f"column {n!r} appears twice in the header", line=1, column=n,
+                              code=D_CSV_STRUCTURE)
+        seen.add(n)
+    report.unmapped_columns = [h for h, n in zip(header, names) if n not in wanted]
+    if report.unmapped_columns:
+        report.notes.append(f"{path.name}: columns not in the contract, ignored: "
+                            f"{', '.join(report.unmapped_columns)}")
+    for f in spec.fields:
+        col = f.source
+        if col not in names and not f.column_required:
+            report.notes.append(f"{path.name}: optional column {col!r} absent, read as empty")
+    return sep, names, report
+
+
+def _load_trimmed(con: duckdb.DuckDBPyConnection, path: Path, source: _Source, sep: str, names: list[str],
+                  spec: FileContract) -> int:
+    """Pass 1: temp table ``_s`` with the contract's columns, trimmed text, in record order
+    (``_s.rowid`` = record number from 0); an absent optional column is NULL. Returns the record count.
+
+    Raises:
+        ReaderError: :data:`D_CSV_STRUCTURE` for a malformed record, with its physical line.
+    """
+    columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
+    index = {n: i for i, n in enumerate(names)}
+    trimmed = ", ".join(f"{privacy.strip_sql(f'c{index[col]}')} as {col}" if col in index else f"null::varchar as {col}"
+                        for col in spec.source_columns)
+    try:
+        con.execute(
+            f"create or replace temp table _s as select {trimmed} from read_csv(?, delim=?, header=true, "
+            "auto_detect=false, quote='\"', escape='\"', columns=?, strict_mode=true)",
+            [str(source.csv_path), sep, columns])
+    except duckdb.Error as exc:
+        raise _csv_error(path, exc, sep, source.text) from exc
+    return con.execute("select count(*) from _s").fetchall()[0][0]
+
+
+def _line_numbers(con: duckdb.DuckDBPyConnection, path: Path, source: _Source, sep: str,
+                  n_rows: int) -> tuple[str, str]:
+    """``(SQL expression of a record's physical line, join that provides it)``.
+
+    ``rowid + 2`` when records and lines agree (the common case); otherwise (quoted newlines, blank
+    lines) each record's start line from the csv module, in temp table ``_lines``.
+
+    Raises:
+        ReaderError: :data:`D_CSV_STRUCTURE` when DuckDB and the csv module count different records.
+    """
+    if n_rows == source.n_lines - 1 - _trailing_blank_lines(source.tail):
+        return "(_s.rowid + 2)", ""
+    text = source.text if source.text is not None else decode_text(path)[0]
+    starts = _record_start_lines(text, sep)
+    if len(starts) != n_rows:
+        raise ReaderError(path, f"cannot align records with lines ({n_rows} records read by DuckDB, "
+                          f"{len(starts)} by the csv module): check quoting", code=D_CSV_STRUCTURE)
+    con.register("_starts", pd.DataFrame({"rec": range(n_rows), "line": starts}))
+    con.execute("create or replace temp table _lines as "
+                "select rec::bigint as rec, line::bigint as line from _starts")
+    con.unregister("_starts")
+    return "_lines.line", " join _lines on _lines.rec = _s.rowid"
+
+
+def _load_typed(con: duckdb.DuckDBPyConnection, spec: FileContract, line_expr: str,
+                join: str) -> list[tuple[str, str, str, str]]:
+    """Pass 2: temp table ``_t`` with ``_rec``, ``source_line``, the typed values and one boolean flag column
+    per typed column (true where a value is present but does not parse).
+
+    Returns:
+        ``(flag column, column, rule code, message)`` per check: dates (:data:`D_DATE_FORMAT`,
+        ``YYYY-MM-DD`` or ``DD/MM/YYYY``, a real calendar day), years and numbers (:data:`D_NUMBER`).
+    """
+    select_t = ["_s.rowid as _rec", f"{line_expr} as source_line"]
+    checks = []  # (flag column, column, code, message)
+    for f in spec.fields:
+        col, kind = f.source, f.parse
+        x = f"_s.{col}"
+        if kind == PARSE_DATE:
+            # the shape check (length, separators) then DuckDB's strict parser: 2023-02-30 -> null
+            typed = (f"case when length({x}) = 10 and {x}[5] = '-' and {x}[8] = '-' "
+                     f"and regexp_full_match({x}, '{_DATE_ISO}') then try_cast({x} as date) "
+                     f"when length({x}) = 10 and {x}[3] = '/' and {x}[6] = '/' "
+                     f"and regexp_full_match({x}, '{_DATE_DMY}') then try_strptime({x}, '%d/%m/%Y')::date end")
+            message = "is not a valid date (expected YYYY-MM-DD or DD/MM/YYYY, a real calendar day)"
+        elif kind == PARSE_INT:
+            typed = f"case when regexp_full_match({x}, '\\d{{4}}') then {x}::integer end"
+            message = "is not a year (four digits)"
+        elif kind == PARSE_FLOAT:
+            typed = f"case when regexp_full_match({x}, '{_NUMBER}') then replace({x}, ',', '.')::double end"
+            message = "is not a number"
+        else:
+            select_t.append(f"{x} as {col}")
+            continue
+        select_t.append(f"{typed} as {col}")
+        select_t.append(f"{x} is not null and ({typed}) is null as _bad_{col}")
+        checks.append((f"_bad_{col}", col, D_DATE_FORMAT if kind == PARSE_DATE else D_NUMBER, message))
+    con.execute(f"create or replace temp table _t as select {', '.join(select_t)} from _s{join}")
+    return checks
+
+
+def _refuse_first_bad(con: duckdb.DuckDBPyConnection, path: Path, checks: list[tuple[str, str, str, str]]) -> None:
+    """Raise for the first check (in contract column order) that any record fails.
+
+    Raises:
+        ReaderError: the check's code, naming the first failing record's line and the column, the value
+            described (:func:`~orchestration.privacy.shown_value`), and how many records fail the same way.
+    """
+    if not checks:
+        return
+    aggregates = ", ".join(f"min(case when {flag} then source_line end), count_if({flag})"
+                           for flag, *_ in checks)
+    found = con.execute(f"select {aggregates} from _t").fetchall()[0]
+    for i, (_flag, col, code, message) in enumerate(checks):
+        first_line, n_bad = found[2 * i], found[2 * i + 1]
+        if not n_bad:
+            continue
+        rec = con.execute("select _rec from _t where source_line = ?", [first_line]).fetchall()[0][0]
+        value = con.execute(f"select {col} from _s where rowid = ?", [rec]).fetchall()[0][0]
+        shown = shown_value(value)
+        more = f" ({n_bad} records fail the same way)" if n_bad > 1 else ""
+        raise ReaderError(path, f"{col} {shown} {message}{more}", line=int(first_line), column=col,
+                          code=code)
 
 
 def _trailing_blank_lines(tail: bytes) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.instruments import Instrument, normalise_column
-from orchestration.readers.base import ReaderError
+from orchestration.readers.base import ReaderError, fold
 
 QUESTION_COLUMNS = ["code", "question_text", "language", "parent", "type", "qid"]
 ANSWER_COLUMNS = ["code", "answer_code", "label", "language", "scale_id"]
@@ -78,6 +78,30 @@ def read_lss(path: Path) -> LssStructure:
             parse error is given), or not a LimeSurvey structure document (no ``questions`` table).
     """
     path = Path(path)
+    root = _parse(path)
+    db_version = _int(_text(root.find("DBVersion")))
+    layout = "l10n" if root.find("question_l10ns") is not None or root.find("answer_l10ns") is not None else "pre4"
+    qrows = _rows(root, "questions") + _rows(root, "subquestions")
+    codes = _QuestionCodes(qrows)
+    questions = _questions(root, layout, qrows, codes)
+    answers = _answers(root, codes)
+    base, languages = _languages(root)
+
+    qdf = _frame(questions, QUESTION_COLUMNS, nullable=("language", "parent", "type"))
+    qdf["qid"] = qdf["qid"].astype("Int64")
+    adf = _frame(answers, ANSWER_COLUMNS, nullable=("language",)).drop_duplicates(ignore_index=True)
+    adf["scale_id"] = adf["scale_id"].astype("int64")
+    return LssStructure(questions=qdf, answers=adf, base_language=base, languages=languages,
+                        db_version=db_version, layout=layout, duplicate_codes=codes.duplicates())
+
+
+def _parse(path: Path) -> ET.Element:
+    """The document's root element.
+
+    Raises:
+        ReaderError: ``S_LSS`` (file unreadable, not well-formed XML with the parse error's line, or no
+            ``questions`` table).
+    """
     try:
         root = ET.fromstring(path.read_bytes())
     except OSError as exc:
@@ -88,39 +112,54 @@ def read_lss(path: Path) -> LssStructure:
     if root.find("questions") is None:
         raise ReaderError(path, f"not a LimeSurvey structure file: root <{root.tag}> has no <questions> table",
                           code="S_LSS")
+    return root
 
-    db_version = _int(_text(root.find("DBVersion")))
-    layout = "l10n" if root.find("question_l10ns") is not None or root.find("answer_l10ns") is not None else "pre4"
 
-    qrows = _rows(root, "questions") + _rows(root, "subquestions")
-    title_of: dict[str, str] = {}
-    parent_of: dict[str, str] = {}
-    type_of: dict[str, str] = {}
-    for r in qrows:
-        qid = r.get("qid", "")
-        if not qid:
-            continue
-        if r.get("title"):
-            title_of[qid] = r["title"]
-        parent = r.get("parent_qid", "0") or "0"
-        if parent != "0":
-            parent_of[qid] = parent
-        if r.get("type"):
-            type_of[qid] = r["type"]
+class _QuestionCodes:
+    """Question and sub-question ids (``qid``) -> normalised codes (``L2``, ``L2_SQ001``), parents, types."""
 
-    def code_of(qid: str) -> str | None:
-        title = title_of.get(qid)
+    def __init__(self, qrows: list[dict[str, str]]):
+        self.title_of: dict[str, str] = {}
+        self.parent_of: dict[str, str] = {}
+        self.type_of: dict[str, str] = {}
+        for r in qrows:
+            qid = r.get("qid", "")
+            if not qid:
+                continue
+            if r.get("title"):
+                self.title_of[qid] = r["title"]
+            parent = r.get("parent_qid", "0") or "0"
+            if parent != "0":
+                self.parent_of[qid] = parent
+            if r.get("type"):
+                self.type_of[qid] = r["type"]
+
+    def code_of(self, qid: str) -> str | None:
+        """The normalised code of a question (``PARENT_SUB`` for a sub-question), None for an unknown qid."""
+        title = self.title_of.get(qid)
         if title is None:
             return None
-        parent = parent_of.get(qid)
-        if parent is not None and parent in title_of:
-            return normalise_column(f"{title_of[parent]}_{title}")
+        parent = self.parent_of.get(qid)
+        if parent is not None and parent in self.title_of:
+            return normalise_column(f"{self.title_of[parent]}_{title}")
         return normalise_column(title)
 
-    def parent_code(qid: str) -> str | None:
-        parent = parent_of.get(qid)
-        return code_of(parent) if parent is not None else None
+    def parent_code(self, qid: str) -> str | None:
+        """The code of a sub-question's parent question, None for a question."""
+        parent = self.parent_of.get(qid)
+        return self.code_of(parent) if parent is not None else None
 
+    def duplicates(self) -> list[str]:
+        """Codes more than one ``qid`` carries, sorted (:attr:`LssStructure.duplicate_codes`)."""
+        qids_of: dict[str, set[str]] = {}
+        for qid in self.title_of:
+            qids_of.setdefault(self.code_of(qid), set()).add(qid)
+        return sorted(code for code, qids in qids_of.items() if code is not None and len(qids) > 1)
+
+
+def _questions(root: ET.Element, layout: str, qrows: list[dict[str, str]], codes: _QuestionCodes) -> list[dict]:
+    """Rows of :attr:`LssStructure.questions`: one per question x language with a text, then one per
+    question without any text (text ``""``, language None)."""
     questions: list[dict] = []
     seen: set[tuple[str, str | None]] = set()
     texts: list[tuple[str, str, str | None]] = []  # (qid, text, language)
@@ -129,18 +168,22 @@ def read_lss(path: Path) -> LssStructure:
                      for r in _rows(root, "question_l10ns"))
     texts.extend((r.get("qid", ""), r["question"], r.get("language") or None) for r in qrows if "question" in r)
     for qid, text, language in texts:
-        code = code_of(qid)
+        code = codes.code_of(qid)
         if code is None or (qid, language) in seen:
             continue
         seen.add((qid, language))
         questions.append({"code": code, "question_text": _plain(text), "language": language,
-                          "parent": parent_code(qid), "type": type_of.get(qid), "qid": int(qid)})
+                          "parent": codes.parent_code(qid), "type": codes.type_of.get(qid), "qid": int(qid)})
     texted = {q for q, _ in seen}
-    for qid in title_of:
+    for qid in codes.title_of:
         if qid not in texted:
-            questions.append({"code": code_of(qid), "question_text": "", "language": None,
-                              "parent": parent_code(qid), "type": type_of.get(qid), "qid": _int(qid)})
+            questions.append({"code": codes.code_of(qid), "question_text": "", "language": None,
+                              "parent": codes.parent_code(qid), "type": codes.type_of.get(qid), "qid": _int(qid)})
+    return questions
 
+
+def _answers(root: ET.Element, codes: _QuestionCodes) -> list[dict]:
+    """Rows of :attr:`LssStructure.answers`: texts of ``answer_l10ns`` (4+) first, then of ``answers`` rows."""
     answers: list[dict] = []
     arows = _rows(root, "answers")
     by_aid = {r["aid"]: r for r in arows if r.get("aid")}
@@ -148,18 +191,22 @@ def read_lss(path: Path) -> LssStructure:
         owner = by_aid.get(r.get("aid", ""))
         if owner is None:
             continue
-        code = code_of(owner.get("qid", ""))
+        code = codes.code_of(owner.get("qid", ""))
         if code is not None:
             answers.append({"code": code, "answer_code": owner.get("code", ""), "label": _plain(r.get("answer", "")),
                             "language": r.get("language") or None, "scale_id": _int(owner.get("scale_id")) or 0})
     for r in arows:
         if "answer" not in r:
             continue
-        code = code_of(r.get("qid", ""))
+        code = codes.code_of(r.get("qid", ""))
         if code is not None:
             answers.append({"code": code, "answer_code": r.get("code", ""), "label": _plain(r["answer"]),
                             "language": r.get("language") or None, "scale_id": _int(r.get("scale_id")) or 0})
+    return answers
 
+
+def _languages(root: ET.Element) -> tuple[str | None, list[str]]:
+    """``(base language, every language named)``: ``surveys`` row first, then ``languages/language``."""
     languages: list[str] = []
     base = None
     survey_rows = _rows(root, "surveys")
@@ -173,18 +220,7 @@ def read_lss(path: Path) -> LssStructure:
             languages.append(lang)
     if base is None and languages:
         base = languages[0]
-
-    qids_of: dict[str, set[str]] = {}
-    for qid in title_of:
-        qids_of.setdefault(code_of(qid), set()).add(qid)
-    duplicates = sorted(code for code, qids in qids_of.items() if code is not None and len(qids) > 1)
-
-    qdf = _frame(questions, QUESTION_COLUMNS, nullable=("language", "parent", "type"))
-    qdf["qid"] = qdf["qid"].astype("Int64")
-    adf = _frame(answers, ANSWER_COLUMNS, nullable=("language",)).drop_duplicates(ignore_index=True)
-    adf["scale_id"] = adf["scale_id"].astype("int64")
-    return LssStructure(questions=qdf, answers=adf, base_language=base, languages=languages,
-                        db_version=db_version, layout=layout, duplicate_codes=duplicates)
+    return base, languages
 
 
 def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, language: str | None = None) -> list[str]:
@@ -239,7 +275,7 @@ def compare_labels(lss: LssStructure, instrument: Instrument, wave: str, languag
             expected = reason if reason is not None else item.scheme.labels.get(value)
             if expected is None:
                 continue
-            if _fold(expected) != _fold(row.label):
+            if fold(expected) != fold(row.label):
                 notes.append(f"item {item.item} ({source}, wave {wave}): answer code {row.answer_code!r} is "
                              f"labelled {row.label!r} in the .lss but {expected!r} in the instrument")
     return notes
@@ -274,7 +310,3 @@ def _plain(text: str) -> str:
     text = re.sub(r"<br\s*/?>", " ", text or "", flags=re.I)
     text = html.unescape(_TAG.sub(" ", text))
     return " ".join(text.split())
-
-
-def _fold(text: str) -> str:
-    return " ".join(str(text).lower().split())

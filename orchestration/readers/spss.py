@@ -38,12 +38,14 @@ import pyreadstat
 from orchestration.instruments import AnswerScheme, Instrument, Item, normalise_column
 from orchestration.privacy import shown_value
 from orchestration.readers.base import (
-    ANSWER_COLUMNS, DROPPED, METADATA, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead,
-    is_timing_column, question_code,
+    ANSWER_COLUMNS, OPEN_ANSWER_COLUMNS, RESPONSE_COLUMNS, LoadReport, ReaderError, SurveyRead, fold,
+)
+from orchestration.readers.survey_export import (
+    ANONYMISED_SUBMITDATE, ColumnMatch, anonymised_note, first_duplicate, match_columns, parse_timestamp,
 )
 
-#: What an anonymised LimeSurvey survey writes as submit date: not a date (SPEC 3.1).
-ANONYMISED_DATE = pd.Timestamp("1980-01-01")
+#: The day of the anonymised submit date (SPEC 3.1): a date-time on that day is not a date.
+ANONYMISED_DATE = pd.Timestamp(ANONYMISED_SUBMITDATE).normalize()
 #: Seconds between the SPSS epoch (1582-10-14) and the Unix epoch (1970-01-01).
 SPSS_EPOCH_OFFSET_S = 12_219_379_200
 #: A numeric date variable is taken as SPSS seconds when every value is at least this (year ~1900).
@@ -51,8 +53,6 @@ _MIN_SPSS_SECONDS = 1.0e10
 #: Text that shows a wrong decoding: the replacement character or C1 control characters.
 _GARBLED = re.compile("[\ufffd\u0080-\u009f]")
 _FALLBACK_ENCODING = "cp1252"
-_TS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
-               "%d/%m/%Y", "%d-%b-%Y %H:%M:%S", "%d-%b-%Y")
 
 
 @dataclass
@@ -147,41 +147,61 @@ def read_spss(path: Path, instrument: Instrument, wave: str) -> SurveyRead:
     report.notes.extend(notes)
 
     variables = list(df.columns)
-    keys = [normalise_column(v) for v in variables]
-    var_of: dict[str, str] = {}
-    for var, key in zip(variables, keys):
-        if key in var_of:
-            raise ReaderError(path, f"two variables normalise to the same column {key!r} "
-                              f"({var_of[key]!r} and {var!r})", column=var, code="S_DUPLICATE_COLUMN")
-        var_of[key] = var
-
-    items = instrument.columns_for(wave)
-    mapped = [(var_of[k], it) for k, it in items.items() if k in var_of]
-    report.missing_items = sorted((it.item, it.source_for(wave)) for k, it in items.items() if k not in var_of)
-    if report.missing_items:
-        report.notes.append(f"{path.name}: items of the instrument not in this file (wave {wave}): "
-                            f"{', '.join(i for i, _ in report.missing_items)}")
-    questions = {question_code(v) for v in variables} | {question_code(it.source_for(wave)) for it in items.values()}
-    used = set(METADATA) | {normalise_column(v) for v, _ in mapped}
-    token_var = var_of.get(normalise_column(instrument.respondent_key)) if instrument.respondent_key else None
-    dossier_var = var_of.get(normalise_column(instrument.dossier_key)) if instrument.dossier_key else None
-    for key_name, var in (("respondent_key", token_var), ("dossier_key", dossier_var)):
-        wanted = getattr(instrument, key_name)
-        if wanted and var is None:
-            report.notes.append(f"{path.name}: the instrument's {key_name} variable {wanted!r} is not in the "
-                                "file: responses cannot be linked")
-        if var is not None:
-            used.add(normalise_column(var))
-    report.unmapped_columns = [v for v, k in zip(variables, keys)
-                               if k not in used and k not in DROPPED and not is_timing_column(v, questions)]
+    match = _match(path, variables, instrument, wave, report)
+    var_of = {key: variables[i] for key, i in match.position.items()}
+    token_var, dossier_var = _key_variables(path, instrument, variables, match, report)
+    report.unmapped_columns = match.unmapped
     if report.unmapped_columns:
         report.notes.append(f"{path.name}: variables no item names (not loaded): {', '.join(report.unmapped_columns)}")
 
-    n = len(df)
-    lines = np.arange(2, n + 2, dtype="int64")
+    lines = np.arange(2, len(df) + 2, dtype="int64")
     responses = _responses(path, df, var_of, token_var, dossier_var, lines, report)
-    rids = responses["response_id"].tolist()
+    mapped = [(variables[i], item) for i, item in match.items]
+    answers, open_answers, label_rows = _item_rows(path, df, mapped, md, lines, responses["response_id"].tolist(),
+                                                   report)
+    return _survey_read(responses, answers, open_answers, label_rows, report)
 
+
+def _match(path: Path, variables: list[str], instrument: Instrument, wave: str, report: LoadReport) -> ColumnMatch:
+    """The variables matched to the instrument; the items missing from the file go into ``report``.
+
+    Raises:
+        ReaderError: ``S_DUPLICATE_COLUMN`` when two variables normalise to one column name.
+    """
+    duplicate = first_duplicate([normalise_column(v) for v in variables])
+    if duplicate is not None:
+        first, second = duplicate
+        raise ReaderError(path, f"two variables normalise to the same column {normalise_column(variables[second])!r} "
+                          f"({variables[first]!r} and {variables[second]!r})", column=variables[second],
+                          code="S_DUPLICATE_COLUMN")
+    match = match_columns(variables, instrument, wave)
+    report.missing_items = match.missing_items
+    if report.missing_items:
+        report.notes.append(f"{path.name}: items of the instrument not in this file (wave {wave}): "
+                            f"{', '.join(i for i, _ in report.missing_items)}")
+    return match
+
+
+def _key_variables(path: Path, instrument: Instrument, variables: list[str], match: ColumnMatch,
+                   report: LoadReport) -> tuple[str | None, str | None]:
+    """The respondent token and dossier id variables (None when absent; noted when the instrument names one)."""
+    found = []
+    for key_name in ("respondent_key", "dossier_key"):
+        wanted = getattr(instrument, key_name)
+        position = match.position_of(wanted)
+        if wanted and position is None:
+            report.notes.append(f"{path.name}: the instrument's {key_name} variable {wanted!r} is not in the "
+                                "file: responses cannot be linked")
+        found.append(variables[position] if position is not None else None)
+    return found[0], found[1]
+
+
+def _item_rows(path: Path, df: pd.DataFrame, mapped: list[tuple[str, Item]], md: SpssMetadata, lines: np.ndarray,
+               rids: list[str], report: LoadReport) -> tuple[list[dict], list[dict], list[dict]]:
+    """``(answers, open_answers, labels)`` rows of the mapped items; label disagreements go into ``report``.
+
+    ``mapped``: ``(variable, item)`` pairs; ``lines``/``rids``: source line and response id of each case.
+    """
     answers: list[dict] = []
     open_answers: list[dict] = []
     label_rows: list[dict] = []
@@ -201,7 +221,12 @@ def read_spss(path: Path, instrument: Instrument, wave: str) -> SurveyRead:
                 "source_line": int(lines[i]), "response_id": rids[i]})
         label_rows.extend(_labels_of(item, sav_labels, ranges))
         report.notes.extend(_label_notes(path, item, var, sav_labels, ranges))
+    return answers, open_answers, label_rows
 
+
+def _survey_read(responses: pd.DataFrame, answers: list[dict], open_answers: list[dict], label_rows: list[dict],
+                 report: LoadReport) -> SurveyRead:
+    """The rows as the typed frames of :class:`SurveyRead` (None stays None in text columns)."""
     ans = pd.DataFrame(answers, columns=ANSWER_COLUMNS)
     for col in ("response_id", "item", "source_column", "raw_code", "missing_reason"):
         ans[col] = pd.Series([r[col] for r in answers], dtype=object)  # None stays None (contract: str|None)
@@ -331,9 +356,7 @@ def _responses(path: Path, df: pd.DataFrame, var_of: dict[str, str], token_var: 
         is_complete = submitted.notna()
         anonymised = submitted.notna() & (submitted.dt.normalize() == ANONYMISED_DATE)
         if anonymised.any():
-            report.notes.append(
-                f"{path.name}: {int(anonymised.sum())} responses carry the anonymised submit date "
-                "1980-01-01 00:00:00: response date unknown, the wave's fieldwork dates apply")
+            report.notes.append(anonymised_note(path, int(anonymised.sum())))
         submitted = submitted.mask(anonymised)
     else:
         submitted = pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]")
@@ -415,15 +438,7 @@ def _dates(path: Path, column: pd.Series, var: str, lines: np.ndarray, report: L
         if not raw:
             out.append(None)
             continue
-        for fmt in _TS_FORMATS:
-            try:
-                out.append(pd.to_datetime(raw, format=fmt))
-                break
-            except ValueError:
-                continue
-        else:
-            raise ReaderError(path, f"{shown_value(raw)} is not a date-time (expected YYYY-MM-DD HH:MM:SS)",
-                              line=int(lines[i]), column=var, code="S_DATE")
+        out.append(parse_timestamp(path, raw, int(lines[i]), var))
     return pd.Series(pd.to_datetime(pd.Series(out, dtype=object)), dtype="datetime64[us]")
 
 
@@ -524,10 +539,6 @@ def _labels_of(item: Item, sav_labels: dict[Any, str], ranges: list[tuple[Any, A
     return rows
 
 
-def _fold(text: Any) -> str:
-    return " ".join(str(text).lower().split())
-
-
 def _label_notes(path: Path, item: Item, var: str, sav_labels: dict[Any, str],
                  ranges: list[tuple[Any, Any]]) -> list[str]:
     """Sentences where the ``.sav`` value labels and the instrument's scheme disagree."""
@@ -541,13 +552,13 @@ def _label_notes(path: Path, item: Item, var: str, sav_labels: dict[Any, str],
                 notes.append(f"{path.name}: item {item.item} (variable {var}): code {code_text} is declared "
                              f"missing in the .sav ({label!r}) but is the valid value {_number_text(value)} "
                              f"in the instrument's scheme {scheme.name!r}; read as missing")
-            elif reason is not None and _fold(reason) != _fold(label):
+            elif reason is not None and fold(reason) != fold(label):
                 notes.append(f"{path.name}: item {item.item} (variable {var}): missing code {code_text} is "
                              f"labelled {label!r} in the .sav but {reason!r} in the instrument")
             continue
         value, reason, valid = _recode(scheme, code)
         if reason is not None:
-            if _fold(reason) != _fold(label):
+            if fold(reason) != fold(label):
                 notes.append(f"{path.name}: item {item.item} (variable {var}): missing code {code_text} is "
                              f"labelled {label!r} in the .sav but {reason!r} in the instrument")
             continue
@@ -556,7 +567,7 @@ def _label_notes(path: Path, item: Item, var: str, sav_labels: dict[Any, str],
                          f"({label!r}), which is not in the instrument's scheme {scheme.name!r}")
             continue
         expected = scheme.labels.get(value)
-        if expected is not None and _fold(expected) != _fold(label):
+        if expected is not None and fold(expected) != fold(label):
             notes.append(f"{path.name}: item {item.item} (variable {var}): value {_number_text(value)} is "
                          f"labelled {label!r} in the .sav but {expected!r} in the instrument")
     return notes

@@ -125,3 +125,65 @@ def test_yes_no_codes_stay_strings():
     from orchestration.instruments import load_yaml
     doc = load_yaml("codes: {Yes: 1, No: 0, on: 2, OFF: 3}\nanonymised: true\nother: False")
     assert doc == {"codes": {"Yes": 1, "No": 0, "on": 2, "OFF": 3}, "anonymised": True, "other": False}
+
+
+# --- the same pseudonyms in DuckDB SQL (privacy.HmacSql, privacy.strip_sql) ------------------------
+
+def _sql_pseudonyms(values, kind, key):
+    import duckdb
+
+    from orchestration.privacy import HmacSql
+
+    con = duckdb.connect()
+    try:
+        con.execute("create table t (i integer, v varchar)")
+        con.executemany("insert into t values (?, ?)", list(enumerate(values)))
+        return [r[0] for r in con.execute(f"select {HmacSql(key).expr('v', kind)} from t order by i").fetchall()]
+    finally:
+        con.close()
+
+
+def _expected(text, kind, key):
+    """HMAC-SHA256 from Python's hmac module over the text as SPEC 6 says it is hashed."""
+    return hmac.new(key, f"{DOMAINS[kind]}\x1f{text}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"x" * 64, b"a-key-longer-than-one-sha256-block-" * 3],
+                         ids=["short key", "64-byte key", "key longer than the block"])
+def test_hmac_in_sql_equals_hmac_in_python(key):
+    values = ["D-0001", "  D-0001\t", "é-ü-ß", "it's", None, "", "   ", "\u3000x\u3000"]
+    expected = [_expected("D-0001", "placement", key), _expected("D-0001", "placement", key),
+                _expected("é-ü-ß", "placement", key), _expected("it's", "placement", key), None, None, None,
+                _expected("x", "placement", key)]
+    assert _sql_pseudonyms(values, "placement", key) == expected
+
+
+def test_hmac_in_sql_reduces_register_numbers_for_dossier_and_child_only():
+    key = b"k" * 32
+    spellings = ["85.07.30-033.28", "85 07 30 033 28", "85073003328"]
+    assert _sql_pseudonyms(spellings, "child", key) == [_expected("85073003328", "child", key)] * 3
+    assert _sql_pseudonyms(spellings[:1], "placement", key) == [_expected("85.07.30-033.28", "placement", key)]
+
+
+def test_strip_sql_strips_what_python_strips():
+    import duckdb
+
+    from orchestration.privacy import strip_sql
+
+    values = ["abc", " abc ", "\x1cabc\x1f", "\u00a0abc\u2003", "a b", "   ", ""]
+    con = duckdb.connect()
+    try:
+        con.execute("create table t (i integer, v varchar)")
+        con.executemany("insert into t values (?, ?)", list(enumerate(values)))
+        got = [r[0] for r in con.execute(f"select {strip_sql('v')} from t order by i").fetchall()]
+    finally:
+        con.close()
+    assert got == ["abc", "abc", "abc", "abc", "a b", None, None]
+
+
+def test_key_fingerprint_is_hmac_of_the_key_check_message():
+    from orchestration.privacy import key_fingerprint
+
+    expected = hmac.new(b"k" * 32, b"sofs:key-check:v1", hashlib.sha256).hexdigest()
+    assert key_fingerprint(b"k" * 32) == expected
+    assert key_fingerprint(b"j" * 32) != expected
