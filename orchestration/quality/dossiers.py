@@ -15,14 +15,13 @@ Great Expectations expectations (value sets, nulls, uniqueness, ranges, the orde
 columns; run by :mod:`orchestration.quality.gx`) or a small pandas check for set operations between
 frames (a placement of an unknown dossier, a dossier of the previous extract missing).
 
-Rules the dossier reader (:mod:`orchestration.readers.dossiers`) enforces before this gate, raising a
-:class:`~orchestration.readers.base.ReaderError` the ingest reports as a failed rule: a missing file
-(``D_FILE_MISSING``), a required column missing from the header (``D_REQUIRED_COLUMN``), a bad or
-impossible date (``D_DATE_FORMAT``), a non-numeric number (``D_NUMBER``), a malformed record
-(``D_CSV_STRUCTURE``), a binary file (``FILE_NOT_TEXT``). A required column absent from a frame
-handed to this gate counts as empty on every row.
+What the dossier reader (:mod:`orchestration.readers.dossiers`) refuses before this gate, raising a
+:class:`~orchestration.readers.base.ReaderError` the ingest reports as a failed rule (a missing file, a
+required column missing from the header, a bad date or number, a malformed record, a binary file), is
+registered with its code in :data:`orchestration.quality.rules.FILE_RULES`. A required column absent
+from a frame handed to this gate counts as empty on every row.
 
-Two kinds of rule (STACK_NOTES "Great Expectations at scale"):
+Two kinds of rule (the cost of Great Expectations at scale: :mod:`orchestration.quality.gx`):
 
 - **Row rules** judge a row by its own values (required values, code lists, ranges, date order, dates
   after the extract date, scaling fields, and the cross-file and cross-extract comparisons once the

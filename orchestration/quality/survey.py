@@ -7,14 +7,15 @@ The value rules are Great Expectations expectations (run by :mod:`orchestration.
 the instrument: the valid values of every answer scheme the wave's items use, the respondent key.
 Nothing is written per wave.
 
+Each rule is an :class:`~orchestration.quality.engine.Rule` run by
+:func:`~orchestration.quality.engine.run_rules`: the rule's expectations (or its check of what the
+reader reported about the file as a whole) are the small named functions below, and a rule's reporting
+hooks (which answer codes failed, the respondent key column, why a rule did not apply) travel with it.
+
 What the reader already refuses with a :class:`~orchestration.readers.base.ReaderError` (the ingest
-turns it into a failed rule with
-:func:`~orchestration.quality.results.from_reader_error`) is not checked again here: a binary file
-(``FILE_NOT_TEXT``), an empty file (``S_EMPTY``), text headings (``S_TEXT_HEADINGS``), full answer
-texts (``S_FULL_ANSWERS``), a cut-off or malformed record (``S_RECORD_SHAPE``), duplicate column
-names (``S_DUPLICATE_COLUMN``), a missing ``id``/``submitdate``/``lastpage`` column
-(``S_REQUIRED_COLUMN``), an empty response id (``S_REQUIRED_VALUE``), an unreadable date (``S_DATE``)
-and a non-numeric ``lastpage`` (``S_TYPE``).
+turns it into a failed rule with :func:`~orchestration.quality.results.from_reader_error`: a binary
+file, text headings, full answer texts, a cut-off record ...) is not checked again here; those codes
+are registered in :data:`orchestration.quality.rules.FILE_RULES`.
 """
 from __future__ import annotations
 
@@ -35,7 +36,19 @@ RESPONSES, ANSWERS = "responses", "answers"
 
 @dataclass(frozen=True)
 class Wave:
-    """What the survey rules know about the wave being checked."""
+    """What the survey rules know about the wave being checked: the context of :data:`SURVEY_RULES`.
+
+    Attributes:
+        instrument: the instrument definition, resolved for this wave (SPEC 3.3).
+        wave: the wave name.
+        today: the day of the check (``S_SUBMIT_NOT_FUTURE``).
+        fieldwork_start, fieldwork_end: from ``wave.yaml`` (SPEC 3), or None.
+        report: the reader's load report (missing items, unmapped columns).
+        responses: the reader's ``responses`` frame as read (ids not yet pseudonymised).
+        lss_duplicates: question codes several questions of ``survey.lss`` share.
+        dated_waves, order_hint: the instrument's other waves with a ``fieldwork_start``, and how this
+            wave is ordered without one (``S_WAVE_UNDATED``).
+    """
 
     instrument: Instrument
     wave: str
