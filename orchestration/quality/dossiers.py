@@ -8,20 +8,20 @@ rule in :data:`DOSSIER_RULES`, passed or not, so ``audit.check_results`` holds e
 The rules are data. :data:`CONTRACT` is SPEC 3.4 as a table (files, columns, which are required or
 unique, the code lists), declared in :mod:`orchestration.contracts.dossier_extract`; the stage-1 rules (required values, uniqueness, code lists, ranges) and the
 "no date after the extract date" rules are generated from it, the relational, temporal and
-cross-extract rules are listed by hand below it. Each rule is a :class:`DossierRule`: a
+cross-extract rules are small named functions below it. Each rule is an
+:class:`~orchestration.quality.engine.Rule` (run by :func:`~orchestration.quality.engine.run_rules`): a
 :class:`~orchestration.quality.results.RuleSpec` (code, stage, severity, message, columns) plus either
 Great Expectations expectations (value sets, nulls, uniqueness, ranges, the order or equality of two
 columns; run by :mod:`orchestration.quality.gx`) or a small pandas check for set operations between
 frames (a placement of an unknown dossier, a dossier of the previous extract missing).
 
-Rules the dossier reader (:mod:`orchestration.readers.dossiers`) enforces before this gate, raising a
-:class:`~orchestration.readers.base.ReaderError` the ingest reports as a failed rule: a missing file
-(``D_FILE_MISSING``), a required column missing from the header (``D_REQUIRED_COLUMN``), a bad or
-impossible date (``D_DATE_FORMAT``), a non-numeric number (``D_NUMBER``), a malformed record
-(``D_CSV_STRUCTURE``), a binary file (``FILE_NOT_TEXT``). A required column absent from a frame
-handed to this gate counts as empty on every row.
+What the dossier reader (:mod:`orchestration.readers.dossiers`) refuses before this gate, raising a
+:class:`~orchestration.readers.base.ReaderError` the ingest reports as a failed rule (a missing file, a
+required column missing from the header, a bad date or number, a malformed record, a binary file), is
+registered with its code in :data:`orchestration.quality.rules.FILE_RULES`. A required column absent
+from a frame handed to this gate counts as empty on every row.
 
-Two kinds of rule (STACK_NOTES "Great Expectations at scale"):
+Two kinds of rule (the cost of Great Expectations at scale: :mod:`orchestration.quality.gx`):
 
 - **Row rules** judge a row by its own values (required values, code lists, ranges, date order, dates
   after the extract date, scaling fields, and the cross-file and cross-extract comparisons once the
@@ -51,7 +51,7 @@ import pyarrow as pa
 from orchestration.contracts.dossier_extract import (
     BY_TABLE, CODE, CONTRACT, DATE, DOSSIERS, EVENTS, ID, NUMBER, PLACEMENTS, SCALING, TEXT)
 from orchestration.privacy import shown_value
-from orchestration.quality import gx
+from orchestration.quality.engine import Evidence, Found, Frame, Rule, run_rules
 from orchestration.quality.gx import A_GE_B, BETWEEN, EQUAL, IN_SET, NOT_NULL, NULL, Expect
 from orchestration.quality.results import ERROR, WARNING, RuleResult, RuleSpec
 
@@ -68,7 +68,7 @@ _REPORTS_ON = {DOSSIERS: DOSSIERS, PLACEMENTS: PLACEMENTS, EVENTS: EVENTS,
                PLACEMENTS_IN_DOSSIERS: PLACEMENTS, DOSSIERS_VS_PREVIOUS: DOSSIERS, PREVIOUS: DOSSIERS}
 
 
-# --- rules --------------------------------------------------------------------------------------
+# --- what the rules see ---------------------------------------------------------------------------
 
 @dataclass
 class Extract:
@@ -92,30 +92,10 @@ class Extract:
     lines: dict[str, np.ndarray] | None = None
 
 
-@dataclass(frozen=True)
-class Found:
-    """What a rule found: failing positions in its frame, or a count (and lines) not tied to rows."""
-
-    positions: np.ndarray
-    failing_rows: int | None = None
-    detail: str = ""
-    lines: tuple[int, ...] = ()
-    columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DossierRule:
-    """One rule: its spec, the working frame it judges, and how.
-
-    Exactly one of ``expects`` (Great Expectations expectations, built for the extract date) and
-    ``check`` (a pandas check) is set. A rule fails on the union of its expectations' failing rows.
-    """
-
-    spec: RuleSpec
-    frame: str
-    expects: Callable[[dt.date], tuple[Expect, ...]] | None = None
-    check: Callable[[Extract], Found] | None = None
-
+# --- rules --------------------------------------------------------------------------------------
+# Each rule is a :class:`~orchestration.quality.engine.Rule`: its spec, the working frame it judges and
+# reports on, and a named function building its expectations from the extract (or checking the extract
+# as a whole). The stage-1 rules of the contract are generated; the rest are written by hand below.
 
 # kinds of finding the dossier reader records (``DossierRead.findings``, SPEC 3.4)
 IDENTIFIER, SCIENTIFIC, CHECK_DIGITS = "identifier", "scientific", "check_digits"
@@ -126,16 +106,16 @@ def _finding(table: str, finding: str) -> Callable[[Extract], Found]:
     def check(ex: Extract) -> Found:
         f = ex.findings
         if f is None or not len(f):
-            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+            return Found(failing_rows=0)
         mine = f[(f["table"] == table) & (f["finding"] == finding)].sort_values(["source_line", "column"])
         if not len(mine):
-            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+            return Found(failing_rows=0)
         lines = tuple(int(v) for v in pd.unique(mine["source_line"]))
         columns = tuple(str(c) for c in pd.unique(mine["column"]))
         parts = [f"{r.what} in {r.column} (line {int(r.source_line)})" if r.what else f"{r.column} (line {int(r.source_line)})"
                  for r in mine.head(5).itertuples()]
         more = f" and {len(mine) - 5} more" if len(mine) > 5 else ""
-        return Found(np.empty(0, dtype=np.int64), failing_rows=len(lines), lines=lines, columns=columns,
+        return Found(failing_rows=len(lines), lines=lines, columns=columns,
                      detail=f"Found {', '.join(parts)}{more}.")
     return check
 
@@ -160,48 +140,92 @@ def store_codes(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
+# --- reporting hooks ------------------------------------------------------------------------------
+
+def _found_values(_ex: Extract, ev: Evidence) -> str:
+    """``Found a, b, ...``: the values outside a code list (as :func:`orchestration.privacy.shown_value`
+    shows them, at most five named); empty when nothing failed."""
+    bad: list[str] = []
+    for v, e in zip(ev.verdicts, ev.expects):
+        if e.kind == IN_SET and len(v.failing):
+            for value in v.result.get("unexpected_list") or []:
+                text = shown_value(value)
+                if text not in bad:
+                    bad.append(text)
+    if not bad:
+        return ""
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return f"Found {', '.join(bad[:5])}{more}."
+
+
+def _extract_date(ex: Extract, ev: Evidence) -> str:
+    """``Extract date YYYY-MM-DD.`` when a date failed; empty otherwise."""
+    return f"Extract date {ex.extract_date.isoformat()}." if len(ev.failing) else ""
+
+
+# --- rules generated from the contract ------------------------------------------------------------
+
+def _required(column: str) -> Callable[[Extract], tuple[Expect, ...]]:
+    """``D_<FILE>_<FIELD>_REQUIRED``: ``column`` is not null."""
+    return lambda _ex: (Expect(NOT_NULL, column),)
+
+
+def _in_list(column: str, codes: tuple[str, ...]) -> Callable[[Extract], tuple[Expect, ...]]:
+    """``D_<FILE>_<FIELD>_IN_LIST``: ``column`` is one of ``codes`` (nulls are not judged)."""
+    return lambda _ex: (Expect(IN_SET, column, values=codes),)
+
+
+def _in_range(column: str, bounds: tuple[float, float]) -> Callable[[Extract], tuple[Expect, ...]]:
+    """``D_<FILE>_<FIELD>_IN_RANGE``: ``column`` within ``bounds`` (inclusive; nulls are not judged)."""
+    return lambda _ex: (Expect(BETWEEN, column, min_value=bounds[0], max_value=bounds[1]),)
+
+
+def _dates_not_after_extract(columns: tuple[str, ...]) -> Callable[[Extract], tuple[Expect, ...]]:
+    """``D_<FILE>_DATES_NOT_AFTER_EXTRACT`` (stage 2): no date of ``columns`` is after the extract date."""
+    return lambda ex: tuple(Expect(BETWEEN, c, max_value=ex.extract_date) for c in columns)
+
+
+def _contract_rules() -> tuple[list[Rule[Extract]], list[Rule[Extract]]]:
     """Stage-1 rules and the date-after-extract rules, generated from :data:`CONTRACT`."""
-    stage1: list[DossierRule] = []
-    dates: list[DossierRule] = []
+    stage1: list[Rule[Extract]] = []
+    dates: list[Rule[Extract]] = []
     for fc in CONTRACT:
         if fc.not_empty:
-            stage1.append(DossierRule(
+            stage1.append(Rule(
                 RuleSpec(f"D_{fc.tag}_NOT_EMPTY", 1, ERROR, f"{fc.file} must hold at least one row: a full "
                          "snapshot of the case system is never empty (SPEC 3.4).", ()),
                 fc.table, check=_not_empty(fc.table)))
         for f in fc.fields:
             base = f"D_{fc.tag}_{f.source.upper()}"
             if f.required:
-                stage1.append(DossierRule(
+                stage1.append(Rule(
                     RuleSpec(f"{base}_REQUIRED", 1, ERROR, f"{f.source} must not be empty in {fc.file} (SPEC 3.4).",
                              (f.source,)),
-                    fc.table, expects=lambda _d, c=f.raw: (Expect(NOT_NULL, c),)))
+                    fc.table, expects=_required(f.raw)))
             if f.unique:
-                stage1.append(DossierRule(
+                stage1.append(Rule(
                     RuleSpec(f"{base}_UNIQUE", 1, ERROR, f"{f.source} must be unique in {fc.file}: every row "
                              "carrying a repeated id fails (SPEC 3.4).", (f.source,)),
                     fc.table, check=_unique(fc.table, f.raw)))
             if f.codes and f.unknown_as:
-                stage1.append(DossierRule(
+                stage1.append(Rule(
                     RuleSpec(f"{base}_IN_LIST", 1, WARNING, f"{f.source} should be one of {', '.join(f.codes)} "
                              f"or empty; any other code is stored as {f.unknown_as} (SPEC 3.4).", (f.source,)),
-                    fc.table, expects=lambda _d, c=f.raw, v=f.codes: (Expect(IN_SET, c, values=v),)))
+                    fc.table, expects=_in_list(f.raw, f.codes), detail=_found_values))
             elif f.codes:
                 empty = "" if f.required else " or empty"
-                stage1.append(DossierRule(
+                stage1.append(Rule(
                     RuleSpec(f"{base}_IN_LIST", 1, ERROR, f"{f.source} must be one of "
                              f"{', '.join(f.codes)}{empty} (SPEC 3.4).", (f.source,)),
-                    fc.table, expects=lambda _d, c=f.raw, v=f.codes: (Expect(IN_SET, c, values=v),)))
+                    fc.table, expects=_in_list(f.raw, f.codes), detail=_found_values))
             if f.bounds:
                 lo, hi = f.bounds
-                stage1.append(DossierRule(
+                stage1.append(Rule(
                     RuleSpec(f"{base}_IN_RANGE", 1, ERROR, f"{f.source} must be between {lo:g} and {hi:g} "
                              "or empty (SPEC 3.4).", (f.source,)),
-                    fc.table, expects=lambda _d, c=f.raw, b=f.bounds: (
-                        Expect(BETWEEN, c, min_value=b[0], max_value=b[1]),)))
+                    fc.table, expects=_in_range(f.raw, f.bounds)))
         ids = tuple(f.source for f in fc.fields if f.kind == ID)
-        stage1.append(DossierRule(
+        stage1.append(Rule(
             RuleSpec(f"D_{fc.tag}_ID_NOT_SCIENTIFIC", 1, ERROR,
                      f"ids in {fc.file} must be written as delivered by the case system, not as a number in "
                      "scientific notation (such as 1,2E+10): the file went through Excel, which rounds long numbers "
@@ -209,26 +233,19 @@ def _contract_rules() -> tuple[list[DossierRule], list[DossierRule]]:
                      "(SPEC 3.4).", ids),
             fc.table, check=_finding(fc.table, SCIENTIFIC)))
         texts = tuple(f.source for f in fc.fields if f.kind in (TEXT, CODE))
-        stage1.append(DossierRule(
+        stage1.append(Rule(
             RuleSpec(f"D_{fc.tag}_NO_IDENTIFIER", 1, ERROR,
                      f"text and code fields of {fc.file} must not hold an e-mail address, a phone number or a "
                      "national register number; the value is not shown anywhere: open the file at the line and "
                      "column named (SPEC 3.4, 6).", texts),
             fc.table, check=_finding(fc.table, IDENTIFIER)))
         date_fields = [f for f in fc.fields if f.kind == DATE]
-        dates.append(DossierRule(
+        dates.append(Rule(
             RuleSpec(f"D_{fc.tag}_DATES_NOT_AFTER_EXTRACT", 2, ERROR,
                      f"{' and '.join(f.source for f in date_fields)} in {fc.file} must not be after the "
                      "extract date (SPEC 3.4).", tuple(f.source for f in date_fields)),
-            fc.table, expects=lambda d, cols=tuple(f.raw for f in date_fields): tuple(
-                Expect(BETWEEN, c, max_value=d) for c in cols)))
+            fc.table, expects=_dates_not_after_extract(tuple(f.raw for f in date_fields)), detail=_extract_date))
     return stage1, dates
-
-
-def _scaling_fields(_d: dt.date) -> tuple[Expect, ...]:
-    return (Expect(NULL, "value", when=("event_type", (SCALING,)), when_not=True),
-            Expect(NULL, "rated_by", when=("event_type", (SCALING,)), when_not=True),
-            Expect(NOT_NULL, "value", when=("event_type", (SCALING,))))
 
 
 # --- whole-file rules, as DuckDB SQL over every row ------------------------------------------------
@@ -237,8 +254,8 @@ def _not_empty(table: str) -> Callable[[Extract], Found]:
     """The file holds at least one row; an empty file fails as a whole (line 1, one failing row)."""
     def check(ex: Extract) -> Found:
         if len(ex.lines[table]):
-            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
-        return Found(np.empty(0, dtype=np.int64), failing_rows=1, lines=(1,))
+            return Found(failing_rows=0)
+        return Found(failing_rows=1, lines=(1,))
     return check
 
 
@@ -248,7 +265,7 @@ def _unique(table: str, column: str) -> Callable[[Extract], Found]:
     def check(ex: Extract) -> Found:
         keys = ex.keys[table]
         if column not in keys.columns or not len(keys):
-            return Found(np.empty(0, dtype=np.int64), failing_rows=0)
+            return Found(failing_rows=0)
         with _duck() as con:
             con.register("_k", _arrow({"pos": np.arange(len(keys), dtype=np.int64), "key": keys[column]}))
             pos = con.execute("""
@@ -259,37 +276,19 @@ def _unique(table: str, column: str) -> Callable[[Extract], Found]:
     return check
 
 
-def _unknown_dossier(table: str) -> Callable[[Extract], Found]:
+def _unknown_dossier(ex: Extract, table: str) -> Found:
     """The rows of ``table`` whose (non-empty) dossier_key is no dossier_key of dossiers.csv."""
-    def check(ex: Extract) -> Found:
-        keys = ex.keys[table]
-        if "dossier_key" not in keys.columns or not len(keys):
-            return Found(np.empty(0, dtype=np.int64))
-        known = ex.keys[DOSSIERS]["dossier_key"] if "dossier_key" in ex.keys[DOSSIERS].columns else None
-        with _duck() as con:
-            con.register("_c", _arrow({"pos": np.arange(len(keys), dtype=np.int64), "key": keys["dossier_key"]}))
-            con.register("_p", _arrow({"key": known if known is not None else pd.Series([], dtype="object")}))
-            pos = con.execute("""
-                select pos from _c where key is not null and key not in (select key from _p where key is not null)
-                order by pos""").fetchnumpy()["pos"]
-        return Found(np.asarray(pos, dtype=np.int64))
-    return check
-
-
-def _previous_missing(ex: Extract) -> Found:
-    """Dossiers of the previous extract (distinct keys) that are not in this one: a count, no lines."""
-    if ex.previous is None:
-        return Found(np.empty(0, dtype=np.int64), detail="(first extract: nothing to compare.)")
-    current = ex.keys[DOSSIERS]["dossier_key"] if "dossier_key" in ex.keys[DOSSIERS].columns else None
+    keys = ex.keys[table]
+    if "dossier_key" not in keys.columns or not len(keys):
+        return Found()
+    known = ex.keys[DOSSIERS]["dossier_key"] if "dossier_key" in ex.keys[DOSSIERS].columns else None
     with _duck() as con:
-        con.register("_prev", _arrow({"key": ex.previous["dossier_key"]}))
-        con.register("_cur", _arrow({"key": current if current is not None else pd.Series([], dtype="object")}))
-        total, missing = con.execute("""
-            select count(*), count(*) filter (where key not in (select key from _cur where key is not null))
-            from (select distinct key from _prev where key is not null)""").fetchone()
-    detail = (f"({missing} of {total} dossiers of the previous extract are not in this one; they have "
-              "no line in this file.)") if missing else ""
-    return Found(np.empty(0, dtype=np.int64), failing_rows=int(missing), detail=detail)
+        con.register("_c", _arrow({"pos": np.arange(len(keys), dtype=np.int64), "key": keys["dossier_key"]}))
+        con.register("_p", _arrow({"key": known if known is not None else pd.Series([], dtype="object")}))
+        pos = con.execute("""
+            select pos from _c where key is not null and key not in (select key from _p where key is not null)
+            order by pos""").fetchnumpy()["pos"]
+    return Found(np.asarray(pos, dtype=np.int64))
 
 
 class _duck:
@@ -324,61 +323,136 @@ def _arrow(columns: dict[str, object]) -> pa.Table:
     return pa.table(arrays)
 
 
+# --- hand-written rules ---------------------------------------------------------------------------
+
+def scaling_fields(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_EVENTS_SCALING_FIELDS``: an event that is not a ``scaling_question`` has no ``value`` and no
+    ``rated_by`` (nulls included in "not a scaling question"); a ``scaling_question`` has a ``value``
+    (SPEC 3.4)."""
+    return (Expect(NULL, "value", when=("event_type", (SCALING,)), when_not=True),
+            Expect(NULL, "rated_by", when=("event_type", (SCALING,)), when_not=True),
+            Expect(NOT_NULL, "value", when=("event_type", (SCALING,))))
+
+
+def closure_after_registration(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_CLOSURE_AFTER_REGISTRATION`` (stage 2): ``closure_date >= registration_date`` in dossiers.csv
+    where both are given; the same day is fine (SPEC 3.4)."""
+    return (Expect(A_GE_B, "closure_date", column_b="registration_date"),)
+
+
+def placement_end_after_start(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_PLACEMENT_END_AFTER_START`` (stage 2): ``end_date >= start_date`` in placements.csv where both
+    are given (SPEC 3.4)."""
+    return (Expect(A_GE_B, "end_date", column_b="start_date"),)
+
+
+def placement_dossier_known(ex: Extract) -> Found:
+    """``D_PLACEMENT_DOSSIER_KNOWN`` (stage 2): the placements (every row, DuckDB anti-join) whose
+    non-empty dossier_key is no dossier_key of dossiers.csv in the same extract (SPEC 3.4)."""
+    return _unknown_dossier(ex, PLACEMENTS)
+
+
+def event_dossier_known(ex: Extract) -> Found:
+    """``D_EVENT_DOSSIER_KNOWN`` (stage 2): the practice events (every row) whose non-empty dossier_key
+    is no dossier_key of dossiers.csv in the same extract (SPEC 3.4)."""
+    return _unknown_dossier(ex, EVENTS)
+
+
+def placement_not_long_before_registration(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_PLACEMENT_NOT_LONG_BEFORE_REGISTRATION`` (stage 2): a placement's ``start_date`` is not before
+    its dossier's ``registration_date`` minus :data:`PLACEMENT_GRACE_DAYS` days (frame
+    ``placements_in_dossiers``: ``registration_grace``; SPEC 3.4)."""
+    return (Expect(A_GE_B, "start_date", column_b="registration_grace"),)
+
+
+def placement_not_after_closure(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_PLACEMENT_NOT_AFTER_CLOSURE`` (stage 2): a placement's ``start_date`` is not after its
+    dossier's ``closure_date`` (the same day is fine; an open dossier is not judged; SPEC 3.4)."""
+    return (Expect(A_GE_B, "closure_date", column_b="start_date"),)
+
+
+def previous_dossiers_present(ex: Extract) -> Found:
+    """``D_PREVIOUS_DOSSIERS_PRESENT`` (stage 2): the dossiers of the previous extract (distinct keys)
+    that are not in this one: a count with no lines, since they have none in this file (SPEC 3.4)."""
+    if ex.previous is None:
+        return Found(detail="(first extract: nothing to compare.)")
+    current = ex.keys[DOSSIERS]["dossier_key"] if "dossier_key" in ex.keys[DOSSIERS].columns else None
+    with _duck() as con:
+        con.register("_prev", _arrow({"key": ex.previous["dossier_key"]}))
+        con.register("_cur", _arrow({"key": current if current is not None else pd.Series([], dtype="object")}))
+        total, missing = con.execute("""
+            select count(*), count(*) filter (where key not in (select key from _cur where key is not null))
+            from (select distinct key from _prev where key is not null)""").fetchone()
+    detail = (f"({missing} of {total} dossiers of the previous extract are not in this one; they have "
+              "no line in this file.)") if missing else ""
+    return Found(failing_rows=int(missing), detail=detail)
+
+
+def registration_date_unchanged(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_REGISTRATION_DATE_UNCHANGED`` (stage 2): a dossier's ``registration_date`` equals the previous
+    extract's (frame ``dossiers_vs_previous``; a new dossier or an empty date is not judged; SPEC 3.4)."""
+    return (Expect(EQUAL, "registration_date", column_b="previous_registration_date"),)
+
+
+def child_id_unchanged(_ex: Extract) -> tuple[Expect, ...]:
+    """``D_CHILD_ID_UNCHANGED`` (stage 2): a dossier's ``child_key`` (the pseudonym of child_id) equals the
+    previous extract's (a new dossier is not judged; SPEC 3.4)."""
+    return (Expect(EQUAL, "child_key", column_b="previous_child_key"),)
+
+
 _STAGE1, _DATE_RULES = _contract_rules()
 
 #: Every dossier-extract rule, in the order the results are returned (stage 1, then stage 2).
-DOSSIER_RULES: tuple[DossierRule, ...] = (
+DOSSIER_RULES: tuple[Rule[Extract], ...] = (
     *_STAGE1,
-    DossierRule(RuleSpec("D_EVENTS_SCALING_FIELDS", 1, WARNING,
-                         "value and rated_by belong to scaling questions: a scaling_question event has a value, "
-                         "other events have neither (SPEC 3.4).", ("event_type", "value", "rated_by")),
-                EVENTS, expects=_scaling_fields),
-    DossierRule(RuleSpec("D_DOSSIERS_REGISTER_NUMBER_CHECK", 1, WARNING,
-                         "a dossier_id or child_id written as a national register number (11 digits, dots and "
-                         "dashes allowed) should have valid check digits: 97 - (first 9 digits mod 97), for "
-                         "births from 2000 with 2 before the 9 digits. It is loaded (under the pseudonym of its "
-                         "11 digits) but may be mistyped (SPEC 3.4, 6).",
-                         tuple(f.source for f in BY_TABLE[DOSSIERS].fields if f.check_digits)),
-                DOSSIERS, check=_finding(DOSSIERS, CHECK_DIGITS)),
+    Rule(RuleSpec("D_EVENTS_SCALING_FIELDS", 1, WARNING,
+                  "value and rated_by belong to scaling questions: a scaling_question event has a value, "
+                  "other events have neither (SPEC 3.4).", ("event_type", "value", "rated_by")),
+         EVENTS, expects=scaling_fields),
+    Rule(RuleSpec("D_DOSSIERS_REGISTER_NUMBER_CHECK", 1, WARNING,
+                  "a dossier_id or child_id written as a national register number (11 digits, dots and "
+                  "dashes allowed) should have valid check digits: 97 - (first 9 digits mod 97), for "
+                  "births from 2000 with 2 before the 9 digits. It is loaded (under the pseudonym of its "
+                  "11 digits) but may be mistyped (SPEC 3.4, 6).",
+                  tuple(f.source for f in BY_TABLE[DOSSIERS].fields if f.check_digits)),
+         DOSSIERS, check=_finding(DOSSIERS, CHECK_DIGITS)),
     *_DATE_RULES,
-    DossierRule(RuleSpec("D_CLOSURE_AFTER_REGISTRATION", 2, ERROR,
-                         "closure_date must not be before registration_date (SPEC 3.4).",
-                         ("registration_date", "closure_date")),
-                DOSSIERS, expects=lambda _d: (Expect(A_GE_B, "closure_date", column_b="registration_date"),)),
-    DossierRule(RuleSpec("D_PLACEMENT_END_AFTER_START", 2, ERROR,
-                         "a placement's end_date must not be before its start_date (SPEC 3.4).",
-                         ("start_date", "end_date")),
-                PLACEMENTS, expects=lambda _d: (Expect(A_GE_B, "end_date", column_b="start_date"),)),
-    DossierRule(RuleSpec("D_PLACEMENT_DOSSIER_KNOWN", 2, ERROR,
-                         "a placement's dossier_id must be a dossier_id of dossiers.csv in the same extract "
-                         "(SPEC 3.4).", ("dossier_id",)),
-                PLACEMENTS, check=_unknown_dossier(PLACEMENTS)),
-    DossierRule(RuleSpec("D_EVENT_DOSSIER_KNOWN", 2, ERROR,
-                         "a practice event's dossier_id must be a dossier_id of dossiers.csv in the same extract "
-                         "(SPEC 3.4).", ("dossier_id",)),
-                EVENTS, check=_unknown_dossier(EVENTS)),
-    DossierRule(RuleSpec("D_PLACEMENT_NOT_LONG_BEFORE_REGISTRATION", 2, WARNING,
-                         f"a placement should not start more than {PLACEMENT_GRACE_DAYS} days before its dossier's "
-                         "registration_date (SPEC 3.4).", ("dossier_id", "start_date", "registration_date")),
-                PLACEMENTS_IN_DOSSIERS,
-                expects=lambda _d: (Expect(A_GE_B, "start_date", column_b="registration_grace"),)),
-    DossierRule(RuleSpec("D_PLACEMENT_NOT_AFTER_CLOSURE", 2, WARNING,
-                         "a placement should not start after its dossier's closure_date (SPEC 3.4).",
-                         ("dossier_id", "start_date", "closure_date")),
-                PLACEMENTS_IN_DOSSIERS, expects=lambda _d: (Expect(A_GE_B, "closure_date", column_b="start_date"),)),
-    DossierRule(RuleSpec("D_PREVIOUS_DOSSIERS_PRESENT", 2, WARNING,
-                         "every dossier of the previous extract should still be in this snapshot (SPEC 3.4).",
-                         ("dossier_id",)),
-                PREVIOUS, check=_previous_missing),
-    DossierRule(RuleSpec("D_REGISTRATION_DATE_UNCHANGED", 2, WARNING,
-                         "a dossier's registration_date should be the same as in the previous extract (SPEC 3.4).",
-                         ("dossier_id", "registration_date")),
-                DOSSIERS_VS_PREVIOUS,
-                expects=lambda _d: (Expect(EQUAL, "registration_date", column_b="previous_registration_date"),)),
-    DossierRule(RuleSpec("D_CHILD_ID_UNCHANGED", 2, WARNING,
-                         "a dossier's child_id should be the same as in the previous extract (SPEC 3.4).",
-                         ("dossier_id", "child_id")),
-                DOSSIERS_VS_PREVIOUS, expects=lambda _d: (Expect(EQUAL, "child_key", column_b="previous_child_key"),)),
+    Rule(RuleSpec("D_CLOSURE_AFTER_REGISTRATION", 2, ERROR,
+                  "closure_date must not be before registration_date (SPEC 3.4).",
+                  ("registration_date", "closure_date")),
+         DOSSIERS, expects=closure_after_registration),
+    Rule(RuleSpec("D_PLACEMENT_END_AFTER_START", 2, ERROR,
+                  "a placement's end_date must not be before its start_date (SPEC 3.4).",
+                  ("start_date", "end_date")),
+         PLACEMENTS, expects=placement_end_after_start),
+    Rule(RuleSpec("D_PLACEMENT_DOSSIER_KNOWN", 2, ERROR,
+                  "a placement's dossier_id must be a dossier_id of dossiers.csv in the same extract "
+                  "(SPEC 3.4).", ("dossier_id",)),
+         PLACEMENTS, check=placement_dossier_known),
+    Rule(RuleSpec("D_EVENT_DOSSIER_KNOWN", 2, ERROR,
+                  "a practice event's dossier_id must be a dossier_id of dossiers.csv in the same extract "
+                  "(SPEC 3.4).", ("dossier_id",)),
+         EVENTS, check=event_dossier_known),
+    Rule(RuleSpec("D_PLACEMENT_NOT_LONG_BEFORE_REGISTRATION", 2, WARNING,
+                  f"a placement should not start more than {PLACEMENT_GRACE_DAYS} days before its dossier's "
+                  "registration_date (SPEC 3.4).", ("dossier_id", "start_date", "registration_date")),
+         PLACEMENTS_IN_DOSSIERS, expects=placement_not_long_before_registration),
+    Rule(RuleSpec("D_PLACEMENT_NOT_AFTER_CLOSURE", 2, WARNING,
+                  "a placement should not start after its dossier's closure_date (SPEC 3.4).",
+                  ("dossier_id", "start_date", "closure_date")),
+         PLACEMENTS_IN_DOSSIERS, expects=placement_not_after_closure),
+    Rule(RuleSpec("D_PREVIOUS_DOSSIERS_PRESENT", 2, WARNING,
+                  "every dossier of the previous extract should still be in this snapshot (SPEC 3.4).",
+                  ("dossier_id",)),
+         PREVIOUS, check=previous_dossiers_present),
+    Rule(RuleSpec("D_REGISTRATION_DATE_UNCHANGED", 2, WARNING,
+                  "a dossier's registration_date should be the same as in the previous extract (SPEC 3.4).",
+                  ("dossier_id", "registration_date")),
+         DOSSIERS_VS_PREVIOUS, expects=registration_date_unchanged),
+    Rule(RuleSpec("D_CHILD_ID_UNCHANGED", 2, WARNING,
+                  "a dossier's child_id should be the same as in the previous extract (SPEC 3.4).",
+                  ("dossier_id", "child_id")),
+         DOSSIERS_VS_PREVIOUS, expects=child_id_unchanged),
 )
 
 
@@ -426,61 +500,20 @@ def check_dossier_extract(frames: dict[str, pd.DataFrame], extract_date: dt.date
     """
     extract = _prepare(frames, extract_date, previous, changed)
     extract.findings = findings
-    found: dict[int, Found] = {}
-    by_frame: dict[str, list[tuple[int, DossierRule]]] = {}
-    for k, rule in enumerate(DOSSIER_RULES):
-        if rule.check is not None:
-            found[k] = rule.check(extract)
-        else:
-            by_frame.setdefault(rule.frame, []).append((k, rule))
-    for name, rules in by_frame.items():
-        work, where = extract.frames[name], extract.positions[name]
-        if not len(work):  # no row to judge: every row rule passes
-            for k, _rule in rules:
-                found[k] = Found(np.empty(0, dtype=np.int64))
-            continue
-        expects = [(k, e) for k, rule in rules for e in rule.expects(extract_date)]
-        verdicts = gx.validate(work, [e for _, e in expects], name=f"dossiers-{name}")
-        for k, rule in rules:
-            mine = [v for (kk, _), v in zip(expects, verdicts) if kk == k]
-            positions = where[gx.failing_union(mine)]
-            if not len(positions) and not all(v.success for v in mine):  # a table verdict: the file fails
-                found[k] = Found(positions, failing_rows=1, detail=_detail(rule, mine, extract), lines=(1,))
-            else:
-                found[k] = Found(positions, detail=_detail(rule, mine, extract))
-
-    results = []
-    for k, rule in enumerate(DOSSIER_RULES):
-        f = found[k]
-        table = _REPORTS_ON[rule.frame]
-        lines = (extract.lines[table][f.positions] if len(f.positions) else np.asarray(f.lines, dtype=np.int64))
-        detail = f.detail
-        if not extract.present[table] and not detail:
-            detail = f"({BY_TABLE[table].file} is not in this extract.)"
-        if rule.frame == DOSSIERS_VS_PREVIOUS and previous is None:
-            detail = "(first extract: nothing to compare.)"
-        results.append(rule.spec.outcome(lines, source_files.get(table, ""), failing_rows=f.failing_rows,
-                                         detail=detail, columns=list(f.columns) if f.columns else None))
-    return results
+    return run_rules(DOSSIER_RULES, extract, _frames(extract, source_files), suite="dossiers")
 
 
-def _detail(rule: DossierRule, verdicts: list[gx.Verdict], ex: Extract) -> str:
-    """A short account of what failed: the values outside a code list, the extract date."""
-    if not any(len(v.failing) for v in verdicts):
-        return ""
-    bad: list[str] = []
-    for v, e in zip(verdicts, rule.expects(ex.extract_date)):
-        if e.kind == IN_SET and len(v.failing):
-            for value in v.result.get("unexpected_list") or []:
-                text = shown_value(value)
-                if text not in bad:
-                    bad.append(text)
-    if bad:
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        return f"Found {', '.join(bad[:5])}{more}."
-    if rule.spec.code.endswith("_DATES_NOT_AFTER_EXTRACT"):
-        return f"Extract date {ex.extract_date.isoformat()}."
-    return ""
+def _frames(ex: Extract, source_files: Mapping[str, str]) -> dict[str, Frame]:
+    """The engine's view of each working frame: its rows, the lines and landing file of the file it
+    reports on, and the note of a rule that found nothing to say (the file is absent, the first extract)."""
+    out = {}
+    for name, table in _REPORTS_ON.items():
+        note = "" if ex.present[table] else f"({BY_TABLE[table].file} is not in this extract.)"
+        if name == DOSSIERS_VS_PREVIOUS and ex.previous is None:
+            note = "(first extract: nothing to compare.)"
+        out[name] = Frame(ex.frames[name], ex.lines[table], source_files.get(table, ""),
+                          positions=ex.positions[name], note=note)
+    return out
 
 
 # --- working frames -----------------------------------------------------------------------------

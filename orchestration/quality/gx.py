@@ -3,12 +3,12 @@
 Rules describe the expectations they need as data (:class:`Expect`); :func:`validate` turns them into
 GX expectations, runs them through one ephemeral GX context per process (pandas datasource ->
 dataframe asset -> whole-dataframe batch definition -> ``ExpectationSuite`` -> ``ValidationDefinition``,
-the pattern in STACK_NOTES) with ``result_format="COMPLETE"``, and reads ``unexpected_index_list`` back
+the GX 1.x pattern) with ``result_format="COMPLETE"``, and reads ``unexpected_index_list`` back
 into the positions of the failing rows, which the callers map to source line numbers.
 
 GX itself is imported lazily, on the first validation (the import costs seconds and ~230 MB).
 
-Keeping GX as the gate at benchmark scale (STACK_NOTES "Great Expectations at scale": one
+Keeping GX as the gate at benchmark scale (one
 expectation over 5M rows costs 7-20 s in GX, so a full suite over every row costs minutes):
 every expectation that judges a row only by values in that row (null / not null, value sets, ranges,
 the order or equality of two columns, each optionally under a row condition) is run on one
@@ -230,7 +230,7 @@ def context():
     whichever thread asks first; :func:`prefetch` may have started it in the background).
 
     Progress bars are off. GX usage analytics are off unless ``GX_ANALYTICS_ENABLED`` says otherwise
-    (the warehouse sends nothing anywhere; STACK_NOTES).
+    (the warehouse sends nothing anywhere).
     """
     with _CONTEXT_LOCK:
         return _context()
