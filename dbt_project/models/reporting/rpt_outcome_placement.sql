@@ -14,34 +14,24 @@ with mart as (
 ),
 
 cells as (
-    {{ reporting_outcome_cells('mart', 'registration_year', [
-        ('observable', 'placed', 'n_placed_365d'),
-        ('observable', 'not_placed', 'n_observable - n_placed_365d'),
-        ('observable', 'all', 'n_observable'),
-        ('dossiers', 'all', 'n_dossiers'),
-        ('running', 'all', 'n_window_running'),
-        ('moves', 'all', 'placement_moves')]) }}
+    {{ suppression_cells('mart', ['registration_year', 'service', 'region'], [
+        ['observable', 'placed', 'n_placed_365d'],
+        ['observable', 'not_placed', 'n_observable - n_placed_365d'],
+        ['observable', 'all', 'n_observable'],
+        ['dossiers', 'all', 'n_dossiers'],
+        ['running', 'all', 'n_window_running'],
+        ['moves', 'all', 'placement_moves']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},
 
 flags as (
-    select
-        registration_year,
-        service,
-        region,
-        max(case when measure_group = 'observable' and status = 'all' then is_hidden else 0 end) as n_observable_hidden,
-        max(case when measure_group = 'observable' and status = 'placed' then is_hidden else 0 end) as n_placed_hidden,
-        max(case when measure_group = 'dossiers' then is_hidden else 0 end) as n_dossiers_hidden,
-        max(case when measure_group = 'moves' then is_hidden else 0 end) as moves_hidden,
-        max(case when measure_group = 'running' then is_hidden else 0 end) as running_hidden,
-        max(case when measure_group = 'running' then is_suppressed else 0 end) as running_flag,
-        max(case when measure_group = 'observable' and status = 'all' then is_suppressed else 0 end) as n_observable_flag,
-        max(case when measure_group = 'observable' and status = 'placed' then is_suppressed else 0 end) as n_placed_flag,
-        max(case when measure_group = 'dossiers' then is_suppressed else 0 end) as n_dossiers_flag,
-        max(case when measure_group = 'moves' then is_suppressed else 0 end) as moves_flag
-    from cells_suppressed
-    group by registration_year, service, region
+    {{ suppression_flags('cells_suppressed', ['registration_year', 'service', 'region'], [
+        ['n_observable', "measure_group = 'observable' and status = 'all'"],
+        ['n_placed', "measure_group = 'observable' and status = 'placed'"],
+        ['n_dossiers', "measure_group = 'dossiers'"],
+        ['moves', "measure_group = 'moves'"],
+        ['running', "measure_group = 'running'"]]) }}
 )
 
 select

@@ -8,15 +8,9 @@
 -- question without rated_by or without a value counts for no rater.
 {%- set raters = ['worker', 'parent', 'child', 'network'] %}
 
-with latest as (
-    select as_of_date from {{ ref('int_dossier_extract_latest') }}
-),
-
-events as (
+with events as (
     select e.*
-    from {{ ref('stg_dossiers__practice_events') }} as e
-    inner join latest
-        on {{ valid_in_extract('e', 'latest.as_of_date') }}
+    from {{ in_latest_extract(ref('stg_dossiers__practice_events'), 'e') }}
 ),
 
 breadth as (

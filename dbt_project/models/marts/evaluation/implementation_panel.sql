@@ -12,7 +12,7 @@
 --                        the roll-out quarter, 'post' from it on (null without a roll-out date)
 -- Every quarter from the first registration to the latest extract has a row per region x service seen.
 -- Staff construct means per region and year: marts.implementation_panel_staff (join on region and year).
-{%- set dbl = outcome_type_double() %}
+{%- set dbl = type_double() %}
 {%- set steps = ['mapping', 'safety_plan', 'network_meeting', 'three_houses', 'words_and_pictures'] %}
 with dossiers as (
     select
@@ -99,9 +99,9 @@ select
     cast(coalesce(s.placements_started, 0) as {{ dbt.type_bigint() }}) as placements_started,
     cast(coalesce(c.n_reopening_window_complete, 0) as {{ dbt.type_bigint() }}) as n_reopening_window_complete,
     cast(coalesce(c.n_reopened_365d, 0) as {{ dbt.type_bigint() }}) as n_reopened_365d,
-    {{ outcome_ratio('c.n_reopened_365d', 'c.n_reopening_window_complete') }} as reopening_rate
+    {{ safe_ratio('c.n_reopened_365d', 'c.n_reopening_window_complete') }} as reopening_rate
     {%- for st in steps %},
-    {{ outcome_ratio('r.n_' ~ st, 'r.registrations') }} as share_{{ st }}
+    {{ safe_ratio('r.n_' ~ st, 'r.registrations') }} as share_{{ st }}
     {%- endfor %},
     ro.rollout_date,
     cast(g.q - ro.rollout_q as {{ dbt.type_bigint() }}) as event_time_quarters,

@@ -14,7 +14,7 @@
 {%- set codes = survey_group_codes(feedback_waves) -%}
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 
 with responses as (
     select
@@ -80,7 +80,7 @@ dossiers as (
         registration_date,
         closure_date,
         registration_year
-    from {{ feedback_ref_or_empty('fct_dossier', [
+    from {{ ref_or_empty('fct_dossier', [
         ['dossier_key', s], ['service', s], ['region', s], ['team', s], ['registration_date', 'date'],
         ['closure_date', 'date'], ['registration_year', dbt.type_int()]]) }} as d
 )
