@@ -60,5 +60,7 @@ select
     {%- for c in counts %},
     {{ c }}_hidden = 1 as {{ c }}_suppressed
     {%- endfor %},
-    {% for c in counts %}{{ c }}_hidden{% if not loop.last %} + {% endif %}{% endfor %} > 0 as suppressed
+    {%- for c in counts %}
+    {% if not loop.first %}+ {% endif %}{{ c }}_hidden
+    {%- endfor %} > 0 as suppressed
 from flagged

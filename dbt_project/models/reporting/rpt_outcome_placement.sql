@@ -48,8 +48,10 @@ select
     case when f.n_observable_hidden = 0 then m.n_window_complete end as n_window_complete,
     case when f.running_hidden = 0 then m.n_window_running end as n_window_running,
     -- the Wilson interval (as marts.outcome_placement's, from the same counts), withheld with the rate (SPEC 6, 9.3)
-    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round(wilson_low('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_low,
-    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round(wilson_high('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_high,
+    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0
+        then {{ reporting_round(wilson_low('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_low,
+    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0
+        then {{ reporting_round(wilson_high('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_high,
     f.n_observable_flag = 1 as n_observable_suppressed,
     f.n_placed_flag = 1 as n_placed_365d_suppressed,
     f.n_placed_flag = 1 and m.placement_days is not null as placement_days_suppressed,

@@ -41,8 +41,10 @@ select
     case when f.n_observable_hidden = 0 then m.n_window_complete end as n_window_complete,
     case when f.running_hidden = 0 then m.n_window_running end as n_window_running,
     -- the Wilson interval (as marts.outcome_reopening's, from the same counts), withheld with the rate (SPEC 6, 9.3)
-    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then {{ reporting_round(wilson_low('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_low,
-    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then {{ reporting_round(wilson_high('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_high,
+    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0
+        then {{ reporting_round(wilson_low('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_low,
+    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0
+        then {{ reporting_round(wilson_high('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_high,
     f.n_observable_flag = 1 as n_observable_suppressed,
     f.n_reopened_flag = 1 as n_reopened_365d_suppressed,
     f.n_closed_flag = 1 as n_closed_suppressed,

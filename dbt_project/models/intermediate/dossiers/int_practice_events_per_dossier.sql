@@ -58,7 +58,7 @@ rater_scaling as (
         ) as seq_last
     from events
     where event_type = 'scaling_question'
-        and rated_by in ({% for r in raters %}'{{ r }}'{% if not loop.last %}, {% endif %}{% endfor %})
+        and rated_by in ('{{ raters | join("', '") }}')
         and scaling_value is not null
 ),
 
@@ -68,7 +68,8 @@ per_rater as (
 {%- for r in raters %}
         cast(sum(case when rated_by = '{{ r }}' then 1 else 0 end) as {{ dbt.type_bigint() }}) as n_scaling_scores_{{ r }},
         max(case when rated_by = '{{ r }}' and seq_first = 1 then scaling_value end) as first_scaling_score_{{ r }},
-        max(case when rated_by = '{{ r }}' and seq_last = 1 then scaling_value end) as last_scaling_score_{{ r }}{% if not loop.last %},{% endif %}
+        max(case when rated_by = '{{ r }}' and seq_last = 1 then scaling_value end)
+            as last_scaling_score_{{ r }}{% if not loop.last %},{% endif %}
 {%- endfor %}
     from rater_scaling
     group by dossier_key

@@ -6,7 +6,10 @@
 {%- set s = dbt.type_string() %}
 with points as (
     -- the dossier side may not be built yet in a warehouse that has only loaded surveys (ref_or_empty)
-    select * from {{ ref_or_empty('int_study_follow_up_points', [['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'], ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()], ['observed_extract_date', 'date']]) }} as p
+    select * from {{ ref_or_empty('int_study_follow_up_points', [
+        ['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'],
+        ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()],
+        ['observed_extract_date', 'date']]) }} as p
     where observed_extract_date is not null
 ),
 

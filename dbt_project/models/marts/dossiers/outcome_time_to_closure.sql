@@ -94,7 +94,8 @@ curve as (
                 order by km_time
                 rows between unbounded preceding and current row
             ) = 1 then cast(0 as {{ type_double() }})
-            else {{ exponential('sum(log_factor) over (partition by registration_year, service, region order by km_time rows between unbounded preceding and current row)') }}
+            else {{ exponential('sum(log_factor) over (partition by registration_year, service, region '
+                                ~ 'order by km_time rows between unbounded preceding and current row)') }}
         end as survival
     from steps
 ),

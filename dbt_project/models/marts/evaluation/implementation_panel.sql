@@ -17,7 +17,8 @@
 with dossiers as (
     select
         d.*,
-        cast(extract(year from registration_date) * 4 + floor((extract(month from registration_date) - 1) / 3) as {{ dbt.type_bigint() }}) as reg_q,
+        cast(extract(year from registration_date) * 4 + floor((extract(month from registration_date) - 1) / 3)
+            as {{ dbt.type_bigint() }}) as reg_q,
         cast(extract(year from closure_date) * 4 + floor((extract(month from closure_date) - 1) / 3) as {{ dbt.type_bigint() }}) as clo_q
     from {{ ref('fct_dossier') }} as d
 ),
@@ -83,7 +84,8 @@ rollout as (
     select
         region,
         rollout_date,
-        cast(extract(year from rollout_date) * 4 + floor((extract(month from rollout_date) - 1) / 3) as {{ dbt.type_bigint() }}) as rollout_q
+        cast(extract(year from rollout_date) * 4 + floor((extract(month from rollout_date) - 1) / 3)
+            as {{ dbt.type_bigint() }}) as rollout_q
     from {{ ref('stg_evaluation__rollout') }}
 )
 

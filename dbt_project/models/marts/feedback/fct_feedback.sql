@@ -131,9 +131,10 @@ select
 from responses as r
 left join waves as w
     on w.instrument = r.instrument and w.wave = r.wave
-left join items as i
+-- items and scores give one column per loaded construct and item (none while sqlfluff renders the model)
+left join items as i  -- noqa: ST11
     on i.response_key = r.response_key
-left join scores as sc
+left join scores as sc  -- noqa: ST11
     on sc.response_key = r.response_key
 left join dossiers as d
     on d.dossier_key = r.dossier_key

@@ -167,7 +167,8 @@ left join placement as pl
     on pl.year_text = cast(k.year as {{ s }}) and pl.region = k.region
 left join reopening as ro
     on ro.year_text = cast(k.year as {{ s }}) and ro.region = k.region
-left join survey as sv
+-- survey gives one column per loaded population and measure (none while sqlfluff renders the model)
+left join survey as sv  -- noqa: ST11
     on sv.year = k.year and sv.region = k.region
 left join depth as dp
     on dp.year_text = cast(k.year as {{ s }}) and dp.region = k.region

@@ -17,7 +17,10 @@
 -- The dossier-side relations are read through ref_or_empty: a survey-only build (source:raw_surveys+)
 -- selects this model but not the dossier side, which may not exist yet.
 with points as (
-    select * from {{ ref_or_empty('int_study_follow_up_points', [['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'], ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()], ['observed_extract_date', 'date']]) }} as p
+    select * from {{ ref_or_empty('int_study_follow_up_points', [
+        ['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'],
+        ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()],
+        ['observed_extract_date', 'date']]) }} as p
 ),
 
 versions as (

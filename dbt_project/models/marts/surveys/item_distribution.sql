@@ -26,7 +26,9 @@ labels as (
 ),
 
 digits as (
-    {% for d in range(10) %}select {{ d }} as d{% if not loop.last %} union all {% endif %}{% endfor %}
+    {%- for d in range(10) %}
+    {% if not loop.first %}union all {% endif %}select {{ d }} as d
+    {%- endfor %}
 ),
 
 whole_numbers as (
