@@ -70,3 +70,12 @@
 {% macro spark__median(expression) -%}
     percentile({{ expression }}, 0.5)
 {%- endmacro %}
+
+{#- type_bigint_sum(): the type of sum() over whole numbers: hugeint (128-bit) on DuckDB, bigint on Spark and
+    elsewhere. For reporting columns that pass on such a sum from a mart, so that their contract type holds
+    whatever type the mart was built with. -#}
+{% macro type_bigint_sum() -%}
+    {{ return(adapter.dispatch('type_bigint_sum')()) }}
+{%- endmacro %}
+{% macro default__type_bigint_sum() -%}bigint{%- endmacro %}
+{% macro duckdb__type_bigint_sum() -%}hugeint{%- endmacro %}

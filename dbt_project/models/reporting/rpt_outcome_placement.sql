@@ -41,7 +41,7 @@ select
     case when f.n_observable_hidden = 0 then m.n_observable end as n_observable,
     case when f.n_placed_hidden = 0 then m.n_placed_365d end as n_placed_365d,
     case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round('m.placement_rate') }} end as placement_rate,
-    case when f.n_placed_hidden = 0 then m.placement_days end as placement_days,
+    case when f.n_placed_hidden = 0 then cast(m.placement_days as {{ dbt.type_bigint() }}) end as placement_days,
     case when f.moves_hidden = 0 then m.placement_moves end as placement_moves,
     case when f.moves_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round('m.moves_per_1000_days') }} end as moves_per_1000_days,
     case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,

@@ -32,9 +32,12 @@ select
     case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,
     case when f.n_closed_hidden = 0 then m.n_closed end as n_closed,
     case when f.n_censored_hidden = 0 then m.n_censored end as n_censored,
-    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_median_days end as km_median_days,
-    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_p25_days end as km_p25_days,
-    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_p75_days end as km_p75_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+        then cast(m.km_median_days as {{ dbt.type_bigint() }}) end as km_median_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+        then cast(m.km_p25_days as {{ dbt.type_bigint() }}) end as km_p25_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+        then cast(m.km_p75_days as {{ dbt.type_bigint() }}) end as km_p75_days,
     case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
          then {{ reporting_round('m.km_closed_within_365d') }} end as km_closed_within_365d,
     case when f.n_closed_hidden = 0 then {{ reporting_round('m.naive_median_closed_days') }} end as naive_median_closed_days,
