@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test test-unit test-cli test-spark spark-java ui docs manifest bench bench-history clean
+.PHONY: venv demo lint test test-unit test-cli test-spark spark-java ui docs manifest bench bench-history clean
 
 venv: $(STAMP)
 
@@ -24,7 +24,12 @@ manifest: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sofs-warehouse demo
 
-test: $(STAMP)
+# sqlfluff over the dbt models and singular tests (dbt_project/.sqlfluff: DuckDB, jinja templater with the
+# project's macros and lint/sqlfluff_libs; about a minute on 2 cores)
+lint: $(STAMP)
+	cd dbt_project && $(abspath $(BIN))/sqlfluff lint models tests --processes 2
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -m "not cli_processes"
 
 # unit tests only (about 2 minutes on 2 cores): readers, rules, privacy, CLI argument handling

@@ -36,3 +36,46 @@
             s -> s.v),
         {{ delimiter }}) end
 {%- endmacro %}
+
+{#- type_double(): a double-precision floating type (dbt.type_float() is a 4-byte FLOAT on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}double precision{%- endmacro %}
+{% macro duckdb__type_double() -%}double{%- endmacro %}
+{% macro spark__type_double() -%}double{%- endmacro %}
+
+{#- natural_log(expression), exponential(expression): ln and exp, e.g. for the Kaplan-Meier product
+    S(t) = exp(sum(ln(1 - d/n))) (macros/statistics/km.sql). -#}
+{% macro natural_log(expression) -%}
+    {{ return(adapter.dispatch('natural_log')(expression)) }}
+{%- endmacro %}
+{% macro default__natural_log(expression) -%}ln({{ expression }}){%- endmacro %}
+
+{% macro exponential(expression) -%}
+    {{ return(adapter.dispatch('exponential')(expression)) }}
+{%- endmacro %}
+{% macro default__exponential(expression) -%}exp({{ expression }}){%- endmacro %}
+
+{#- median(expression): an aggregate, the median by linear interpolation between the two middle values. -#}
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median')(expression)) }}
+{%- endmacro %}
+{% macro default__median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+{% macro duckdb__median(expression) -%}
+    quantile_cont({{ expression }}, 0.5)
+{%- endmacro %}
+{% macro spark__median(expression) -%}
+    percentile({{ expression }}, 0.5)
+{%- endmacro %}
+
+{#- type_bigint_sum(): the type of sum() over whole numbers: hugeint (128-bit) on DuckDB, bigint on Spark and
+    elsewhere. For reporting columns that pass on such a sum from a mart, so that their contract type holds
+    whatever type the mart was built with. -#}
+{% macro type_bigint_sum() -%}
+    {{ return(adapter.dispatch('type_bigint_sum')()) }}
+{%- endmacro %}
+{% macro default__type_bigint_sum() -%}bigint{%- endmacro %}
+{% macro duckdb__type_bigint_sum() -%}hugeint{%- endmacro %}

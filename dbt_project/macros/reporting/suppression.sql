@@ -170,18 +170,26 @@ where n_withheld = 1 and n_members > 1
 {% endtest %}
 
 
-{#- The counts of an outcome mart as cells for reporting_suppress: one row per
-    year x service x region x (measure_group, status), cell_value the count.
-    measures: list of (measure_group, status, expression over the mart's columns). -#}
-{% macro reporting_outcome_cells(relation, year_column, measures) -%}
-    {%- for grp, status, expr in measures %}
+{#-
+  suppression_cells(relation, dims, measures): the counts of `relation` laid out "long" as the cells that
+  reporting_suppress reads (a relation body: one select per measure, joined by union all).
+  dims: the columns that identify a row of `relation`, each cast to a string (so that 'all' fits).
+  measures: a list of [measure_group, status, expression] or, for a table with one measure group, of
+            [status, expression]; `expression` is a count over the columns of `relation` (a derivable
+            complement such as 'n - observed' too).
+  output columns: measure_group (only with 3-element measures), the dims, status, cell_value.
+-#}
+{% macro suppression_cells(relation, dims, measures) -%}
+    {%- for measure in measures %}
     select
-        '{{ grp }}' as measure_group,
-        cast({{ year_column }} as {{ dbt.type_string() }}) as {{ year_column }},
-        cast(service as {{ dbt.type_string() }}) as service,
-        cast(region as {{ dbt.type_string() }}) as region,
-        '{{ status }}' as status,
-        {{ expr }} as cell_value
+        {%- if measure | length == 3 %}
+        '{{ measure[0] }}' as measure_group,
+        {%- endif %}
+        {%- for d in dims %}
+        cast({{ d }} as {{ dbt.type_string() }}) as {{ d }},
+        {%- endfor %}
+        '{{ measure[-2] }}' as status,
+        {{ measure[-1] }} as cell_value
     from {{ relation }}
     {%- if not loop.last %}
     union all
@@ -190,8 +198,30 @@ where n_withheld = 1 and n_members > 1
 {%- endmacro %}
 
 
+{#-
+  suppression_flags(cells, by, flags): one row per combination of the `by` columns of `cells` (the output of
+  reporting_suppress, `<input>_suppressed`) with two 0/1 columns per flag [name, condition]:
+  <name>_hidden (the count is withheld: hidden by disclosure control or null upstream) and <name>_flag (withheld
+  by disclosure control), over the cells where `condition` (SQL over measure_group and status) holds.
+  A relation body; the caller joins it back to the mart on the `by` columns.
+-#}
+{% macro suppression_flags(cells, by, flags) -%}
+    select
+        {%- for c in by %}
+        {{ c }},
+        {%- endfor %}
+        {%- for name, condition in flags %}
+        max(case when {{ condition }} then is_hidden else 0 end) as {{ name }}_hidden,
+        max(case when {{ condition }} then is_suppressed else 0 end) as {{ name }}_flag
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ cells }}
+    group by {{ by | join(', ') }}
+{%- endmacro %}
+
+
 {#- Floats published in reporting are rounded to 9 decimals, so that floating-point noise of a rebuild
     (order of summation, 1e-15) never changes a published value or a release's bytes (SPEC 6). -#}
 {% macro reporting_round(expression) -%}
-    round(cast({{ expression }} as {{ outcome_type_double() }}), 9)
+    round(cast({{ expression }} as {{ type_double() }}), 9)
 {%- endmacro %}

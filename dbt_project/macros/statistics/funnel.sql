@@ -20,9 +20,9 @@
     select
         {% for c in units %}m.{{ c }}, {% endfor %}m.n, m.expected,
         i.k,
-        case when i.k = 0 then m.n * {{ outcome_ln('1 - m.expected / m.n') }}
-             else {{ outcome_ln('m.n - i.k + 1') }} - {{ outcome_ln('i.k') }} + {{ outcome_ln('m.expected / m.n') }}
-                  - {{ outcome_ln('1 - m.expected / m.n') }} end as log_term
+        case when i.k = 0 then m.n * {{ natural_log('1 - m.expected / m.n') }}
+             else {{ natural_log('m.n - i.k + 1') }} - {{ natural_log('i.k') }} + {{ natural_log('m.expected / m.n') }}
+                  - {{ natural_log('1 - m.expected / m.n') }} end as log_term
     from {{ measured }} as m
     inner join ({{ stat_integers() }}) as i
         on i.k <= m.n
@@ -32,7 +32,7 @@
 {{ measured }}_binomial_cdf as (
     select
         {{ u }}, k,
-        sum({{ outcome_exp('log_pmf') }}) over (partition by {{ u }}
+        sum({{ exponential('log_pmf') }}) over (partition by {{ u }}
                                                order by k rows between unbounded preceding and current row) as cdf
     from (
         select
@@ -76,7 +76,7 @@
 -#}
 {% macro funnel_columns(m='m', q='q') -%}
     case when {{ m }}.expected > 0 then {{ m }}.observed / {{ m }}.expected end as oe_ratio,
-    {{ outcome_ratio(m ~ '.observed', m ~ '.n') }} as observed_rate,
+    {{ safe_ratio(m ~ '.observed', m ~ '.n') }} as observed_rate,
     case when {{ m }}.n > 0 then {{ m }}.expected / {{ m }}.n end as expected_rate,
     case when {{ m }}.expected > 0 then {{ q }}.q95_low / {{ m }}.expected end as limit95_low,
     case when {{ m }}.expected > 0 then {{ q }}.q95_high / {{ m }}.expected end as limit95_high,

@@ -14,7 +14,7 @@
 -#}
 {% macro km_steps(input, groups, prefix) -%}
     {%- set part = 'partition by ' ~ (groups | join(', ')) if groups else '' -%}
-    {%- set dbl = outcome_type_double() -%}
+    {%- set dbl = type_double() -%}
 {{ prefix }}_times as (
     select
         {% for g in groups %}{{ g }}, {% endfor %}
@@ -36,7 +36,7 @@
     select
         r.*,
         case when n_events > 0 and n_events < n_at_risk
-             then {{ outcome_ln('1 - cast(n_events as ' ~ dbl ~ ') / n_at_risk') }} else 0 end as log_factor,
+             then {{ natural_log('1 - cast(n_events as ' ~ dbl ~ ') / n_at_risk') }} else 0 end as log_factor,
         case when n_events > 0 and n_events = n_at_risk then 1 else 0 end as reaches_zero,
         case when n_events > 0 and n_events < n_at_risk
              then cast(n_events as {{ dbl }}) / (cast(n_at_risk as {{ dbl }}) * (n_at_risk - n_events)) else 0 end as greenwood_term
@@ -63,17 +63,17 @@
         cast(n_at_risk as {{ dbt.type_bigint() }}) as n_at_risk,
         cast(n_events as {{ dbt.type_bigint() }}) as n_events,
         cast(n_censored as {{ dbt.type_bigint() }}) as n_censored,
-        case when is_zero = 1 then cast(0 as {{ dbl }}) else {{ outcome_exp('log_survival') }} end as survival,
+        case when is_zero = 1 then cast(0 as {{ dbl }}) else {{ exponential('log_survival') }} end as survival,
         cast(greenwood as {{ dbl }}) as greenwood,
         case
             when is_zero = 1 then cast(0 as {{ dbl }})
             when log_survival = 0 then cast(1 as {{ dbl }})
-            else {{ outcome_exp('-' ~ outcome_exp(outcome_ln('-log_survival') ~ ' - ' ~ wilson_z95() ~ ' * sqrt(greenwood) / log_survival')) }}
+            else {{ exponential('-' ~ exponential(natural_log('-log_survival') ~ ' - ' ~ wilson_z95() ~ ' * sqrt(greenwood) / log_survival')) }}
         end as ci_low,
         case
             when is_zero = 1 then cast(0 as {{ dbl }})
             when log_survival = 0 then cast(1 as {{ dbl }})
-            else {{ outcome_exp('-' ~ outcome_exp(outcome_ln('-log_survival') ~ ' + ' ~ wilson_z95() ~ ' * sqrt(greenwood) / log_survival')) }}
+            else {{ exponential('-' ~ exponential(natural_log('-log_survival') ~ ' + ' ~ wilson_z95() ~ ' * sqrt(greenwood) / log_survival')) }}
         end as ci_high
     from {{ prefix }}_cum
 )

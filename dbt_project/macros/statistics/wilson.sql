@@ -11,8 +11,8 @@
 
 {% macro wilson_low(x, n, z=none) -%}
     {%- set z = z or wilson_z95() -%}
-    {%- set p = '(cast(' ~ x ~ ' as ' ~ outcome_type_double() ~ ') / ' ~ n ~ ')' -%}
-    case when {{ n }} > 0 and {{ x }} = 0 then cast(0 as {{ outcome_type_double() }})
+    {%- set p = '(cast(' ~ x ~ ' as ' ~ type_double() ~ ') / ' ~ n ~ ')' -%}
+    case when {{ n }} > 0 and {{ x }} = 0 then cast(0 as {{ type_double() }})
          when {{ n }} > 0 then
         ({{ p }} + {{ z }} * {{ z }} / (2.0 * {{ n }})
          - {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})))
@@ -21,8 +21,8 @@
 
 {% macro wilson_high(x, n, z=none) -%}
     {%- set z = z or wilson_z95() -%}
-    {%- set p = '(cast(' ~ x ~ ' as ' ~ outcome_type_double() ~ ') / ' ~ n ~ ')' -%}
-    case when {{ n }} > 0 and {{ x }} = {{ n }} then cast(1 as {{ outcome_type_double() }})
+    {%- set p = '(cast(' ~ x ~ ' as ' ~ type_double() ~ ') / ' ~ n ~ ')' -%}
+    case when {{ n }} > 0 and {{ x }} = {{ n }} then cast(1 as {{ type_double() }})
          when {{ n }} > 0 then
         ({{ p }} + {{ z }} * {{ z }} / (2.0 * {{ n }})
          + {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})))

@@ -97,7 +97,7 @@
 
 {#-
   survey_ref(model_name): ref() of a survey model, read as an empty relation with its typed columns while it
-  has never been built (feedback_ref_or_empty). marts.construct_means and the marts built on it read the
+  has never been built (ref_or_empty). marts.construct_means and the marts built on it read the
   dossier region (marts.fct_dossier), so the dossier job (every model downstream of the extracts) builds them
   too; in a warehouse that has loaded extracts but no survey wave yet the survey models they read do not
   exist, and the marts then build empty. Only the columns listed here can be read through it.
@@ -105,7 +105,7 @@
 {% macro survey_ref(model_name) -%}
     {%- set s = dbt.type_string() -%}
     {%- set b = dbt.type_bigint() -%}
-    {%- set f = outcome_type_double() -%}
+    {%- set f = type_double() -%}
     {%- set t = dbt.type_boolean() -%}
     {%- set columns = {
         'int_survey_responses_current': [['instrument', s], ['wave', s], ['wave_order', b], ['population', s],
@@ -131,5 +131,5 @@
         'int_survey_wave_years': [['instrument', s], ['wave', s], ['population', s], ['wave_order', b],
             ['fieldwork_start', 'date'], ['fieldwork_end', 'date'], ['wave_year', dbt.type_int()]],
     } -%}
-    {{ feedback_ref_or_empty(model_name, columns[model_name]) }}
+    {{ ref_or_empty(model_name, columns[model_name]) }}
 {%- endmacro %}

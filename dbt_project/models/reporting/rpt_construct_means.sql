@@ -11,10 +11,10 @@
 -- The mart is read as an empty relation while it has never been built (a warehouse built only partly).
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 with mart as (
     select *
-    from {{ feedback_ref_or_empty('construct_means', [
+    from {{ ref_or_empty('construct_means', [
         ['instrument', s], ['population', s], ['wave', s], ['wave_order', b], ['wave_year', dbt.type_int()],
         ['measure_kind', s], ['measure', s], ['measure_label', s], ['region', s], ['respondent_group', s],
         ['n_respondents', b], ['mean', f], ['sd', f], ['ci_lower', f], ['ci_upper', f], ['scale_min', f],

@@ -83,7 +83,7 @@ select
     m.value_label,
     case when not {{ reporting_is_small('m.n') }} then m.n end as n,
     case when coalesce(t.n_valid_hidden, 0) = 0 then m.n_valid end as n_valid,
-    cast(null as {{ outcome_type_double() }}) as pct,
+    cast(null as {{ type_double() }}) as pct,
     {{ reporting_is_small('m.n') }} as n_suppressed,
     coalesce(t.n_valid_flag, 0) = 1 as n_valid_suppressed,
     {{ reporting_is_small('m.n') }} or coalesce(t.n_valid_flag, 0) = 1 as suppressed,

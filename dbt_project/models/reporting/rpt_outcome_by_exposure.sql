@@ -11,10 +11,10 @@
 {%- set counts = ['n_landmark', 'n_window_complete', 'n_placed_365d', 'n_reopened_365d', 'n_closed'] %}
 {%- set s = dbt.type_string() %}
 {%- set b = dbt.type_bigint() %}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 with mart as (
     -- empty while marts.outcome_by_exposure was never built (e.g. a reporting-only build on hand-made marts)
-    select * from {{ feedback_ref_or_empty('outcome_by_exposure', [
+    select * from {{ ref_or_empty('outcome_by_exposure', [
         ['exposure', s], ['exposed', dbt.type_boolean()], ['registration_year', s], ['service', s], ['region', s],
         ['event_type', s], ['within_days', dbt.type_int()], ['n_landmark', b], ['n_window_complete', b],
         ['n_placed_365d', b], ['placement_rate', f], ['placement_rate_ci_low', f], ['placement_rate_ci_high', f],
@@ -60,5 +60,7 @@ select
     {%- for c in counts %},
     {{ c }}_hidden = 1 as {{ c }}_suppressed
     {%- endfor %},
-    {% for c in counts %}{{ c }}_hidden{% if not loop.last %} + {% endif %}{% endfor %} > 0 as suppressed
+    {%- for c in counts %}
+    {% if not loop.first %}+ {% endif %}{{ c }}_hidden
+    {%- endfor %} > 0 as suppressed
 from flagged

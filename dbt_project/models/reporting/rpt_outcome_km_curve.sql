@@ -14,11 +14,11 @@
 -- flagged (not estimable). orchestration/disclosure completes the protection after the build (tables.py:
 -- outcome_km_curve, with its links to outcome_time_to_closure).
 with grid as (
-    select * from {{ feedback_ref_or_empty('outcome_km_grid', [
+    select * from {{ ref_or_empty('outcome_km_grid', [
         ['registration_year', dbt.type_string()], ['service', dbt.type_string()], ['region', dbt.type_string()],
         ['days', dbt.type_bigint()], ['n_dossiers', dbt.type_bigint()], ['n_closed_by_day', dbt.type_bigint()],
         ['n_censored_before_day', dbt.type_bigint()], ['n_at_risk', dbt.type_bigint()],
-        ['survival', outcome_type_double()], ['ci_low', outcome_type_double()], ['ci_high', outcome_type_double()]]) }} as g
+        ['survival', type_double()], ['ci_low', type_double()], ['ci_high', type_double()]]) }} as g
     where service = 'all'
 ),
 

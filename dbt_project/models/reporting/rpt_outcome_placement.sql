@@ -14,34 +14,24 @@ with mart as (
 ),
 
 cells as (
-    {{ reporting_outcome_cells('mart', 'registration_year', [
-        ('observable', 'placed', 'n_placed_365d'),
-        ('observable', 'not_placed', 'n_observable - n_placed_365d'),
-        ('observable', 'all', 'n_observable'),
-        ('dossiers', 'all', 'n_dossiers'),
-        ('running', 'all', 'n_window_running'),
-        ('moves', 'all', 'placement_moves')]) }}
+    {{ suppression_cells('mart', ['registration_year', 'service', 'region'], [
+        ['observable', 'placed', 'n_placed_365d'],
+        ['observable', 'not_placed', 'n_observable - n_placed_365d'],
+        ['observable', 'all', 'n_observable'],
+        ['dossiers', 'all', 'n_dossiers'],
+        ['running', 'all', 'n_window_running'],
+        ['moves', 'all', 'placement_moves']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},
 
 flags as (
-    select
-        registration_year,
-        service,
-        region,
-        max(case when measure_group = 'observable' and status = 'all' then is_hidden else 0 end) as n_observable_hidden,
-        max(case when measure_group = 'observable' and status = 'placed' then is_hidden else 0 end) as n_placed_hidden,
-        max(case when measure_group = 'dossiers' then is_hidden else 0 end) as n_dossiers_hidden,
-        max(case when measure_group = 'moves' then is_hidden else 0 end) as moves_hidden,
-        max(case when measure_group = 'running' then is_hidden else 0 end) as running_hidden,
-        max(case when measure_group = 'running' then is_suppressed else 0 end) as running_flag,
-        max(case when measure_group = 'observable' and status = 'all' then is_suppressed else 0 end) as n_observable_flag,
-        max(case when measure_group = 'observable' and status = 'placed' then is_suppressed else 0 end) as n_placed_flag,
-        max(case when measure_group = 'dossiers' then is_suppressed else 0 end) as n_dossiers_flag,
-        max(case when measure_group = 'moves' then is_suppressed else 0 end) as moves_flag
-    from cells_suppressed
-    group by registration_year, service, region
+    {{ suppression_flags('cells_suppressed', ['registration_year', 'service', 'region'], [
+        ['n_observable', "measure_group = 'observable' and status = 'all'"],
+        ['n_placed', "measure_group = 'observable' and status = 'placed'"],
+        ['n_dossiers', "measure_group = 'dossiers'"],
+        ['moves', "measure_group = 'moves'"],
+        ['running', "measure_group = 'running'"]]) }}
 )
 
 select
@@ -51,15 +41,17 @@ select
     case when f.n_observable_hidden = 0 then m.n_observable end as n_observable,
     case when f.n_placed_hidden = 0 then m.n_placed_365d end as n_placed_365d,
     case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round('m.placement_rate') }} end as placement_rate,
-    case when f.n_placed_hidden = 0 then m.placement_days end as placement_days,
+    case when f.n_placed_hidden = 0 then cast(m.placement_days as {{ dbt.type_bigint() }}) end as placement_days,
     case when f.moves_hidden = 0 then m.placement_moves end as placement_moves,
     case when f.moves_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round('m.moves_per_1000_days') }} end as moves_per_1000_days,
     case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,
     case when f.n_observable_hidden = 0 then m.n_window_complete end as n_window_complete,
     case when f.running_hidden = 0 then m.n_window_running end as n_window_running,
     -- the Wilson interval (as marts.outcome_placement's, from the same counts), withheld with the rate (SPEC 6, 9.3)
-    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round(wilson_low('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_low,
-    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0 then {{ reporting_round(wilson_high('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_high,
+    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0
+        then {{ reporting_round(wilson_low('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_low,
+    case when f.n_observable_hidden = 0 and f.n_placed_hidden = 0
+        then {{ reporting_round(wilson_high('m.n_placed_365d', 'm.n_observable')) }} end as placement_rate_ci_high,
     f.n_observable_flag = 1 as n_observable_suppressed,
     f.n_placed_flag = 1 as n_placed_365d_suppressed,
     f.n_placed_flag = 1 and m.placement_days is not null as placement_days_suppressed,

@@ -12,31 +12,22 @@ with mart as (
 ),
 
 cells as (
-    {{ reporting_outcome_cells('mart', 'closure_year', [
-        ('observable', 'reopened', 'n_reopened_365d'),
-        ('observable', 'not_reopened', 'n_observable - n_reopened_365d'),
-        ('observable', 'all', 'n_observable'),
-        ('closed', 'all', 'n_closed'),
-        ('running', 'all', 'n_window_running')]) }}
+    {{ suppression_cells('mart', ['closure_year', 'service', 'region'], [
+        ['observable', 'reopened', 'n_reopened_365d'],
+        ['observable', 'not_reopened', 'n_observable - n_reopened_365d'],
+        ['observable', 'all', 'n_observable'],
+        ['closed', 'all', 'n_closed'],
+        ['running', 'all', 'n_window_running']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['closure_year', 'service', 'region', 'status']) }},
 
 flags as (
-    select
-        closure_year,
-        service,
-        region,
-        max(case when measure_group = 'observable' and status = 'all' then is_hidden else 0 end) as n_observable_hidden,
-        max(case when measure_group = 'observable' and status = 'reopened' then is_hidden else 0 end) as n_reopened_hidden,
-        max(case when measure_group = 'closed' then is_hidden else 0 end) as n_closed_hidden,
-        max(case when measure_group = 'running' then is_hidden else 0 end) as running_hidden,
-        max(case when measure_group = 'running' then is_suppressed else 0 end) as running_flag,
-        max(case when measure_group = 'observable' and status = 'all' then is_suppressed else 0 end) as n_observable_flag,
-        max(case when measure_group = 'observable' and status = 'reopened' then is_suppressed else 0 end) as n_reopened_flag,
-        max(case when measure_group = 'closed' then is_suppressed else 0 end) as n_closed_flag
-    from cells_suppressed
-    group by closure_year, service, region
+    {{ suppression_flags('cells_suppressed', ['closure_year', 'service', 'region'], [
+        ['n_observable', "measure_group = 'observable' and status = 'all'"],
+        ['n_reopened', "measure_group = 'observable' and status = 'reopened'"],
+        ['n_closed', "measure_group = 'closed'"],
+        ['running', "measure_group = 'running'"]]) }}
 )
 
 select
@@ -50,8 +41,10 @@ select
     case when f.n_observable_hidden = 0 then m.n_window_complete end as n_window_complete,
     case when f.running_hidden = 0 then m.n_window_running end as n_window_running,
     -- the Wilson interval (as marts.outcome_reopening's, from the same counts), withheld with the rate (SPEC 6, 9.3)
-    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then {{ reporting_round(wilson_low('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_low,
-    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0 then {{ reporting_round(wilson_high('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_high,
+    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0
+        then {{ reporting_round(wilson_low('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_low,
+    case when f.n_observable_hidden = 0 and f.n_reopened_hidden = 0
+        then {{ reporting_round(wilson_high('m.n_reopened_365d', 'm.n_observable')) }} end as reopening_rate_ci_high,
     f.n_observable_flag = 1 as n_observable_suppressed,
     f.n_reopened_flag = 1 as n_reopened_365d_suppressed,
     f.n_closed_flag = 1 as n_closed_suppressed,

@@ -12,25 +12,17 @@ with mart as (
 ),
 
 cells as (
-    {{ reporting_outcome_cells('mart', 'registration_year', [
-        ('dossiers', 'closed', 'n_closed'), ('dossiers', 'censored', 'n_censored'), ('dossiers', 'all', 'n_dossiers')]) }}
+    {{ suppression_cells('mart', ['registration_year', 'service', 'region'], [
+        ['dossiers', 'closed', 'n_closed'], ['dossiers', 'censored', 'n_censored'], ['dossiers', 'all', 'n_dossiers']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group'], dims=['registration_year', 'service', 'region', 'status']) }},
 
 flags as (
-    select
-        registration_year,
-        service,
-        region,
-        max(case when status = 'all' then is_hidden else 0 end) as n_dossiers_hidden,
-        max(case when status = 'closed' then is_hidden else 0 end) as n_closed_hidden,
-        max(case when status = 'censored' then is_hidden else 0 end) as n_censored_hidden,
-        max(case when status = 'all' then is_suppressed else 0 end) as n_dossiers_flag,
-        max(case when status = 'closed' then is_suppressed else 0 end) as n_closed_flag,
-        max(case when status = 'censored' then is_suppressed else 0 end) as n_censored_flag
-    from cells_suppressed
-    group by registration_year, service, region
+    {{ suppression_flags('cells_suppressed', ['registration_year', 'service', 'region'], [
+        ['n_dossiers', "status = 'all'"],
+        ['n_closed', "status = 'closed'"],
+        ['n_censored', "status = 'censored'"]]) }}
 )
 
 select
@@ -40,9 +32,12 @@ select
     case when f.n_dossiers_hidden = 0 then m.n_dossiers end as n_dossiers,
     case when f.n_closed_hidden = 0 then m.n_closed end as n_closed,
     case when f.n_censored_hidden = 0 then m.n_censored end as n_censored,
-    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_median_days end as km_median_days,
-    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_p25_days end as km_p25_days,
-    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0 then m.km_p75_days end as km_p75_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+        then cast(m.km_median_days as {{ dbt.type_bigint() }}) end as km_median_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+        then cast(m.km_p25_days as {{ dbt.type_bigint() }}) end as km_p25_days,
+    case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
+        then cast(m.km_p75_days as {{ dbt.type_bigint() }}) end as km_p75_days,
     case when f.n_dossiers_hidden + f.n_closed_hidden + f.n_censored_hidden = 0
          then {{ reporting_round('m.km_closed_within_365d') }} end as km_closed_within_365d,
     case when f.n_closed_hidden = 0 then {{ reporting_round('m.naive_median_closed_days') }} end as naive_median_closed_days,

@@ -10,7 +10,7 @@
 {%- set b = dbt.type_bigint() %}
 with mart as (
     -- empty while marts.panel_participation_counts was never built (e.g. a reporting-only build on hand-made marts)
-    select * from {{ feedback_ref_or_empty('panel_participation_counts', [
+    select * from {{ ref_or_empty('panel_participation_counts', [
         ['instrument', s], ['n_waves_participated', s], ['n_waves', i], ['sort_order', i], ['n_respondents', b],
         ['n_participations', b]]) }} as p
 ),

@@ -10,58 +10,33 @@
 -- This is the first pass; orchestration/disclosure (tables.py, practice_breadth) withholds more after the build
 -- where the relations need it (SPEC 6).
 {%- set s = dbt.type_string() %}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 {%- set b = dbt.type_bigint() %}
 with mart as (
     -- empty while marts.practice_breadth was never built (e.g. a reporting-only build on hand-made marts)
-    select * from {{ feedback_ref_or_empty('practice_breadth', [
+    select * from {{ ref_or_empty('practice_breadth', [
         ['quarter', s], ['quarter_end', 'date'], ['observed_extract_date', 'date'], ['region', s], ['team', s],
         ['event_type', s], ['n_open', b], ['n_with_step', b], ['share_with_step', f],
         ['share_with_step_ci_low', f], ['share_with_step_ci_high', f]]) }} as p
 ),
 
 cells as (
-    {%- for status, expr in [
-        ('with_step', 'n_with_step'),
-        ('without_step', 'n_open - n_with_step'),
-        ('all', 'n_open')] %}
-    select
-        cast(event_type as {{ s }}) as event_type,
-        cast(quarter as {{ s }}) as quarter,
-        cast(region as {{ s }}) as region,
-        cast(team as {{ s }}) as team,
-        '{{ status }}' as status,
-        {{ expr }} as cell_value
-    from mart
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ suppression_cells('mart', ['event_type', 'quarter', 'region', 'team'], [
+        ['with_step', 'n_with_step'],
+        ['without_step', 'n_open - n_with_step'],
+        ['all', 'n_open']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['event_type', 'quarter'], dims=['region', 'team', 'status']) }},
 
 step_flags as (
-    select
-        event_type,
-        quarter,
-        region,
-        team,
-        max(case when status = 'with_step' then is_hidden else 0 end) as n_with_step_hidden,
-        max(case when status = 'with_step' then is_suppressed else 0 end) as n_with_step_flag
-    from cells_suppressed
-    group by event_type, quarter, region, team
+    {{ suppression_flags('cells_suppressed', ['event_type', 'quarter', 'region', 'team'], [
+        ['n_with_step', "status = 'with_step'"]]) }}
 ),
 
 open_flags as (
-    select
-        quarter,
-        region,
-        team,
-        max(case when status = 'all' then is_hidden else 0 end) as n_open_hidden,
-        max(case when status = 'all' then is_suppressed else 0 end) as n_open_flag
-    from cells_suppressed
-    group by quarter, region, team
+    {{ suppression_flags('cells_suppressed', ['quarter', 'region', 'team'], [
+        ['n_open', "status = 'all'"]]) }}
 )
 
 select

@@ -12,53 +12,33 @@
 -- build where the relations need it (SPEC 6).
 {%- set s = dbt.type_string() %}
 
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 {%- set b = dbt.type_bigint() %}
 with mart as (
     -- empty while marts.practice_depth was never built (e.g. a reporting-only build on hand-made marts)
-    select * from {{ feedback_ref_or_empty('practice_depth', [
+    select * from {{ ref_or_empty('practice_depth', [
         ['region', s], ['team', s], ['period', s], ['n_audited', b], ['mean_depth', f],
         ['share_meeting_standard', f], ['n_double_audited', b], ['kappa', f], ['icc', f],
         ['n_meeting_standard', b], ['n_rating_pairs', b]]) }} as p
 ),
 
 cells as (
-    {%- for grp, status, expr in [
-        ('standard', 'met', 'n_meeting_standard'),
-        ('standard', 'not_met', 'n_audited - n_meeting_standard'),
-        ('standard', 'all', 'n_audited'),
-        ('double', 'double', 'n_double_audited'),
-        ('double', 'single', 'n_audited - n_double_audited'),
-        ('double', 'all', 'n_audited')] %}
-    select
-        '{{ grp }}' as measure_group,
-        cast(period as {{ s }}) as period,
-        cast(region as {{ s }}) as region,
-        cast(team as {{ s }}) as team,
-        '{{ status }}' as status,
-        {{ expr }} as cell_value
-    from mart
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ suppression_cells('mart', ['period', 'region', 'team'], [
+        ['standard', 'met', 'n_meeting_standard'],
+        ['standard', 'not_met', 'n_audited - n_meeting_standard'],
+        ['standard', 'all', 'n_audited'],
+        ['double', 'double', 'n_double_audited'],
+        ['double', 'single', 'n_audited - n_double_audited'],
+        ['double', 'all', 'n_audited']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['measure_group', 'period'], dims=['region', 'team', 'status']) }},
 
 flags as (
-    select
-        period,
-        region,
-        team,
-        max(case when status = 'all' then is_hidden else 0 end) as n_audited_hidden,
-        max(case when status = 'all' then is_suppressed else 0 end) as n_audited_flag,
-        max(case when measure_group = 'standard' and status = 'met' then is_hidden else 0 end) as n_meeting_hidden,
-        max(case when measure_group = 'standard' and status = 'met' then is_suppressed else 0 end) as n_meeting_flag,
-        max(case when measure_group = 'double' and status = 'double' then is_hidden else 0 end) as n_double_hidden,
-        max(case when measure_group = 'double' and status = 'double' then is_suppressed else 0 end) as n_double_flag
-    from cells_suppressed
-    group by period, region, team
+    {{ suppression_flags('cells_suppressed', ['period', 'region', 'team'], [
+        ['n_audited', "status = 'all'"],
+        ['n_meeting', "measure_group = 'standard' and status = 'met'"],
+        ['n_double', "measure_group = 'double' and status = 'double'"]]) }}
 )
 
 select

@@ -22,7 +22,8 @@ select
     case when n_cases_hidden = 0 then {{ reporting_round('cronbach_alpha') }} end as cronbach_alpha,
     n_cases_hidden = 1 as n_cases_suppressed,
     n_cases_hidden = 1 as suppressed,
-    scheme_version,
+    -- cast to the contract's types (a mart built elsewhere may carry other ones)
+    cast(scheme_version as {{ type_bigint_sum() }}) as scheme_version,
     comparable_with_previous_wave,
-    not_comparable_reason
+    cast(not_comparable_reason as {{ dbt.type_string() }}) as not_comparable_reason
 from flagged

@@ -7,7 +7,7 @@
 {%- set counts = ['n_enrolled', 'n_due', 'n_observed', 'n_lost', 'n_with_client_feedback', 'n_with_child_feedback'] %}
 with mart as (
     -- empty while marts.study_attrition was never built (e.g. a reporting-only build on hand-made marts)
-    select * from {{ feedback_ref_or_empty('study_attrition', [
+    select * from {{ ref_or_empty('study_attrition', [
         ['study', dbt.type_string()], ['follow_up_month', dbt.type_int()], ['n_enrolled', dbt.type_bigint()],
         ['n_due', dbt.type_bigint()], ['n_observed', dbt.type_bigint()], ['n_lost', dbt.type_bigint()],
         ['n_with_client_feedback', dbt.type_bigint()], ['n_with_child_feedback', dbt.type_bigint()]]) }} as a
@@ -31,5 +31,7 @@ select
     {%- for c in counts %},
     {{ c }}_hidden = 1 as {{ c }}_suppressed
     {%- endfor %},
-    {% for c in counts %}{{ c }}_hidden{% if not loop.last %} + {% endif %}{% endfor %} > 0 as suppressed
+    {%- for c in counts %}
+    {% if not loop.first %}+ {% endif %}{{ c }}_hidden
+    {%- endfor %} > 0 as suppressed
 from flagged

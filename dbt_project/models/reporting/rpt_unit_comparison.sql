@@ -12,49 +12,29 @@
 -- This is the first pass; orchestration/disclosure (tables.py, unit_comparison) withholds more after the build where
 -- the relations need it, also those with reporting.outcome_placement and outcome_reopening (SPEC 6).
 {%- set s = dbt.type_string() %}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 {%- set b = dbt.type_bigint() %}
 with mart as (
     -- empty while marts.unit_comparison_by_label was never built (e.g. a reporting-only build on hand-made marts)
-    select * from {{ feedback_ref_or_empty('unit_comparison_by_label', [
+    select * from {{ ref_or_empty('unit_comparison_by_label', [
         ['indicator', s], ['unit_level', s], ['region', s], ['team', s], ['period', s], ['n', b], ['observed', b],
         ['expected', f], ['oe_ratio', f], ['observed_rate', f], ['expected_rate', f], ['limit95_low', f],
         ['limit95_high', f], ['limit998_low', f], ['limit998_high', f], ['flag', s]]) }} as u
 ),
 
 cells as (
-    {%- for status, expr in [
-        ('observed', 'observed'),
-        ('not_observed', 'n - observed'),
-        ('all', 'n')] %}
-    select
-        cast(indicator as {{ s }}) as indicator,
-        cast(region as {{ s }}) as region,
-        cast(team as {{ s }}) as team,
-        cast(period as {{ s }}) as period,
-        '{{ status }}' as status,
-        {{ expr }} as cell_value
-    from mart
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ suppression_cells('mart', ['indicator', 'region', 'team', 'period'], [
+        ['observed', 'observed'],
+        ['not_observed', 'n - observed'],
+        ['all', 'n']]) }}
 ),
 
 {{ reporting_suppress('cells', keys=['indicator', 'region'], dims=['team', 'period', 'status']) }},
 
 flags as (
-    select
-        indicator,
-        region,
-        team,
-        period,
-        max(case when status = 'all' then is_hidden else 0 end) as n_hidden,
-        max(case when status = 'all' then is_suppressed else 0 end) as n_flag,
-        max(case when status = 'observed' then is_hidden else 0 end) as observed_hidden,
-        max(case when status = 'observed' then is_suppressed else 0 end) as observed_flag
-    from cells_suppressed
-    group by indicator, region, team, period
+    {{ suppression_flags('cells_suppressed', ['indicator', 'region', 'team', 'period'], [
+        ['n', "status = 'all'"],
+        ['observed', "status = 'observed'"]]) }}
 )
 
 select

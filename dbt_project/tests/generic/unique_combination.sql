@@ -1,6 +1,6 @@
-{#- A row-level uniqueness test over several columns (dbt_utils' unique_combination_of_columns,
-    written out because dbt packages cannot be installed offline). -#}
-{% test unique_combination(model, columns) %}
+{#- unique_combination(model, columns): fails for every combination of the `columns` that occurs in more than one
+    row (dbt_utils' unique_combination_of_columns, written out because dbt packages cannot be installed offline). -#}
+{% test unique_combination(model, columns, column_name=none) %}
 select {{ columns | join(', ') }}, count(*) as n_rows
 from {{ model }}
 group by {{ columns | join(', ') }}

@@ -1,9 +1,5 @@
 -- Dossiers of the latest loaded extract, with that extract's date as as_of_date (SPEC 4, 5): the
 -- versions valid in it. Extracts are full snapshots: the latest one supersedes the earlier ones.
-with latest as (
-    select as_of_date from {{ ref('int_dossier_extract_latest') }}
-)
-
 select
     d.dossier_key,
     d.child_key,
@@ -17,6 +13,4 @@ select
     d.birth_year,
     d.sex,
     latest.as_of_date
-from {{ ref('stg_dossiers__dossiers') }} as d
-inner join latest
-    on {{ valid_in_extract('d', 'latest.as_of_date') }}
+from {{ in_latest_extract(ref('stg_dossiers__dossiers'), 'd') }}

@@ -1,10 +1,6 @@
 -- Placement spells of the latest extract per dossier in start order (SPEC 5): every spell after the
 -- first is a move. placement_days = (end_date, or as_of_date while ongoing) - start_date, in days.
-with latest as (
-    select as_of_date from {{ ref('int_dossier_extract_latest') }}
-),
-
-placements as (
+with placements as (
     select
         p.placement_key,
         p.dossier_key,
@@ -12,9 +8,7 @@ placements as (
         p.end_date,
         p.placement_type,
         latest.as_of_date
-    from {{ ref('stg_dossiers__placements') }} as p
-    inner join latest
-        on {{ valid_in_extract('p', 'latest.as_of_date') }}
+    from {{ in_latest_extract(ref('stg_dossiers__placements'), 'p') }}
 )
 
 select

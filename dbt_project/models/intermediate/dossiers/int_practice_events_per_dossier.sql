@@ -8,15 +8,9 @@
 -- question without rated_by or without a value counts for no rater.
 {%- set raters = ['worker', 'parent', 'child', 'network'] %}
 
-with latest as (
-    select as_of_date from {{ ref('int_dossier_extract_latest') }}
-),
-
-events as (
+with events as (
     select e.*
-    from {{ ref('stg_dossiers__practice_events') }} as e
-    inner join latest
-        on {{ valid_in_extract('e', 'latest.as_of_date') }}
+    from {{ in_latest_extract(ref('stg_dossiers__practice_events'), 'e') }}
 ),
 
 breadth as (
@@ -64,7 +58,7 @@ rater_scaling as (
         ) as seq_last
     from events
     where event_type = 'scaling_question'
-        and rated_by in ({% for r in raters %}'{{ r }}'{% if not loop.last %}, {% endif %}{% endfor %})
+        and rated_by in ('{{ raters | join("', '") }}')
         and scaling_value is not null
 ),
 
@@ -74,7 +68,8 @@ per_rater as (
 {%- for r in raters %}
         cast(sum(case when rated_by = '{{ r }}' then 1 else 0 end) as {{ dbt.type_bigint() }}) as n_scaling_scores_{{ r }},
         max(case when rated_by = '{{ r }}' and seq_first = 1 then scaling_value end) as first_scaling_score_{{ r }},
-        max(case when rated_by = '{{ r }}' and seq_last = 1 then scaling_value end) as last_scaling_score_{{ r }}{% if not loop.last %},{% endif %}
+        max(case when rated_by = '{{ r }}' and seq_last = 1 then scaling_value end)
+            as last_scaling_score_{{ r }}{% if not loop.last %},{% endif %}
 {%- endfor %}
     from rater_scaling
     group by dossier_key

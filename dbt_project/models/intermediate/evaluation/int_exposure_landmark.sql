@@ -33,15 +33,9 @@ dossiers as (
     from {{ ref('fct_dossier') }}
 ),
 
-latest as (
-    select as_of_date from {{ ref('int_dossier_extract_latest') }}
-),
-
 events as (
     select e.dossier_key, e.event_type, e.event_date
-    from {{ ref('stg_dossiers__practice_events') }} as e
-    inner join latest
-        on {{ valid_in_extract('e', 'latest.as_of_date') }}
+    from {{ in_latest_extract(ref('stg_dossiers__practice_events'), 'e') }}
 ),
 
 landmark as (

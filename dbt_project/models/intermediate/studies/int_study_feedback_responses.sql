@@ -5,8 +5,11 @@
 -- Survey responses are not versioned by extract: a wave loaded later that falls in the window adds to it.
 {%- set s = dbt.type_string() %}
 with points as (
-    -- the dossier side may not be built yet in a warehouse that has only loaded surveys (feedback_ref_or_empty)
-    select * from {{ feedback_ref_or_empty('int_study_follow_up_points', [['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'], ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()], ['observed_extract_date', 'date']]) }} as p
+    -- the dossier side may not be built yet in a warehouse that has only loaded surveys (ref_or_empty)
+    select * from {{ ref_or_empty('int_study_follow_up_points', [
+        ['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'],
+        ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()],
+        ['observed_extract_date', 'date']]) }} as p
     where observed_extract_date is not null
 ),
 
@@ -17,7 +20,7 @@ responses as (
         population,
         dossier_key,
         coalesce(cast(submitted_at as date), fieldwork_end) as response_date
-    from {{ feedback_ref_or_empty('fct_feedback', [
+    from {{ ref_or_empty('fct_feedback', [
         ['response_key', s], ['instrument', s], ['population', s], ['dossier_key', s],
         ['is_complete', dbt.type_boolean()], ['submitted_at', dbt.type_timestamp()],
         ['fieldwork_end', 'date']]) }} as r

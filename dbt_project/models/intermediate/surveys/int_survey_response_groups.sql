@@ -37,7 +37,7 @@ attributes as (
 
 dossiers as (
     select dossier_key, region
-    from {{ feedback_ref_or_empty('fct_dossier', [['dossier_key', s], ['region', s]]) }} as d
+    from {{ ref_or_empty('fct_dossier', [['dossier_key', s], ['region', s]]) }} as d
 )
 
 select

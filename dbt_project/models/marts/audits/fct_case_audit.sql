@@ -13,17 +13,17 @@
 --                    later response on the same dossier in the period gets null (not a second rater)
 -- The dossier side (region, team, service, registration_year, SofS steps, hard outcomes) comes from
 -- marts.fct_dossier (the latest extract) by dossier_key; dossier_found is false when the audited
--- dossier is not in it. Both sides are read through feedback_ref_or_empty, so the mart builds when
+-- dossier is not in it. Both sides are read through ref_or_empty, so the mart builds when
 -- only surveys or only dossier extracts were ever loaded.
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
-{%- set f = outcome_type_double() -%}
+{%- set f = type_double() -%}
 {%- set bool = dbt.type_boolean() -%}
 {%- set by_year = var('audit_period', 'half_year') == 'year' %}
 
 with responses as (
     select *
-    from {{ feedback_ref_or_empty('int_case_audit_responses', [
+    from {{ ref_or_empty('int_case_audit_responses', [
         ['instrument', s], ['wave', s], ['response_key', s], ['respondent_key', s], ['dossier_key', s],
         ['is_complete', bool], ['submitted_at', dbt.type_timestamp()], ['audit_date', 'date'],
         ['period_date', 'date'], ['auditor_role', s], ['auditor_role_code', f]]) }} as r
@@ -36,7 +36,7 @@ scores as (
         count(value_scored) as n_items_scored,
         avg(value_scored) as mean_scored,
         max(min_valid_share) as min_valid_share
-    from {{ feedback_ref_or_empty('int_case_audit_ratings', [
+    from {{ ref_or_empty('int_case_audit_ratings', [
         ['response_key', s], ['value_scored', f], ['min_valid_share', f]]) }} as i
     group by response_key
 ),
@@ -95,7 +95,7 @@ rater_order as (
 
 dossiers as (
     select *
-    from {{ feedback_ref_or_empty('fct_dossier', [
+    from {{ ref_or_empty('fct_dossier', [
         ['dossier_key', s], ['service', s], ['region', s], ['team', s], ['registration_date', 'date'],
         ['closure_date', 'date'], ['registration_year', dbt.type_int()], ['is_closed', bool],
         ['has_mapping', bool], ['has_safety_plan', bool], ['has_network_meeting', bool],

@@ -27,7 +27,7 @@
 -- dossiers or when MSB + MSW is 0. Floats unrounded.
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 
 with audits as (
     select dossier_key, period, response_key, rater_seq, depth_score, region, team
@@ -37,7 +37,7 @@ with audits as (
 
 ratings as (
     select response_key, item, value_scored
-    from {{ feedback_ref_or_empty('int_case_audit_ratings', [
+    from {{ ref_or_empty('int_case_audit_ratings', [
         ['response_key', s], ['item', s], ['value_scored', f]]) }} as r
 ),
 

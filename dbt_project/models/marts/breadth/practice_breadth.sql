@@ -17,7 +17,7 @@
 -- n_open is the same on the rows of one quarter x region x team. Counts bigint, shares double, unrounded.
 {%- set s = dbt.type_string() %}
 {%- set b = dbt.type_bigint() %}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 
 with extracts as (
     select extract_date from {{ ref('stg_dossiers__extracts') }}

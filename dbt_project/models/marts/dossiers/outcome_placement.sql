@@ -22,12 +22,12 @@ with cells as (
 ),
 
 levels as (
-    {{ outcome_grouping_levels() }}
+    {{ year_service_region_levels() }}
 ),
 
 expanded as (
     select
-        {{ outcome_group_columns('registration_year') }},
+        {{ year_service_region_columns('registration_year') }},
         cells.n_dossiers,
         cells.n_window_complete,
         cells.n_placed_365d,
@@ -57,10 +57,10 @@ select
     region,
     n_window_complete as n_observable,
     n_placed_365d,
-    {{ outcome_ratio('n_placed_365d', 'n_window_complete') }} as placement_rate,
+    {{ safe_ratio('n_placed_365d', 'n_window_complete') }} as placement_rate,
     placement_days,
     placement_moves,
-    {{ outcome_ratio('placement_moves', 'placement_days', 1000) }} as moves_per_1000_days,
+    {{ safe_ratio('placement_moves', 'placement_days', 1000) }} as moves_per_1000_days,
     -- additions beyond the SPEC 4 list
     n_dossiers,
     n_window_complete,

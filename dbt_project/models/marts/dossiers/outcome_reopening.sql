@@ -18,12 +18,12 @@ with cells as (
 ),
 
 levels as (
-    {{ outcome_grouping_levels() }}
+    {{ year_service_region_levels() }}
 ),
 
 expanded as (
     select
-        {{ outcome_group_columns('closure_year') }},
+        {{ year_service_region_columns('closure_year') }},
         cells.n_closed,
         cells.n_window_complete,
         cells.n_reopened_365d
@@ -49,7 +49,7 @@ select
     region,
     n_window_complete as n_observable,
     n_reopened_365d,
-    {{ outcome_ratio('n_reopened_365d', 'n_window_complete') }} as reopening_rate,
+    {{ safe_ratio('n_reopened_365d', 'n_window_complete') }} as reopening_rate,
     -- additions beyond the SPEC 4 list
     n_closed,
     n_window_complete,

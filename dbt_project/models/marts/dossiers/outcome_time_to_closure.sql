@@ -20,7 +20,7 @@ with dossiers as (
 ),
 
 levels as (
-    {{ outcome_grouping_levels() }}
+    {{ year_service_region_levels() }}
 ),
 
 -- collapse to distinct times per cell first: at most a few thousand rows per cell
@@ -38,7 +38,7 @@ cell_times as (
 
 expanded as (
     select
-        {{ outcome_group_columns('registration_year') }},
+        {{ year_service_region_columns('registration_year') }},
         cell_times.km_time,
         cell_times.n_events,
         cell_times.n_leaving
@@ -74,7 +74,7 @@ steps as (
         at_risk.*,
         case
             when n_events > 0 and n_events < n_at_risk
-                then {{ outcome_ln('1 - cast(n_events as ' ~ outcome_type_double() ~ ') / n_at_risk') }}
+                then {{ natural_log('1 - cast(n_events as ' ~ type_double() ~ ') / n_at_risk') }}
             else 0
         end as log_factor,
         case when n_events > 0 and n_events = n_at_risk then 1 else 0 end as reaches_zero
@@ -93,8 +93,9 @@ curve as (
                 partition by registration_year, service, region
                 order by km_time
                 rows between unbounded preceding and current row
-            ) = 1 then cast(0 as {{ outcome_type_double() }})
-            else {{ outcome_exp('sum(log_factor) over (partition by registration_year, service, region order by km_time rows between unbounded preceding and current row)') }}
+            ) = 1 then cast(0 as {{ type_double() }})
+            else {{ exponential('sum(log_factor) over (partition by registration_year, service, region '
+                                ~ 'order by km_time rows between unbounded preceding and current row)') }}
         end as survival
     from steps
 ),
@@ -131,7 +132,7 @@ counts as (
 
 closed_expanded as (
     select
-        {{ outcome_group_columns('registration_year') }},
+        {{ year_service_region_columns('registration_year') }},
         dossiers.days_to_closure
     from dossiers
     cross join levels
@@ -143,7 +144,7 @@ naive as (
         registration_year,
         service,
         region,
-        {{ outcome_median('days_to_closure') }} as naive_median_closed_days
+        {{ median('days_to_closure') }} as naive_median_closed_days
     from closed_expanded
     group by registration_year, service, region
 )
@@ -163,7 +164,7 @@ select
         when k.max_km_time >= 365 or k.min_survival = 0
             then 1 - coalesce(k.survival_365_if_any, 1)
     end as km_closed_within_365d,
-    cast(n.naive_median_closed_days as {{ outcome_type_double() }}) as naive_median_closed_days,
+    cast(n.naive_median_closed_days as {{ type_double() }}) as naive_median_closed_days,
     -- additions beyond the SPEC 4 list
     k.max_km_time as max_follow_up_days,
     c.n_closed_within_365d,

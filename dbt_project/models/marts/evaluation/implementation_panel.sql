@@ -12,12 +12,13 @@
 --                        the roll-out quarter, 'post' from it on (null without a roll-out date)
 -- Every quarter from the first registration to the latest extract has a row per region x service seen.
 -- Staff construct means per region and year: marts.implementation_panel_staff (join on region and year).
-{%- set dbl = outcome_type_double() %}
+{%- set dbl = type_double() %}
 {%- set steps = ['mapping', 'safety_plan', 'network_meeting', 'three_houses', 'words_and_pictures'] %}
 with dossiers as (
     select
         d.*,
-        cast(extract(year from registration_date) * 4 + floor((extract(month from registration_date) - 1) / 3) as {{ dbt.type_bigint() }}) as reg_q,
+        cast(extract(year from registration_date) * 4 + floor((extract(month from registration_date) - 1) / 3)
+            as {{ dbt.type_bigint() }}) as reg_q,
         cast(extract(year from closure_date) * 4 + floor((extract(month from closure_date) - 1) / 3) as {{ dbt.type_bigint() }}) as clo_q
     from {{ ref('fct_dossier') }} as d
 ),
@@ -83,7 +84,8 @@ rollout as (
     select
         region,
         rollout_date,
-        cast(extract(year from rollout_date) * 4 + floor((extract(month from rollout_date) - 1) / 3) as {{ dbt.type_bigint() }}) as rollout_q
+        cast(extract(year from rollout_date) * 4 + floor((extract(month from rollout_date) - 1) / 3)
+            as {{ dbt.type_bigint() }}) as rollout_q
     from {{ ref('stg_evaluation__rollout') }}
 )
 
@@ -99,9 +101,9 @@ select
     cast(coalesce(s.placements_started, 0) as {{ dbt.type_bigint() }}) as placements_started,
     cast(coalesce(c.n_reopening_window_complete, 0) as {{ dbt.type_bigint() }}) as n_reopening_window_complete,
     cast(coalesce(c.n_reopened_365d, 0) as {{ dbt.type_bigint() }}) as n_reopened_365d,
-    {{ outcome_ratio('c.n_reopened_365d', 'c.n_reopening_window_complete') }} as reopening_rate
+    {{ safe_ratio('c.n_reopened_365d', 'c.n_reopening_window_complete') }} as reopening_rate
     {%- for st in steps %},
-    {{ outcome_ratio('r.n_' ~ st, 'r.registrations') }} as share_{{ st }}
+    {{ safe_ratio('r.n_' ~ st, 'r.registrations') }} as share_{{ st }}
     {%- endfor %},
     ro.rollout_date,
     cast(g.q - ro.rollout_q as {{ dbt.type_bigint() }}) as event_time_quarters,

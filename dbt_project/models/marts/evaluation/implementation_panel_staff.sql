@@ -11,8 +11,8 @@ select
     measure as construct,
     n_respondents,
     mean
-from {{ feedback_ref_or_empty('construct_means', [
+from {{ ref_or_empty('construct_means', [
     ['instrument', s], ['population', s], ['wave', s], ['wave_year', dbt.type_int()], ['measure_kind', s],
     ['measure', s], ['region', s], ['respondent_group', s], ['n_respondents', dbt.type_bigint()],
-    ['mean', outcome_type_double()]]) }} as c
+    ['mean', type_double()]]) }} as c
 where population = 'staff' and measure_kind = 'construct' and respondent_group = 'all'

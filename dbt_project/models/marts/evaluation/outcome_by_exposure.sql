@@ -20,21 +20,21 @@
 --                        to closure), the same on both arms' rows; p from the 1-df chi-square (stat_erfc, fractional
 --                        error < 1.2e-7); null when only one arm has dossiers or the variance is 0
 --   caveat               'observational: differences can reflect case mix, not the practice'
-{%- set dbl = outcome_type_double() %}
+{%- set dbl = type_double() %}
 {%- set cell = ['exposure', 'exposed', 'registration_year', 'service', 'region'] %}
 with base as (
     select * from {{ ref('int_exposure_landmark') }}
 ),
 
 levels as (
-    {{ outcome_grouping_levels() }}
+    {{ year_service_region_levels() }}
 ),
 
 expanded as (
     select
         base.exposure,
         base.exposed,
-        {{ outcome_group_columns('registration_year') }},
+        {{ year_service_region_columns('registration_year') }},
         base.event_type,
         base.within_days,
         base.window_complete,
@@ -62,7 +62,7 @@ early as (
 early_counts as (
     select
         early.exposure,
-        {{ outcome_group_columns('registration_year') }},
+        {{ year_service_region_columns('registration_year') }},
         early.is_early
     from early
     cross join levels
@@ -252,12 +252,12 @@ select
     c.n_landmark,
     c.n_window_complete,
     c.n_placed_365d,
-    {{ outcome_ratio('c.n_placed_365d', 'c.n_window_complete') }} as placement_rate,
+    {{ safe_ratio('c.n_placed_365d', 'c.n_window_complete') }} as placement_rate,
     {{ wilson_low('c.n_placed_365d', 'c.n_window_complete') }} as placement_rate_ci_low,
     {{ wilson_high('c.n_placed_365d', 'c.n_window_complete') }} as placement_rate_ci_high,
     cast(d.placement_rate_std as {{ dbl }}) as placement_rate_std,
     c.n_reopened_365d,
-    {{ outcome_ratio('c.n_reopened_365d', 'c.n_window_complete') }} as reopening_rate,
+    {{ safe_ratio('c.n_reopened_365d', 'c.n_window_complete') }} as reopening_rate,
     {{ wilson_low('c.n_reopened_365d', 'c.n_window_complete') }} as reopening_rate_ci_low,
     {{ wilson_high('c.n_reopened_365d', 'c.n_window_complete') }} as reopening_rate_ci_high,
     cast(d.reopening_rate_std as {{ dbl }}) as reopening_rate_std,

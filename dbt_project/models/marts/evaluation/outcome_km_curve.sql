@@ -16,12 +16,12 @@ with dossiers as (
 ),
 
 levels as (
-    {{ outcome_grouping_levels() }}
+    {{ year_service_region_levels() }}
 ),
 
 km_input as (
     select
-        {{ outcome_group_columns('registration_year') }},
+        {{ year_service_region_columns('registration_year') }},
         dossiers.km_time,
         dossiers.is_event as n_events,
         1 as n_leaving

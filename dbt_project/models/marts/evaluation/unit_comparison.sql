@@ -16,7 +16,7 @@
 --              >= 1 - alpha / 2, divided by expected (no interpolation for discreteness)
 --   flag       'above_99.8' / 'below_99.8' when observed lies beyond the 99.8 % limits, else 'above_95' /
 --              'below_95' beyond the 95 % limits, else 'within' (null without expected events)
-{%- set dbl = outcome_type_double() %}
+{%- set dbl = type_double() %}
 with dossiers as (
     select
         region,

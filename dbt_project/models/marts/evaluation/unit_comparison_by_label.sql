@@ -8,7 +8,7 @@
 -- A label with one team_key keeps that row's values; region rows (team 'all') are as in marts.unit_comparison.
 -- Every dossier has one team within one region and one period: team 'all' is the sum of the region's team rows and
 -- period 'all' the sum of the years, for n, observed and expected.
-{%- set dbl = outcome_type_double() %}
+{%- set dbl = type_double() %}
 {%- set units = ['indicator', 'unit_level', 'region', 'team', 'period'] %}
 with rows_by_label as (
     select

@@ -25,16 +25,16 @@
 {%- set populations = survey_populations() -%}
 {%- set s = dbt.type_string() -%}
 {%- set b = dbt.type_bigint() -%}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 
 with levels as (
-    {{ feedback_region_levels() }}
+    {{ region_levels() }}
 ),
 
 -- hard outcomes: the outcome marts' service = 'all' rows (they already carry region = 'all' margins)
 closure as (
     select registration_year as year_text, region, n_dossiers, km_median_days, km_closed_within_365d
-    from {{ feedback_ref_or_empty('outcome_time_to_closure', [
+    from {{ ref_or_empty('outcome_time_to_closure', [
         ['registration_year', s], ['service', s], ['region', s], ['n_dossiers', b],
         ['km_median_days', b], ['km_closed_within_365d', f]]) }} as t
     where service = 'all' and registration_year <> 'all'
@@ -42,7 +42,7 @@ closure as (
 
 placement as (
     select registration_year as year_text, region, n_observable, placement_rate, moves_per_1000_days
-    from {{ feedback_ref_or_empty('outcome_placement', [
+    from {{ ref_or_empty('outcome_placement', [
         ['registration_year', s], ['service', s], ['region', s], ['n_observable', b],
         ['placement_rate', f], ['moves_per_1000_days', f]]) }} as p
     where service = 'all' and registration_year <> 'all'
@@ -50,7 +50,7 @@ placement as (
 
 reopening as (
     select closure_year as year_text, region, n_observable, reopening_rate
-    from {{ feedback_ref_or_empty('outcome_reopening', [
+    from {{ ref_or_empty('outcome_reopening', [
         ['closure_year', s], ['service', s], ['region', s], ['n_observable', b],
         ['reopening_rate', f]]) }} as o
     where service = 'all' and closure_year <> 'all'
@@ -60,16 +60,16 @@ reopening as (
 practice as (
     select
         d.registration_year as year,
-        {{ feedback_region_column('d.region') }} as region,
+        {{ region_or_all('d.region') }} as region,
         count(*) as n_dossiers,
         sum(case when d.has_mapping then 1 else 0 end) as n_with_mapping,
         sum(case when d.has_safety_plan then 1 else 0 end) as n_with_safety_plan,
         sum(case when d.has_network_meeting then 1 else 0 end) as n_with_network_meeting
-    from {{ feedback_ref_or_empty('fct_dossier', [
+    from {{ ref_or_empty('fct_dossier', [
         ['registration_year', dbt.type_int()], ['region', s], ['has_mapping', dbt.type_boolean()],
         ['has_safety_plan', dbt.type_boolean()], ['has_network_meeting', dbt.type_boolean()]]) }} as d
     cross join levels
-    group by d.registration_year, {{ feedback_region_column('d.region') }}
+    group by d.registration_year, {{ region_or_all('d.region') }}
 ),
 
 -- survey means: construct_means over every group, pooled per population x measure x year x region
@@ -118,7 +118,7 @@ depth as (
             / sum(case when mean_depth is not null then n_audited end) as mean_depth,
         sum(case when share_meeting_standard is not null then share_meeting_standard * n_audited end)
             / sum(case when share_meeting_standard is not null then n_audited end) as share_meeting_standard
-    from {{ feedback_ref_or_empty('practice_depth', [
+    from {{ ref_or_empty('practice_depth', [
         ['region', s], ['team', s], ['period', s], ['n_audited', b], ['mean_depth', f],
         ['share_meeting_standard', f]]) }} as pd
     where team = 'all' and n_audited > 0
@@ -144,9 +144,9 @@ select
     ro.n_observable as reopening_n_observable,
     ro.reopening_rate,
     -- practice breadth
-    {{ outcome_ratio('pr.n_with_mapping', 'pr.n_dossiers') }} as share_with_mapping,
-    {{ outcome_ratio('pr.n_with_safety_plan', 'pr.n_dossiers') }} as share_with_safety_plan,
-    {{ outcome_ratio('pr.n_with_network_meeting', 'pr.n_dossiers') }} as share_with_network_meeting,
+    {{ safe_ratio('pr.n_with_mapping', 'pr.n_dossiers') }} as share_with_mapping,
+    {{ safe_ratio('pr.n_with_safety_plan', 'pr.n_dossiers') }} as share_with_safety_plan,
+    {{ safe_ratio('pr.n_with_network_meeting', 'pr.n_dossiers') }} as share_with_network_meeting,
     -- practice depth (case audits; null until marts.practice_depth exists)
     cast(dp.n_audited as {{ b }}) as depth_n_audited,
     cast(dp.mean_depth as {{ f }}) as depth_mean,
@@ -167,7 +167,8 @@ left join placement as pl
     on pl.year_text = cast(k.year as {{ s }}) and pl.region = k.region
 left join reopening as ro
     on ro.year_text = cast(k.year as {{ s }}) and ro.region = k.region
-left join survey as sv
+-- survey gives one column per loaded population and measure (none while sqlfluff renders the model)
+left join survey as sv  -- noqa: ST11
     on sv.year = k.year and sv.region = k.region
 left join depth as dp
     on dp.year_text = cast(k.year as {{ s }}) and dp.region = k.region

@@ -12,7 +12,7 @@ with months as (
 
 enrolled as (
     select study, count(*) as n_enrolled
-    from {{ feedback_ref_or_empty('study_enrolment', [['study', dbt.type_string()], ['dossier_key', dbt.type_string()]]) }} as e
+    from {{ ref_or_empty('study_enrolment', [['study', dbt.type_string()], ['dossier_key', dbt.type_string()]]) }} as e
     group by study
 ),
 

@@ -14,14 +14,17 @@
 --                 (int_study_feedback_responses; null while not yet due). Construct means: study_follow_up_feedback.
 -- State columns are null unless status = 'observed'.
 {%- set s = dbt.type_string() %}
--- The dossier-side relations are read through feedback_ref_or_empty: a survey-only build (source:raw_surveys+)
+-- The dossier-side relations are read through ref_or_empty: a survey-only build (source:raw_surveys+)
 -- selects this model but not the dossier side, which may not exist yet.
 with points as (
-    select * from {{ feedback_ref_or_empty('int_study_follow_up_points', [['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'], ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()], ['observed_extract_date', 'date']]) }} as p
+    select * from {{ ref_or_empty('int_study_follow_up_points', [
+        ['study', s], ['dossier_key', s], ['child_key', s], ['registration_date', 'date'],
+        ['follow_up_month', dbt.type_int()], ['follow_up_date', 'date'], ['feedback_window_days', dbt.type_int()],
+        ['observed_extract_date', 'date']]) }} as p
 ),
 
 versions as (
-    select * from {{ feedback_ref_or_empty('stg_dossiers__dossiers', [
+    select * from {{ ref_or_empty('stg_dossiers__dossiers', [
         ['dossier_key', s], ['child_key', s], ['registration_date', 'date'], ['closure_date', 'date'],
         ['valid_from', 'date'], ['valid_to', 'date']]) }} as v
 ),
@@ -46,7 +49,7 @@ placements as (
         p.follow_up_month,
         count(*) as n_placements_started
     from points as p
-    inner join {{ feedback_ref_or_empty('stg_dossiers__placements', [
+    inner join {{ ref_or_empty('stg_dossiers__placements', [
         ['dossier_key', s], ['start_date', 'date'], ['valid_from', 'date'], ['valid_to', 'date']]) }} as pl
         on pl.dossier_key = p.dossier_key
         and {{ valid_in_extract('pl', 'p.observed_extract_date') }}

@@ -9,8 +9,8 @@ with responses as (
 
 scores as (
     select response_key, construct, score
-    from {{ feedback_ref_or_empty('fct_scale_score', [
-        ['response_key', s], ['construct', s], ['score', outcome_type_double()]]) }} as c
+    from {{ ref_or_empty('fct_scale_score', [
+        ['response_key', s], ['construct', s], ['score', type_double()]]) }} as c
     where score is not null
 )
 
@@ -22,7 +22,7 @@ select
     r.population,
     sc.construct,
     cast(count(*) as {{ dbt.type_bigint() }}) as n,
-    cast(avg(sc.score) as {{ outcome_type_double() }}) as mean
+    cast(avg(sc.score) as {{ type_double() }}) as mean
 from responses as r
 inner join scores as sc
     on sc.response_key = r.response_key

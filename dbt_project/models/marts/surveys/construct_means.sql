@@ -14,7 +14,7 @@
 -- as in marts.fct_scale_score / scale_reliability (construct) and marts.fct_item_response (scaling item).
 -- No construct, item, group or region name is written here: all of it is read from the loaded definitions.
 {%- set s = dbt.type_string() -%}
-{%- set f = outcome_type_double() %}
+{%- set f = type_double() %}
 
 with responses as (
     select * from {{ ref('int_survey_response_groups') }}

@@ -26,7 +26,9 @@ labels as (
 ),
 
 digits as (
-    {% for d in range(10) %}select {{ d }} as d{% if not loop.last %} union all {% endif %}{% endfor %}
+    {%- for d in range(10) %}
+    {% if not loop.first %}union all {% endif %}select {{ d }} as d
+    {%- endfor %}
 ),
 
 whole_numbers as (
@@ -43,7 +45,7 @@ observed as (
 domain as (
     select instrument, wave, item, value from labels
     union
-    select i.instrument, i.wave, i.item, cast(w.n as {{ outcome_type_double() }}) as value
+    select i.instrument, i.wave, i.item, cast(w.n as {{ type_double() }}) as value
     from items as i
     inner join whole_numbers as w on w.n between i.scheme_min and i.scheme_max
     where not exists (
@@ -77,7 +79,7 @@ select
     coalesce(t.n_valid, 0) as n_valid,
     -- a double division on every engine (100.0 * n would be a decimal on Spark, rounded to 6 decimals)
     case when coalesce(t.n_valid, 0) > 0
-         then 100 * cast(coalesce(o.n, 0) as {{ outcome_type_double() }}) / t.n_valid end as pct,
+         then 100 * cast(coalesce(o.n, 0) as {{ type_double() }}) / t.n_valid end as pct,
     false as is_missing
 from items as i
 inner join domain as d on d.instrument = i.instrument and d.wave = i.wave and d.item = i.item
@@ -95,11 +97,11 @@ select
     i.item_text,
     i.construct,
     i.role,
-    cast(null as {{ outcome_type_double() }}) as value,
+    cast(null as {{ type_double() }}) as value,
     m.missing_reason as value_label,
     m.n,
     coalesce(t.n_valid, 0) as n_valid,
-    cast(null as {{ outcome_type_double() }}) as pct,
+    cast(null as {{ type_double() }}) as pct,
     true as is_missing
 from items as i
 inner join missing as m on m.instrument = i.instrument and m.wave = i.wave and m.item = i.item

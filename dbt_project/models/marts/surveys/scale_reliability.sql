@@ -50,7 +50,7 @@ select
     case
         when k.n_items >= 2 and coalesce(t.n_cases, 0) >= 3 and t.var_total > 0
             -- k / (k - 1) as a double on every engine (k * 1.0 would be a decimal on Spark, rounded)
-            then (cast(k.n_items as {{ outcome_type_double() }}) / (k.n_items - 1)) * (1 - s.sum_var_items / t.var_total)
+            then (cast(k.n_items as {{ type_double() }}) / (k.n_items - 1)) * (1 - s.sum_var_items / t.var_total)
     end as cronbach_alpha,
     v.scheme_version,
     v.comparable_with_previous_wave,

@@ -6,5 +6,5 @@
 select
     cast(region as {{ s }}) as region,
     cast(rollout_date as date) as rollout_date
-from {{ studies_source_or_empty('raw_evaluation', 'implementation_rollout', [
+from {{ source_or_empty('raw_evaluation', 'implementation_rollout', [
     ['region', s], ['rollout_date', 'date']]) }} as r

@@ -13,7 +13,7 @@ select
     cast(feedback_window_days as {{ dbt.type_int() }}) as feedback_window_days,
     cast(source_file as {{ s }}) as source_file,
     cast(definition_sha256 as {{ s }}) as definition_sha256
-from {{ studies_source_or_empty('raw_studies', 'study_definitions', [
+from {{ source_or_empty('raw_studies', 'study_definitions', [
     ['study', s], ['title', s], ['enrolment_from', 'date'], ['enrolment_to', 'date'],
     ['age_min', dbt.type_int()], ['age_max', dbt.type_int()], ['feedback_window_days', dbt.type_int()],
     ['source_file', s], ['definition_sha256', s]]) }} as d

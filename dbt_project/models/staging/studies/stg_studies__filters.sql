@@ -8,5 +8,5 @@ select
     cast(study as {{ s }}) as study,
     cast(dimension as {{ s }}) as dimension,
     cast(value as {{ s }}) as filter_value
-from {{ studies_source_or_empty('raw_studies', 'study_filters', [
+from {{ source_or_empty('raw_studies', 'study_filters', [
     ['study', s], ['dimension', s], ['value', s]]) }} as f

@@ -6,5 +6,5 @@
 select
     cast(study as {{ s }}) as study,
     cast(follow_up_month as {{ dbt.type_int() }}) as follow_up_month
-from {{ studies_source_or_empty('raw_studies', 'study_follow_up_months', [
+from {{ source_or_empty('raw_studies', 'study_follow_up_months', [
     ['study', s], ['follow_up_month', dbt.type_int()]]) }} as m

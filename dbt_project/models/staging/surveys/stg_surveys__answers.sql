@@ -8,7 +8,7 @@ select
     cast(item as {{ dbt.type_string() }}) as item,
     cast(source_column as {{ dbt.type_string() }}) as source_column,
     cast(raw_code as {{ dbt.type_string() }}) as raw_code,
-    cast(value as {{ outcome_type_double() }}) as value,
+    cast(value as {{ type_double() }}) as value,
     cast(missing_reason as {{ dbt.type_string() }}) as missing_reason,
     cast(source_line as {{ dbt.type_bigint() }}) as source_line
 from {{ source('raw_surveys', 'survey_answers') }}

@@ -5,5 +5,5 @@ select
     cast(wave as {{ dbt.type_string() }}) as wave,
     cast(construct as {{ dbt.type_string() }}) as construct,
     cast(label as {{ dbt.type_string() }}) as construct_label,
-    cast(min_valid_share as {{ outcome_type_double() }}) as min_valid_share
+    cast(min_valid_share as {{ type_double() }}) as min_valid_share
 from {{ source('raw_surveys', 'survey_constructs') }}

@@ -4,6 +4,6 @@ select
     cast(instrument as {{ dbt.type_string() }}) as instrument,
     cast(wave as {{ dbt.type_string() }}) as wave,
     cast(item as {{ dbt.type_string() }}) as item,
-    cast(value as {{ outcome_type_double() }}) as value,
+    cast(value as {{ type_double() }}) as value,
     cast(label as {{ dbt.type_string() }}) as value_label
 from {{ source('raw_surveys', 'survey_value_labels') }}
