@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestration.definitions import build_defs
     from orchestration.jobs import INGEST_JOBS
     from orchestration.resources import resources_from_settings
-    from orchestration.runner import LOADED, ingest_outcome, mart_job
+    from orchestration.runner import LOADED, mart_job
     from orchestration.sensors import pending_partitions
 
     resources = resources_from_settings()  # the settings of this moment, as the run's resources
@@ -141,9 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_started = datetime.now()
             result = _execute(defs.resolve_job_def(INGEST_JOBS[partition.kind].name), instance, args.wait,
                               partition_key=partition.key)
-            with warehouse.read_connection(db) as con:
-                status, rows, message = ingest_outcome(con, partition.kind, partition.key, run_started,
-                                                       result.success, failure=_run_failure(result))
+            status, rows, message = _ingest_outcome(db, partition, run_started, result)
             if status == "failed":
                 _record_failure(partition, message)
             outcomes.append((partition.kind, partition.key, status, rows, message))
@@ -407,6 +405,23 @@ def _require_landing() -> None:
     if not root.is_dir():
         raise settings.ConfigurationError(f"the landing zone {root} does not exist (set SOFS_LANDING_DIR, or "
                                           "create it and drop exports under surveys/ and dossiers/)")
+
+
+def _ingest_outcome(db: Path, partition, started: datetime, result) -> tuple[str, int, str]:
+    """``(status, rows, message)`` of the ingest run ``result`` of ``partition`` started at ``started``, from
+    ``audit.loads`` (:func:`orchestration.runner.ingest_outcome`); a warehouse that cannot be read after the
+    run makes it ``failed`` with the run's error, or with the reason the record could not be read."""
+    import duckdb
+
+    from orchestration import faults, warehouse
+    from orchestration.runner import ingest_outcome
+
+    failure = _run_failure(result)
+    try:
+        with warehouse.read_connection(db) as con:
+            return ingest_outcome(con, partition.kind, partition.key, started, result.success, failure=failure)
+    except (FileNotFoundError, duckdb.Error, warehouse.WarehouseBusy, faults.WarehouseDamaged) as exc:
+        return "failed", 0, failure or f"could not read the load's record in audit.loads: {str(exc).splitlines()[0]}"
 
 
 def _failure_errors(result) -> list:
