@@ -90,7 +90,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestration import faults, ingest, schemes, warehouse
     from orchestration.teams import team_labels
 
-    settings.export_environment()
     key = settings.pseudonym_key()  # fail early, with the clear message, before any work
     settings.min_cell()
     team_labels()  # a broken team label list is a configuration error (exit 2) before any work (SPEC 3.4)
@@ -100,21 +99,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from orchestration.assets.ingestion import DOSSIER_EXTRACTS, SURVEY_WAVES
-    from orchestration.definitions import defs
-    from orchestration.jobs import INGEST_JOBS, MART_JOBS, build_all_marts
+    from orchestration.definitions import build_defs
+    from orchestration.jobs import INGEST_JOBS
+    from orchestration.resources import resources_from_settings
+    from orchestration.runner import LOADED, mart_job
     from orchestration.sensors import pending_partitions
 
+    resources = resources_from_settings()  # the settings of this moment, as the run's resources
+    defs = build_defs(resources)
+    db, landing_root = resources["warehouse"].db, resources["landing_zone"].path
     instance = dg.DagsterInstance.get()
     partitions_def = {"survey": SURVEY_WAVES, "dossier": DOSSIER_EXTRACTS}
     started = time.monotonic()
     outcomes: list[tuple[str, str, str, int, str]] = []
-    with warehouse.writer_lock(wait_seconds=args.wait):
+    with warehouse.writer_lock(wait_seconds=args.wait, db=db):
         # a dbt left building by a killed run may release the file between nodes: look for it by process
-        faults.end_orphaned_dbt_builds(settings.warehouse_path())
-        warehouse.ensure_writable(wait_seconds=args.wait)
+        faults.end_orphaned_dbt_builds(db)
+        warehouse.ensure_writable(db, wait_seconds=args.wait)
         # a damaged file stops here, before any work, naming the file and the way back
         faults.verify_warehouse(schemas=None)
-        with warehouse.write_connection() as con:
+        with warehouse.write_connection(db) as con:
             ingest.verify_key(con, key)  # a wrong key is a configuration error, also when nothing is new
         # runs killed earlier (kill -9, out of memory) would hold the duckdb pool slot forever
         faults.recover_dead_runs(instance)
@@ -123,8 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             _print(f"NOTE: answer-scheme labels changed, codes and values unchanged (recorded in "
                    f"audit.scheme_changes when the wave loads again): {change.describe()}")
         stale = marts_stale()
-        pending, unchanged = pending_partitions()
-        _print(f"landing zone {settings.landing_dir()}: {len(pending)} partition(s) with new or changed files, "
+        pending, unchanged = pending_partitions(landing_root, db)
+        _print(f"landing zone {landing_root}: {len(pending)} partition(s) with new or changed files, "
                f"{unchanged} unchanged (skipped)")
         if pending:  # a load the disk cannot hold is refused before it starts
             faults.check_free_space([f for partition, _fp in pending for f in partition.files])
@@ -134,45 +138,42 @@ def cmd_run(args: argparse.Namespace) -> int:
                 instance.add_dynamic_partitions(name, [partition.key])
             t0 = time.monotonic()
             _print(f"[{n}/{len(pending)}] {partition.kind} {partition.key} ...")
+            run_started = datetime.now()
             result = _execute(defs.resolve_job_def(INGEST_JOBS[partition.kind].name), instance, args.wait,
                               partition_key=partition.key)
-            status, rows, message = _ingest_status(result)
+            status, rows, message = _ingest_outcome(db, partition, run_started, result)
             if status == "failed":
                 _record_failure(partition, message)
             outcomes.append((partition.kind, partition.key, status, rows, message))
             warnings = message.split("; warnings: ", 1)[1] if "; warnings: " in message else ""
-            head = message.split("; warnings: ", 1)[0] if status == "loaded" and message else f"{rows} rows"
+            head = message.split("; warnings: ", 1)[0] if status == LOADED and message else f"{rows} rows"
             _print(f"      {status}: {head} ({time.monotonic() - t0:.1f} s)"
-                   + (f"\n      {message}" if status != "loaded" else "")
+                   + (f"\n      {message}" if status != LOADED else "")
                    + "".join(f"\n      WARNING (loaded anyway): {w[:400]}" for w in warnings.split(" | ") if w))
-        kinds = sorted({k for k, _, s, _, _ in outcomes if s == "loaded"})
+        kinds = {k for k, _, s, _, _ in outcomes if s == LOADED}
         dbt_ok = True
         if stale:
             _print("the marts are older than the data in raw (a build that did not finish, a retraction, or a new "
                    "layout of raw): rebuilding every model")
-        if kinds or args.rebuild or stale:
-            full = len(kinds) != 1 or args.rebuild or stale or _marts_missing()
-            job = build_all_marts if full else MART_JOBS[kinds[0]]
+        job_name = mart_job(kinds, rebuild=args.rebuild, stale=stale, marts_missing=_marts_missing)
+        if job_name is not None:
             t0 = time.monotonic()
             built_after = datetime.now().replace(microsecond=0)
             log_path = settings.dagster_home() / "last_dbt_build.log"
-            _print(f"building dbt models ({job.name}) ... (dbt output: {log_path})")
+            _print(f"building dbt models ({job_name}) ... (dbt output: {log_path})")
             with open(log_path, "w", encoding="utf-8", buffering=1) as log, contextlib.redirect_stdout(log), \
                     DbtProgress(log_path, _print_to(sys.__stdout__)):
-                result = _execute(defs.resolve_job_def(job.name), instance, args.wait, say=_print_to(sys.__stdout__))
+                result = _execute(defs.resolve_job_def(job_name), instance, args.wait, say=_print_to(sys.__stdout__))
             dbt_ok = result.success
-            done = [ln.strip() for ln in log_path.read_text(encoding="utf-8").splitlines() if "Done. PASS=" in ln]
+            done = dbt_summary(log_path)
             _print(f"      {'done' if dbt_ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)"
-                   + (f": {done[-1].split('Done. ', 1)[1]}" if done else ""))
+                   + (f": {done}" if done else ""))
             if not dbt_ok:
-                for event in result.all_events:
-                    if event.is_failure and event.event_specific_data is not None:
-                        err = getattr(event.event_specific_data, "error", None)
-                        if err is not None:
-                            _print("      " + _error_cause(err)[:3000])
-                            if faults.is_disk_full(_error_cause(err)):
-                                _print(f"      the disk is full: free space on the file system of "
-                                       f"{settings.warehouse_path()} and run again (the marts are rebuilt)")
+                for cause in _step_failures(result):
+                    _print("      " + cause[:3000])
+                    if faults.is_disk_full(cause):
+                        _print(f"      the disk is full: free space on the file system of "
+                               f"{db} and run again (the marts are rebuilt)")
                 _print(f"      see {log_path} for dbt's full output")
             audit_ok = _print_disclosure_audit(built_after)
             dbt_ok = dbt_ok and audit_ok
@@ -406,22 +407,50 @@ def _require_landing() -> None:
                                           "create it and drop exports under surveys/ and dossiers/)")
 
 
-def _ingest_status(result) -> tuple[str, int, str]:
-    """``(status, rows, message)`` of an ingestion run: from its materialisation's metadata, or
-    ``quarantined`` when the step failed with :class:`orchestration.assets.ingestion.PartitionQuarantined`, else ``failed`` with the error's cause."""
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            md = event.event_specific_data.materialization.metadata
-            return (md["status"].value, int(md["rows"].value), md["message"].value)
-    for event in result.all_events:
-        if event.is_failure and getattr(event.event_specific_data, "error", None) is not None:
-            err = event.event_specific_data.error
-            while err is not None:
-                if err.cls_name == "PartitionQuarantined":
-                    return "quarantined", 0, err.message.strip().split(" quarantined: ", 1)[-1]
-                err = getattr(err, "cause", None)
-            return "failed", 0, _error_cause(event.event_specific_data.error)
-    return "failed", 0, "the ingestion run ended without a result"
+def _ingest_outcome(db: Path, partition, started: datetime, result) -> tuple[str, int, str]:
+    """``(status, rows, message)`` of the ingest run ``result`` of ``partition`` started at ``started``, from
+    ``audit.loads`` (:func:`orchestration.runner.ingest_outcome`); a warehouse that cannot be read after the
+    run makes it ``failed`` with the run's error, or with the reason the record could not be read."""
+    import duckdb
+
+    from orchestration import faults, warehouse
+    from orchestration.runner import ingest_outcome
+
+    failure = _run_failure(result)
+    try:
+        with warehouse.read_connection(db) as con:
+            return ingest_outcome(con, partition.kind, partition.key, started, result.success, failure=failure)
+    except (FileNotFoundError, duckdb.Error, warehouse.WarehouseBusy, faults.WarehouseDamaged) as exc:
+        return "failed", 0, failure or f"could not read the load's record in audit.loads: {str(exc).splitlines()[0]}"
+
+
+def _failure_errors(result) -> list:
+    """The errors of a finished in-process run's failure events (steps, and the run itself when it failed
+    outside a step, e.g. a resource that could not start), in the order they happened."""
+    return [event.event_specific_data.error for event in result.all_events
+            if event.is_failure and getattr(event.event_specific_data, "error", None) is not None]
+
+
+def _step_failures(result) -> list[str]:
+    """Each failure of a run as ``Type: message`` (:func:`_error_cause`)."""
+    return [_error_cause(err) for err in _failure_errors(result)]
+
+
+def _run_failure(result) -> str | None:
+    """The first failure of a run as ``Type: message``, or None when it has none."""
+    causes = _step_failures(result)
+    return causes[0] if causes else None
+
+
+def dbt_summary(log_path: Path) -> str | None:
+    """dbt's closing summary in the build log ``log_path`` (``PASS=300 WARN=0 ERROR=0 SKIP=0 TOTAL=300``,
+    the last ``Done. ...`` line), or None when dbt did not get that far."""
+    try:
+        text = Path(log_path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    done = [ln.strip() for ln in text.splitlines() if "Done. PASS=" in ln]
+    return done[-1].split("Done. ", 1)[1] if done else None
 
 
 def marts_stale() -> bool:
@@ -607,7 +636,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     load nothing, are not shown in place of the load they repeat), then each failing rule of the
     partition's latest load once per partition: the errors that quarantined it, or the warnings it
     ``loaded anyway`` with. A totals line ends the list. ``args.partition`` keeps one partition (its key,
-    e.g. ``staff_survey/2023`` or ``2024-03-31``; an unknown key raises ValueError, exit 2);
+    e.g. ``staff_survey/2023`` or ``2024-03-31``; an unknown key raises settings.UsageError, exit 2);
     ``args.problems`` keeps partitions that were quarantined or failed or loaded with warnings.
     """
     from orchestration import landing, warehouse
@@ -618,7 +647,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if getattr(args, "partition", None):
         keep = [p for p in partitions if p.key == args.partition]
         if not keep:
-            raise ValueError(f"no partition {args.partition!r} in the landing zone {settings.landing_dir()}; keys are "
+            raise settings.UsageError(f"no partition {args.partition!r} in the landing zone {settings.landing_dir()}; keys are "
                              "<instrument>/<wave> or the extract date, e.g. " + ", ".join(
                                  sorted(p.key for p in partitions)[:5]))
         partitions = keep
@@ -796,12 +825,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.table == "survey":
         if not args.instrument:
-            raise ValueError("export survey needs an instrument: sofs-warehouse export survey INSTRUMENT "
+            raise settings.UsageError("export survey needs an instrument: sofs-warehouse export survey INSTRUMENT "
                              "[--wave W] --format sav|dta|csv|parquet --allow-marts")
         path = export_survey(args.instrument, args.format, wave=args.wave, out=args.out,
                              allow_microdata=args.allow_marts)
     elif args.instrument or args.wave:
-        raise ValueError("an instrument and --wave belong to `export survey INSTRUMENT [--wave W]`")
+        raise settings.UsageError("an instrument and --wave belong to `export survey INSTRUMENT [--wave W]`")
     else:
         path = export_table(args.table, args.format, args.out, allow_marts=args.allow_marts)  # str keeps a trailing /
     _print(f"wrote {path}")
@@ -827,7 +856,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     try:
         as_of = date.fromisoformat(args.as_of)
     except ValueError as exc:
-        raise ValueError(f"--as-of must be a date YYYY-MM-DD, got {args.as_of!r}") from exc
+        raise settings.UsageError(f"--as-of must be a date YYYY-MM-DD, got {args.as_of!r}") from exc
     manifest = release(as_of, Path(args.out), include_marts=args.include_marts)
     _print(f"wrote release {manifest.parent} (manifest {manifest.name})")
     return EXIT_OK
@@ -1164,6 +1193,22 @@ def _stdout_closed() -> int:
     return 141
 
 
+#: modules whose ValueError is a refused argument (exit 2), until they raise settings.UsageError themselves
+USAGE_VALUE_ERROR_MODULES = ("orchestration.research", "orchestration.evaluation_cli", "orchestration.landing",
+                             "orchestration.history",
+                             "orchestration.ingest", "orchestration.warehouse", "orchestration.faults")
+
+
+def _is_usage_value_error(exc: ValueError) -> bool:
+    """True when ``exc`` was raised (its innermost frame) in one of :data:`USAGE_VALUE_ERROR_MODULES`."""
+    tb = exc.__traceback__
+    module = None
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        tb = tb.tb_next
+    return bool(module) and module.startswith(USAGE_VALUE_ERROR_MODULES)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code (SPEC 8)."""
     from orchestration.dashboard.data import SmallCountInReporting
@@ -1184,8 +1229,16 @@ def main(argv: list[str] | None = None) -> int:
     except (DisclosureAuditFailed, SmallCountInReporting) as exc:
         _print(f"error: {exc}")
         return EXIT_FAILED
-    except (settings.ConfigurationError, WarehouseBusy, WarehouseUnwritable, WarehouseDamaged, DiskFull,
-            InstrumentError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
+    except (settings.UsageError, WarehouseBusy, WarehouseUnwritable, WarehouseDamaged, DiskFull,
+            InstrumentError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
+        _print(f"error: {exc}")
+        return EXIT_USAGE
+    except ValueError as exc:
+        # the research and evaluation modules still say "bad argument" with ValueError (an --out that
+        # contradicts --format, an unknown table or study: exit 2, SPEC 8); a ValueError from anywhere
+        # else is a bug: its traceback goes to stderr
+        if not _is_usage_value_error(exc):
+            raise
         _print(f"error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: committed work stays, the rest loads again next time

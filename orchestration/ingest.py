@@ -119,14 +119,17 @@ def is_unchanged(partition: Partition, fingerprint: dict[str, str], previous: di
 
 
 def load_partition(partition: Partition, *, key: bytes | None = None, force: bool = False,
-                   wait_seconds: float = 0.0) -> LoadOutcome:
+                   wait_seconds: float = 0.0, db: Path | None = None) -> LoadOutcome:
     """Load one partition, or record it as unchanged.
 
     Args:
         partition: from :func:`orchestration.landing.discover`.
-        key: the pseudonymisation key (default :func:`settings.pseudonym_key`).
+        key: the pseudonymisation key (default :func:`settings.pseudonym_key`; a Dagster run passes its
+            ``pseudonym_key`` resource, :mod:`orchestration.resources`).
         force: reload even when every file's SHA-256 equals the last attempt's.
         wait_seconds: how long to wait for another writer before :class:`warehouse.WarehouseBusy`.
+        db: the warehouse file (default :func:`settings.warehouse_path`; a Dagster run passes its
+            ``warehouse`` resource's file).
 
     A survey wave that is in the warehouse already is checked against its recorded answer-scheme
     versions first (SPEC 3.3, :mod:`orchestration.schemes`): a labels-only change is loaded and written to
@@ -142,7 +145,8 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
     load_id = uuid.uuid4().hex
     started = datetime.now()
     fingerprint = partition.fingerprint()
-    with warehouse.write_connection(wait_seconds=wait_seconds) as con:
+    db = Path(db or settings.warehouse_path())
+    with warehouse.write_connection(db, wait_seconds=wait_seconds) as con:
         if not force and is_unchanged(partition, fingerprint, last_loads(con)) and not (
                 partition.kind == "survey" and partition.key in schemes.unrecorded_partitions(con)):
             outcome = LoadOutcome(partition.kind, partition.key, UNCHANGED, load_id, files=fingerprint,
@@ -182,7 +186,7 @@ def load_partition(partition: Partition, *, key: bytes | None = None, force: boo
                 return outcome
             except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
                 if faults.is_disk_full(exc):  # rolled back; the check before the run missed it
-                    raise faults.DiskFull(settings.warehouse_path(), partition, exc) from exc
+                    raise faults.DiskFull(db, partition, exc) from exc
                 raise
             except duckdb.ConversionException as exc:  # a value the raw layout cannot hold (rolled back)
                 blocking = [RuleResult(code="RAW_TYPE", stage=1, severity=ERROR, passed=False, failing_rows=1,

@@ -3,26 +3,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration import ingest, landing, schemes, warehouse
 from orchestration.assets.ingestion import DOSSIER_EXTRACTS, SURVEY_WAVES
 from orchestration.jobs import INGEST_JOBS, MART_JOBS, build_all_marts
+from orchestration.resources import LandingZoneResource, WarehouseResource
+from orchestration.runner import mart_job
+from orchestration.warehouse import WarehouseBusy
 
 PARTITIONS = {"survey": SURVEY_WAVES, "dossier": DOSSIER_EXTRACTS}
 
 
-def pending_partitions() -> tuple[list[tuple[landing.Partition, dict[str, str]]], int]:
-    """Partitions of the landing zone with a new or changed file, by SHA-256 against ``audit.loads``
-    (and loaded survey waves without an answer-scheme record, SPEC 3.3, once).
+def pending_partitions(landing_root: Path | None = None, db: Path | None = None
+                       ) -> tuple[list[tuple[landing.Partition, dict[str, str]]], int]:
+    """Partitions of the landing zone ``landing_root`` with a new or changed file, by SHA-256 against
+    ``audit.loads`` of the warehouse ``db`` (and loaded survey waves without an answer-scheme record,
+    SPEC 3.3, once). Both default to :mod:`orchestration.settings`.
 
     Returns ``([(partition, fingerprint), ...], n_unchanged)``. The one place that decides what is new
     work, used by the sensor and by ``sofs-warehouse run``. Raises WarehouseBusy while a writer runs.
     """
-    partitions = landing.discover()
+    partitions = landing.discover(landing_root)
     try:
-        with warehouse.read_connection() as con:
+        with warehouse.read_connection(db) as con:
             has_audit = con.execute("select count(*) from information_schema.tables "
                                     "where table_schema = 'audit' and table_name = 'loads'").fetchone()[0]
             previous = ingest.last_loads(con) if has_audit else {}
@@ -48,10 +54,11 @@ def run_key(partition: landing.Partition, fingerprint: dict[str, str]) -> str:
 @dg.sensor(jobs=list(INGEST_JOBS.values()), minimum_interval_seconds=60,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Adds a partition for every new landing folder and requests a run for new or changed files.")
-def landing_zone_sensor(context: dg.SensorEvaluationContext):
+def landing_zone_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingZoneResource,
+                        warehouse: WarehouseResource):
     try:
-        pending, unchanged = pending_partitions()
-    except warehouse.WarehouseBusy:
+        pending, unchanged = pending_partitions(landing_zone.path, warehouse.db)
+    except WarehouseBusy:
         return dg.SkipReason("warehouse busy: a load or dbt build is writing; trying again next tick")
     if not pending:
         return dg.SkipReason(f"no new or changed files ({unchanged} partitions unchanged)")
@@ -72,7 +79,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext):
                       description="After a partition loads, rebuild the dbt models that depend on its kind.")
 def rebuild_marts_after_ingest(context: dg.RunStatusSensorContext):
     kind = next(k for k, job in INGEST_JOBS.items() if job.name == context.dagster_run.job_name)
-    return dg.RunRequest(run_key=f"marts-after-{context.dagster_run.run_id}", job_name=MART_JOBS[kind].name)
+    return dg.RunRequest(run_key=f"marts-after-{context.dagster_run.run_id}", job_name=mart_job({kind}))
 
 
 # on by default: outcomes that depend on the latest extract date and running 365-day windows

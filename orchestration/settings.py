@@ -18,7 +18,13 @@ DEMO_PSEUDONYM_KEY = "sofs-demo-key-not-secret-do-not-use-for-real-data"
 MIN_KEY_LENGTH = 32
 
 
-class ConfigurationError(RuntimeError):
+class UsageError(Exception):
+    """The user asked for something the command cannot do as asked (a bad argument, a setting, a busy or
+    missing warehouse): ``sofs-warehouse`` prints the message and exits with code 2 (SPEC 8). Anything else
+    that escapes a command is a bug and ends with a traceback."""
+
+
+class ConfigurationError(UsageError, RuntimeError):
     """A setting is missing or invalid; the CLI exits with code 2 (SPEC 8)."""
 
 
@@ -81,12 +87,22 @@ def min_cell() -> int:
 
 
 def pseudonym_key() -> bytes:
-    """The HMAC key from env ``SOFS_PSEUDONYM_KEY`` (SPEC 6).
+    """The HMAC key from env ``SOFS_PSEUDONYM_KEY`` (SPEC 6), checked by :func:`check_pseudonym_key`.
 
     Raises:
         ConfigurationError: the variable is unset or shorter than 32 characters.
     """
-    key = os.environ.get("SOFS_PSEUDONYM_KEY", "")
+    return check_pseudonym_key(os.environ.get("SOFS_PSEUDONYM_KEY", ""))
+
+
+def check_pseudonym_key(key: str | None) -> bytes:
+    """``key`` (the value of ``SOFS_PSEUDONYM_KEY``) as UTF-8 bytes, when it is a usable HMAC key (SPEC 6).
+
+    Raises:
+        ConfigurationError: ``key`` is None, blank or shorter than 32 characters (leading and trailing
+            blanks do not count). The message never contains the key.
+    """
+    key = key or ""
     if not key.strip():
         raise ConfigurationError(
             "SOFS_PSEUDONYM_KEY is not set. Raw identifiers are replaced by HMAC-SHA256 keyed "
@@ -102,8 +118,10 @@ def pseudonym_key() -> bytes:
 
 
 def export_environment() -> None:
-    """Put the resolved paths in the environment so dbt (a subprocess) sees the same warehouse, and put
-    this interpreter's ``bin`` folder first on PATH so the ``dbt`` of the same virtualenv runs."""
+    """For the command line only (never at import): put the resolved paths in the environment so that the
+    processes a command starts (``dagster dev``, ``dbt docs``) see the same warehouse and Dagster instance,
+    and put this interpreter's ``bin`` folder first on PATH so the ``dbt`` of the same virtualenv runs.
+    Dagster runs get these settings as resources instead (:mod:`orchestration.resources`)."""
     os.environ["SOFS_WAREHOUSE_PATH"] = str(warehouse_path())
     bindir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:

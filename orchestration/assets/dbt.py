@@ -1,16 +1,16 @@
 """dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
 
+from collections.abc import Mapping
 from datetime import datetime
-from collections.abc import Mapping, Sequence
-from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
-from packaging import version
 
 from orchestration import settings, warehouse
 from orchestration.project import dbt_project, dbt_vars
+from orchestration.resources import LeanDbtCliResource, WarehouseResource
 
 #: dbt sources whose tables are written by the ingestion assets (asset key raw/<table>)
 INGESTED_SOURCES = {"raw_surveys", "raw_dossiers"}
@@ -36,53 +36,34 @@ class SofsTranslator(DagsterDbtTranslator):
 TRANSLATOR = SofsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-class LeanDbtCliResource(DbtCliResource):
-    """``DbtCliResource`` without two start-up costs of every ``cli()`` call that this project does not need.
-
-    - The dbt version: dagster-dbt runs ``dbt --version`` as a subprocess (a whole dbt start-up, about
-      2 s on 2 cores) to learn it; dbt-core is installed in this environment, so its package version
-      is read instead (the ``dbt`` executable is that package's console script).
-    - The in-process dbt adapter handle: dagster-dbt builds one (loading the profile and the project,
-      1-2 s) only to fetch row counts and column metadata, which these assets do not ask for; dbt
-      itself runs as its own process either way.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        from importlib.metadata import version as package_version
-
-        return version.parse(package_version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]):  # noqa: ARG002 - signature of the parent
-        return None
-
-
-def lean(dbt: DbtCliResource) -> LeanDbtCliResource:
-    """The same dbt resource (project, profiles, target, flags, executable) as a :class:`LeanDbtCliResource`."""
-    if isinstance(dbt, LeanDbtCliResource):
+def lean(dbt: DbtCliResource, warehouse_path: str | None = None) -> LeanDbtCliResource:
+    """The same dbt resource (project, profiles, target, flags, executable) as a :class:`LeanDbtCliResource`
+    (:mod:`orchestration.resources`), building ``warehouse_path`` unless it names a warehouse already."""
+    if isinstance(dbt, LeanDbtCliResource) and (warehouse_path is None or dbt.warehouse_path):
         return dbt
     return LeanDbtCliResource(project_dir=dbt.project_dir, global_config_flags=list(dbt.global_config_flags),
                               profiles_dir=dbt.profiles_dir, profile=dbt.profile, target=dbt.target,
-                              dbt_executable=dbt.dbt_executable, state_path=dbt.state_path)
+                              dbt_executable=dbt.dbt_executable, state_path=dbt.state_path,
+                              warehouse_path=getattr(dbt, "warehouse_path", None) or warehouse_path)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=TRANSLATOR,
             pool="duckdb")
-def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """``dbt build`` of the selected models (staging -> intermediate -> marts -> reporting), under the
-    warehouse writer lock so no other process writes the DuckDB file meanwhile; then the disclosure
-    control of ``reporting`` (SPEC 6), still under the lock, also when the build failed part-way (a
-    reporting table dbt rebuilt must not stay with only dbt's first pass)."""
-    settings.export_environment()
+def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """``dbt build`` of the selected models (staging -> intermediate -> marts -> reporting) of the
+    ``warehouse`` resource's file, under its writer lock so no other process writes the DuckDB file
+    meanwhile; then the disclosure control of ``reporting`` (SPEC 6), still under the lock, also when the
+    build failed part-way (a reporting table dbt rebuilt must not stay with only dbt's first pass)."""
+    db = warehouse.db  # ``warehouse`` here is the resource (its key in ``defs``), not the module
     with warehouse.writer_lock(wait_seconds=600):
-        sync_study_definitions(context.log)
+        sync_study_definitions(context.log, db)
         built = False
         try:
-            yield from lean(dbt).cli(build_args(), context=context).stream()
+            yield from lean(dbt, warehouse.path).cli(build_args(), context=context).stream()
             built = True
         finally:
             try:
-                protect_after_build(context.log)
+                protect_after_build(context.log, db)
             except Exception:
                 if built:
                     raise
@@ -92,14 +73,15 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
                         [datetime.now(), len(context.selected_asset_keys)])
 
 
-def sync_study_definitions(log) -> None:
+def sync_study_definitions(log, db: Path | None = None) -> None:
     """Write the valid study definitions of ``data/studies`` (``SOFS_STUDIES_DIR``) to ``raw.study_*`` and the
     exposures of ``data/evaluation.yaml`` to ``raw.evaluation_exposures`` and the roll-out dates of
     ``data/implementation.yaml`` to ``raw.implementation_rollout`` before dbt reads them (SPEC 9.1-9.3);
-    a refused study file or exposure is one warning (file, key, reason) and the others load."""
+    a refused study file or exposure is one warning (file, key, reason) and the others load. ``db``: the
+    warehouse file (default :func:`orchestration.settings.warehouse_path`)."""
     from orchestration import evaluation, studies
 
-    with warehouse.write_connection() as con:
+    with warehouse.write_connection(db) as con:
         studies.sync_definitions(con, warn=log.warning)
         evaluation.sync_exposures(con, warn=log.warning)   # data/evaluation.yaml (SPEC 9.2)
         evaluation.sync_rollout(con, warn=log.warning)     # data/implementation.yaml (SPEC 9.3)
@@ -109,14 +91,15 @@ def sync_study_definitions(log) -> None:
 PROTECT_WAIT_SECONDS = 1800
 
 
-def protect_after_build(log) -> None:
-    """Secondary suppression and LP audit over every reporting table (orchestration.disclosure); the
-    audit lands in ``audit.disclosure_audit``, which the ``disclosure_audit`` asset check reads."""
+def protect_after_build(log, db: Path | None = None) -> None:
+    """Secondary suppression and LP audit over every reporting table (orchestration.disclosure) of the
+    warehouse ``db`` (default :func:`orchestration.settings.warehouse_path`); the audit lands in
+    ``audit.disclosure_audit``, which the ``disclosure_audit`` asset check reads."""
     from orchestration.disclosure.protect import protect_reporting
 
     # a researcher's read-only connection may hold the file right after dbt: wait for it (with progress)
     # rather than leave reporting with dbt's first pass only
-    with warehouse.write_connection(wait_seconds=PROTECT_WAIT_SECONDS) as con:
+    with warehouse.write_connection(db, wait_seconds=PROTECT_WAIT_SECONDS) as con:
         outcome = protect_reporting(con, settings.min_cell(), progress=log.info)
     summary = (f"disclosure control: {len(outcome.audit)} withheld cell(s) audited, {outcome.added} withheld "
                f"beyond dbt's first pass, {outcome.rounds} round(s)")
@@ -129,8 +112,9 @@ def protect_after_build(log) -> None:
 @dg.asset_check(asset=dg.AssetKey(["reporting", "rpt_suppression_rule"]), name="disclosure_audit",
                 description="Every withheld count of the reporting tables keeps a feasible interval of at "
                             "least [0, min_cell] under everything published (LP audit, SPEC 6).")
-def disclosure_audit_check() -> dg.AssetCheckResult:
-    """Reads the latest build's ``audit.disclosure_audit``: fails when a withheld cell is not protected."""
+def disclosure_audit_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Reads the latest build's ``audit.disclosure_audit`` in the ``warehouse`` resource's file: fails when a
+    withheld cell is not protected."""
     from orchestration.disclosure.protect import latest_build_audit
 
     with warehouse.read_connection() as con:

@@ -5,6 +5,8 @@
 ``raw/dossier_placement_versions``, ``raw/dossier_event_versions``, ``raw/dossier_extracts``;
 :mod:`orchestration.history`), one partition per extract date. Each raw table is its own asset key, so the
 dbt sources connect to them one to one (lineage). Both call :func:`orchestration.ingest.load_partition`
+with the run's resources (:mod:`orchestration.resources`: the landing zone, the pseudonymisation key, the
+warehouse)
 and report its rule results as two blocking asset checks on the kind's main table (stage 1: record and
 format rules; stage 2: relational and temporal rules). A failed check means the partition was quarantined.
 
@@ -19,8 +21,9 @@ import warnings
 import dagster as dg
 import duckdb
 
-from orchestration import faults, history, ingest, landing, settings
+from orchestration import faults, history, ingest
 from orchestration.quality.results import ERROR, RuleResult
+from orchestration.resources import LandingZoneResource, PseudonymKeyResource, WarehouseResource
 
 SURVEY_WAVES = dg.DynamicPartitionsDefinition(name="survey_waves")
 DOSSIER_EXTRACTS = dg.DynamicPartitionsDefinition(name="dossier_extracts")
@@ -79,14 +82,16 @@ def check_results(key: dg.AssetKey, results: list[RuleResult]) -> list[dg.AssetC
     return out
 
 
-def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.AssetKey]):
-    partition = landing.find(kind, context.partition_key)
+def _materialize(context: dg.AssetExecutionContext, kind: str, keys: list[dg.AssetKey],
+                 warehouse: WarehouseResource, pseudonym_key: PseudonymKeyResource,
+                 landing_zone: LandingZoneResource):
+    partition = landing_zone.find(kind, context.partition_key)
     try:
-        outcome = ingest.load_partition(partition, force=context.run.tags.get(FORCE_TAG) == "true",
-                                        wait_seconds=600)
+        outcome = ingest.load_partition(partition, key=pseudonym_key.value(), db=warehouse.db,
+                                        force=context.run.tags.get(FORCE_TAG) == "true", wait_seconds=600)
     except (OSError, duckdb.Error) as exc:
         if faults.is_disk_full(exc):  # e.g. DuckDB's checkpoint after the commit
-            raise faults.DiskFull(settings.warehouse_path(), partition, exc) from exc
+            raise faults.DiskFull(warehouse.db, partition, exc) from exc
         raise
     context.log.info(f"{kind} {partition.key}: {outcome.status}, {outcome.rows} rows. {outcome.message}")
     for note in outcome.notes:
@@ -114,8 +119,9 @@ def _specs(keys: list[dg.AssetKey], what: str, source: dg.AssetKey) -> list[dg.A
                 partitions_def=SURVEY_WAVES, pool="duckdb", check_specs=_check_specs(SURVEY_KEY, SURVEY_WAVES),
                 description="Survey wave (LimeSurvey CSV or SPSS .sav) read through its instrument definition, "
                             "checked, pseudonymised, and written to raw.survey_* (delete + insert of the partition).")
-def survey_wave(context: dg.AssetExecutionContext):
-    yield from _materialize(context, "survey", SURVEY_KEYS)
+def survey_wave(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                pseudonym_key: PseudonymKeyResource, landing_zone: LandingZoneResource):
+    yield from _materialize(context, "survey", SURVEY_KEYS, warehouse, pseudonym_key, landing_zone)
 
 
 @dg.multi_asset(name="dossier_extract", specs=_specs(DOSSIER_KEYS, "dossier extract rows", LANDING_KEYS["dossier"]),
@@ -124,5 +130,6 @@ def survey_wave(context: dg.AssetExecutionContext):
                             "checked, pseudonymised, and recorded in the change history raw.dossier_versions / "
                             "raw.dossier_placement_versions / raw.dossier_event_versions (raw.dossier_extracts "
                             "lists the loaded extracts).")
-def dossier_extract(context: dg.AssetExecutionContext):
-    yield from _materialize(context, "dossier", DOSSIER_KEYS)
+def dossier_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                    pseudonym_key: PseudonymKeyResource, landing_zone: LandingZoneResource):
+    yield from _materialize(context, "dossier", DOSSIER_KEYS, warehouse, pseudonym_key, landing_zone)

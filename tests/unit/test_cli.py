@@ -51,3 +51,24 @@ def test_cohort_rates_print_a_year_without_closures(capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("2023"))
     assert "10.0%" in line and line.split().count("-") == 4
+
+
+def test_usage_error_is_exit_2_and_an_unexpected_value_error_is_a_bug(monkeypatch, capsys):
+    """SPEC 8: a refused argument exits 2 with its message; a ValueError from code that does not judge
+    arguments is a bug and keeps its traceback (it is not dressed up as a usage error)."""
+    import pytest
+
+    from orchestration import settings
+
+    def refuse(args):
+        raise settings.UsageError("--as-of must be a date YYYY-MM-DD, got 'x'")
+
+    def bug(args):
+        int("not a number")
+
+    monkeypatch.setattr(cli, "cmd_prepare", refuse)  # main() builds its parser from the module's commands
+    assert cli.main(["prepare"]) == 2
+    assert "error: --as-of must be a date" in capsys.readouterr().out
+    monkeypatch.setattr(cli, "cmd_prepare", bug)
+    with pytest.raises(ValueError, match="invalid literal"):
+        cli.main(["prepare"])

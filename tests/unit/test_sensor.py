@@ -5,6 +5,7 @@ import dagster as dg
 import pytest
 
 from orchestration import ingest, landing
+from orchestration.resources import resources_from_settings
 from orchestration.sensors import landing_zone_sensor, run_key
 from tests.helpers import HEADER, mini_survey_env, write_export
 
@@ -18,7 +19,8 @@ def survey_landing(project_env, monkeypatch):
 
 
 def evaluate(instance):
-    with dg.build_sensor_context(instance=instance) as context:
+    resources = {k: v for k, v in resources_from_settings().items() if k in ("landing_zone", "warehouse")}
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
         return landing_zone_sensor(context)
 
 
