@@ -19,7 +19,7 @@ class ReaderError(ValueError):
         path: the file.
         line: 1-based physical line in the file (1 = header), or None when it concerns the whole file.
         column: the column name concerned, or None.
-        code: the quality rule code this failure is reported under (e.g. ``S101``).
+        code: the quality rule code this failure is reported under (e.g. ``S_DATE``).
         detail: the message without the location prefix.
     """
 

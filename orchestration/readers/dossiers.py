@@ -146,7 +146,7 @@ def read_dossier_extract(folder: Path, extract_date: date) -> DossierRead:
     """
     from orchestration.quality import gx
 
-    gx.prefetch()  # the quality gate's GX import overlaps with the reading (STACK_NOTES: ~5 s, 230 MB)
+    gx.prefetch()  # the quality gate's GX import overlaps with the reading (docs/decisions.md, D4: ~5 s, 230 MB)
     folder = Path(folder)
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, LoadReport] = {}

@@ -281,7 +281,7 @@ def _read_sav(path: Path, metadataonly: bool):
 
 
 def _pyreadstat(path: Path, metadataonly: bool, encoding: str | None):
-    # user_missing=True: otherwise declared missing codes silently become NaN (STACK_NOTES).
+    # user_missing=True: otherwise declared missing codes silently become NaN (docs/decisions.md, D6).
     # dates_as_pandas_datetime=True: DATE-formatted variables as datetime64 rather than datetime.date.
     return pyreadstat.read_sav(str(path), metadataonly=metadataonly, user_missing=True,
                                dates_as_pandas_datetime=True, encoding=encoding)

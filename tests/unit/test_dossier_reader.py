@@ -100,7 +100,7 @@ def test_bad_or_impossible_date_names_file_line_and_column(tmp_path, bad):
     err = caught.value
     assert (err.path.name, err.line, err.column, err.code) == ("dossiers.csv", 4, "closure_date", D_DATE_FORMAT)
     assert "dossiers.csv, line 4, column 'closure_date'" in str(err)
-    # described, never echoed (issue 10): its length is given
+    # described, never echoed (SPEC 6): its length is given
     assert bad not in str(err) and f"{len(bad)} character" in str(err) and "2 records" in str(err)
 
 

@@ -1,4 +1,4 @@
-"""The LimeSurvey CSV reader on small hand-written exports (issue 2 item 3, issue 4 catalogue)."""
+"""The LimeSurvey CSV reader on small hand-written exports (SPEC 3.1 and the catalogue of bad inputs)."""
 from __future__ import annotations
 
 import math

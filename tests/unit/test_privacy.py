@@ -73,7 +73,7 @@ def test_masking_leaves_no_digits_or_address(text):
     ("D-123456", "<value withheld: 8 characters, letters, digits and '-'>"),
 ])
 def test_shown_value_never_echoes_the_value(value, shown):
-    """Issue 10: a message says what a value looks like (length, character classes), never the value."""
+    """SPEC 6: a message says what a value looks like (length, character classes), never the value."""
     from orchestration.privacy import shown_value
     assert shown_value(value) == shown
 

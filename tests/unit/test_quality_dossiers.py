@@ -1,9 +1,9 @@
-"""One small test per dossier-extract quality rule (orchestration/quality/dossiers.py; SPEC 3.4; issue 4).
+"""One small test per dossier-extract quality rule (orchestration/quality/dossiers.py; SPEC 3.4).
 
 Each test starts from a hand-written clean extract (three dossiers, two placements, three practice
 events, as the dossier reader's ``pseudonymise_extract`` returns them: raw-table columns with
 ``source_line``), breaks one thing, and asserts the rule's code, verdict, severity and exact sample
-lines. The dossier catalogue of issue 4 item 5 is covered at the rule level. The GX context is built
+lines. The dossier part of the catalogue of bad inputs is covered at the rule level. The GX context is built
 once per process.
 
 ``test_benchmark_scale`` (1,000,000 dossiers / 150,000 placements / 5,000,000 events) runs only with
@@ -188,7 +188,7 @@ def test_duplicate_placement_or_event_id(table, column, code):
 def test_unknown_region():
     frames = set_cell(extract(), "raw.dossiers", 3, "region", "Brussel")
     r, others = assert_fails(run(frames), "D_DOSSIERS_REGION_IN_LIST", ERROR, [3])
-    # the value is described, never shown (issue 10): 7 letters
+    # the value is described, never shown (SPEC 6): 7 letters
     assert "'Brussel'" not in r.message and "<value withheld: 7 characters, letters>" in r.message and others == []
 
 

@@ -1,4 +1,4 @@
-"""One small test per survey quality rule (orchestration/quality/survey.py; issue 4 items 1, 5).
+"""One small test per survey quality rule (orchestration/quality/survey.py; SPEC 3).
 
 Every test hand-writes a tiny SurveyRead (the reader's output shape) and asserts the rule's code,
 verdict, severity and the exact sample lines. The GX context is built once per process.
