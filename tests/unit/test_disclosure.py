@@ -206,9 +206,13 @@ def test_audit_catches_a_rate_published_beside_a_withheld_count():
 
 
 def test_asset_check_fails_on_an_unprotected_cell(tmp_path, monkeypatch, pipeline_manifest):
-    from orchestration.assets.dbt import disclosure_audit_check
+    from orchestration.assets.dbt import disclosure_audit_check as check
+    from orchestration.resources import WarehouseResource
 
     db = tmp_path / "wh.duckdb"
+
+    def disclosure_audit_check():
+        return check(warehouse=WarehouseResource(path=str(db)))
     monkeypatch.setenv("SOFS_WAREHOUSE_PATH", str(db))
     mart, rep = _ttc({"A": (1, 1), "B": (6, 6), "C": (15, 10)}, shown={"A": False})
     con = _warehouse(outcome_time_to_closure=(mart, rep))
