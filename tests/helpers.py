@@ -1,6 +1,9 @@
 """Small builders shared by tests: instruments and exports written by hand in the test."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from orchestration import ingest, warehouse
@@ -8,6 +11,10 @@ from orchestration.instruments import Instrument, load_instrument
 from orchestration.landing import Partition
 from orchestration.readers.base import SurveyRead
 from orchestration.responses import mark_superseded
+from tests.conftest import ROOT, TEST_KEY
+
+#: the installed ``sofs-warehouse`` entry point beside the interpreter that runs the tests
+CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 
 MINI_INSTRUMENT = """
 instrument: mini_survey
@@ -99,3 +106,29 @@ def mini_survey_env(env: Path, monkeypatch) -> Path:
     (folder / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
     monkeypatch.setenv("SOFS_INSTRUMENTS_DIR", str(folder))
     return env
+
+
+def cli_env(root: Path, *, warehouse_file: str = "warehouse.duckdb", own_instruments: bool = True,
+            **extra: str) -> dict[str, str]:
+    """The environment of a ``sofs-warehouse`` subprocess that works under ``root`` (SPEC 2 settings).
+
+    ``os.environ`` plus: the landing zone ``root/landing``, the warehouse ``root/<warehouse_file>``, the Dagster
+    home ``root/dagster_home``, the test pseudonymisation key, GX and dbt telemetry off and, with
+    ``own_instruments``, the instruments folder ``root/instruments`` (else the project's own). The folders are
+    created; ``extra`` adds or overrides variables (e.g. ``SOFS_TEAMS_FILE``).
+    """
+    folders = ["landing", "dagster_home"] + (["instruments"] if own_instruments else [])
+    for folder in folders:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, SOFS_LANDING_DIR=str(root / "landing"), SOFS_WAREHOUSE_PATH=str(root / warehouse_file),
+               DAGSTER_HOME=str(root / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY, GX_ANALYTICS_ENABLED="false",
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    if own_instruments:
+        env["SOFS_INSTRUMENTS_DIR"] = str(root / "instruments")
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run ``sofs-warehouse *args`` from the project root with ``env``; stdout and stderr captured as text."""
+    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -23,10 +20,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tests.conftest import ROOT, TEST_KEY
-from tests.helpers import write_export
+from tests.helpers import cli_env, run_cli, write_export
 
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 
 INSTRUMENT = """
 instrument: network_partner_check
@@ -88,27 +83,18 @@ TYPES = {"1": "school", "2": "politie"}
 REGIONS = {"1": "Antwerpen", "2": "Limburg", "": "unknown"}
 
 
-def _cli(env, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
     """One `run` over the new instrument's wave 2026-03 (instruments folder with only that definition)."""
     tmp = tmp_path_factory.mktemp("any_instrument")
-    env = dict(os.environ, SOFS_LANDING_DIR=str(tmp / "landing"), SOFS_WAREHOUSE_PATH=str(tmp / "wh.duckdb"),
-               DAGSTER_HOME=str(tmp / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY,
-               SOFS_INSTRUMENTS_DIR=str(tmp / "instruments"), GX_ANALYTICS_ENABLED="false",
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    for d in ("landing", "dagster_home", "instruments"):
-        (tmp / d).mkdir()
+    env = cli_env(tmp, warehouse_file="wh.duckdb")
     (tmp / "instruments" / "network_partner_check.yaml").write_text(INSTRUMENT, encoding="utf-8")
     rows = [HEADER] + [[rid, "2026-03-10 10:00:00", "2", "nl", "1", f"tok{rid}", t, r, a, b, s]
                        for rid, t, r, a, b, s in ANSWERS]
     wave = tmp / "landing" / "surveys" / "network_partner_check" / "2026-03"
     write_export(wave / "responses.csv", rows)
     (wave / "wave.yaml").write_text("fieldwork_start: 2026-03-01\nfieldwork_end: 2026-03-31\n", encoding="utf-8")
-    out = _cli(env, "run")
+    out = run_cli(env, "run")
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     return tmp, env, out
 
@@ -236,15 +222,15 @@ def test_combined_view_has_the_new_population(landed):
 
 def test_codebook_and_exports_include_it(landed, tmp_path):
     tmp, env, _ = landed
-    out = _cli(env, "codebook", "--out", str(tmp_path))
+    out = run_cli(env, "codebook", "--out", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
     book = (tmp_path / "codebook.md").read_text(encoding="utf-8")
     assert "construct_means" in book and "safe_at_school" in book and "network_partner_check" in book
-    out = _cli(env, "export", "construct_means", "--format", "csv", "--out", str(tmp_path / "cm.csv"))
+    out = run_cli(env, "export", "construct_means", "--format", "csv", "--out", str(tmp_path / "cm.csv"))
     assert out.returncode == 0, out.stdout + out.stderr
     exported = pd.read_csv(tmp_path / "cm.csv")
     assert {"collaboration", "safe_at_school"} <= set(exported["measure"])
-    out = _cli(env, "export", "survey", "network_partner_check", "--format", "csv", "--out",
+    out = run_cli(env, "export", "survey", "network_partner_check", "--format", "csv", "--out",
                str(tmp_path / "wide.csv"), "--allow-marts")
     assert out.returncode == 0, out.stdout + out.stderr
     wide = pd.read_csv(tmp_path / "wide.csv")

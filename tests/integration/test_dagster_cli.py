@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -14,12 +13,11 @@ import duckdb
 import pytest
 
 from tests.conftest import ROOT, TEST_KEY
-from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+from tests.helpers import CLI, HEADER, MINI_INSTRUMENT, cli_env, run_cli, write_export
 
 # real `sofs-warehouse` processes (run, status, ui, docs): about 2 minutes; `make test-cli` (README)
 pytestmark = pytest.mark.cli_processes
 
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 OK = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
 OK2 = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A3", "A3", "6", "2", "", "280"]
 BAD = ["3", "2021-05-04 10:11:12", "3", "nl", "1", "tokC", "A9", "A1", "9", "2", "", "40"]  # A9: no code
@@ -44,18 +42,7 @@ SURVEY_TABLES = ["survey_responses", "survey_answers", "survey_items", "survey_v
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(SOFS_LANDING_DIR=str(tmp / "landing"), SOFS_WAREHOUSE_PATH=str(tmp / "warehouse.duckdb"),
-               DAGSTER_HOME=str(tmp / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY,
-               SOFS_INSTRUMENTS_DIR=str(tmp / "instruments"), SOFS_TEAMS_FILE=str(tmp / "teams.yaml"),
-               GX_ANALYTICS_ENABLED="false", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    for d in ("landing", "dagster_home", "instruments"):
-        (tmp / d).mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def _cli(env, *args, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return cli_env(tmp, SOFS_TEAMS_FILE=str(tmp / "teams.yaml"))
 
 
 def _rows(tmp: Path, sql: str, params=()):
@@ -82,7 +69,7 @@ def landed(tmp_path_factory):
     (folder / "dossiers.csv").write_text(DOSSIERS, encoding="utf-8")
     (folder / "placements.csv").write_text(PLACEMENTS, encoding="utf-8")
     (folder / "practice_events.csv").write_text(EVENTS, encoding="utf-8")
-    run = _cli(env, "run")
+    run = run_cli(env, "run")
     return tmp, env, run
 
 
@@ -110,7 +97,7 @@ def test_unchanged_attempt_is_recorded_without_rows_and_status_keeps_the_load(la
     outcome = ingest.load_partition(landing.find("dossier", "2025-06-30"))
     assert outcome.status == "unchanged"
     assert _rows(tmp, "select count(*), count(rows) from audit.loads where status = 'unchanged'") == [(3, 0)]
-    status = _cli(env, "status", "--partition", "2025-06-30", timeout=300)
+    status = run_cli(env, "status", "--partition", "2025-06-30", timeout=300)
     line = next(ln for ln in status.stdout.splitlines() if ln.endswith("placements.csv"))
     assert line.split()[:2] == ["loaded", "2"], status.stdout
 
@@ -119,7 +106,7 @@ def test_unchanged_attempt_is_recorded_without_rows_and_status_keeps_the_load(la
 
 def test_status_totals_warnings_rules_once_and_filters(landed):
     _tmp, env, _run = landed
-    status = _cli(env, "status", timeout=300)
+    status = run_cli(env, "status", timeout=300)
     assert status.returncode == 0, status.stdout + status.stderr
     out = status.stdout
     total = next(ln for ln in out.splitlines() if ln.startswith("total:"))
@@ -129,13 +116,13 @@ def test_status_totals_warnings_rules_once_and_filters(landed):
     # w2 has two files (export + instrument pseudo-file) in one load: its rule is listed once
     assert len(re.findall(r"rule S_CODE_IN_SCHEME \(error\)", out)) == 1
 
-    problems = _cli(env, "status", "--problems", timeout=300).stdout
+    problems = run_cli(env, "status", "--problems", timeout=300).stdout
     assert "mini_survey/w2/responses.csv" in problems and "mini_survey/w3/responses.csv" in problems
     assert "mini_survey/w1/" not in problems and "dossiers/2025-06-30" not in problems
 
-    one = _cli(env, "status", "--partition", "mini_survey/w1", timeout=300).stdout
+    one = run_cli(env, "status", "--partition", "mini_survey/w1", timeout=300).stdout
     assert "mini_survey/w1/responses.csv" in one and "w2" not in one and "dossiers" not in one
-    unknown = _cli(env, "status", "--partition", "nope/w9", timeout=300)
+    unknown = run_cli(env, "status", "--partition", "nope/w9", timeout=300)
     assert unknown.returncode == 2 and "no partition 'nope/w9'" in unknown.stdout
 
 
@@ -153,7 +140,7 @@ def test_no_traceback_when_output_is_piped_into_head(landed):
 
 def test_a_second_run_names_the_partition_still_quarantined(landed):
     tmp, env, _run = landed
-    again = _cli(env, "run")
+    again = run_cli(env, "run")
     assert again.returncode == 0, again.stdout + again.stderr   # nothing new: README's exit code 0
     assert "loaded 0, quarantined 0" in again.stdout
     assert "still quarantined from an earlier run: survey mini_survey/w2" in again.stdout, again.stdout
@@ -312,7 +299,7 @@ def test_env_file_parsing_and_environment_wins(tmp_path, monkeypatch):
 
 def test_tables_lists_reporting_and_marts_with_rows_and_descriptions(landed):
     tmp, env, _run = landed
-    proc = _cli(env, "tables", "--width", "160", timeout=300)
+    proc = run_cli(env, "tables", "--width", "160", timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = {ln.split()[0]: ln for ln in proc.stdout.splitlines() if ln.startswith(("reporting.", "marts."))}
     expected = {f"{s}.{t}" for s, t in _rows(tmp, "select table_schema, table_name from information_schema.tables "
@@ -330,7 +317,7 @@ def test_docs_generates_into_its_own_target_and_leaves_the_manifest_alone(landed
     tmp, env, _run = landed
     manifest = ROOT / "dbt_project" / "target" / "manifest.json"
     before = (manifest.stat().st_mtime_ns, hashlib.sha256(manifest.read_bytes()).hexdigest())
-    proc = _cli(env, "docs", "--no-serve", timeout=600)
+    proc = run_cli(env, "docs", "--no-serve", timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     docs = tmp / "dagster_home" / "dbt_docs"
     assert (docs / "index.html").exists() and (docs / "catalog.json").exists()

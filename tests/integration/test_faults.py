@@ -16,10 +16,9 @@ import pytest
 
 from orchestration import ingest, landing
 from tests.conftest import ROOT
-from tests.helpers import HEADER, mini_survey_env, write_export
+from tests.helpers import CLI, HEADER, mini_survey_env, run_cli, write_export
 
 PY = sys.executable
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 ROWS = [["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"],
         ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A5", "A1", "9", "2", "", "40"]]
 
@@ -86,7 +85,7 @@ def test_second_writer_gets_warehouse_busy_and_wait_works(env, project_env):
     waiter = None
     try:
         assert holder.stdout.readline().strip() == "holding"
-        busy = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        busy = run_cli(env, "run", timeout=300)
         assert busy.returncode == 2, busy.stdout + busy.stderr
         assert "warehouse busy" in busy.stdout
         waiter = subprocess.Popen([CLI, "run", "--wait", "300"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
@@ -114,7 +113,7 @@ def test_read_only_file_system_fails_clearly(env, project_env):
         pytest.skip("cannot mount a read-only tmpfs here (needs root)")
     try:
         env = dict(env, SOFS_WAREHOUSE_PATH=str(ro / "warehouse.duckdb"))
-        out = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        out = run_cli(env, "run", timeout=300)
     finally:
         subprocess.run(["umount", str(ro)], check=False)
     assert out.returncode == 2, out.stdout + out.stderr
@@ -146,7 +145,7 @@ def test_full_disk_fails_clearly_and_keeps_earlier_data(env, project_env):
 def test_run_after_an_interrupted_dbt_build_rebuilds_the_marts(env, project_env):
     # a load committed, then the process died before (or during) the dbt build
     assert ingest.load_partition(landing.find("survey", "mini_survey/w1")).status == "loaded"
-    out = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = run_cli(env, "run", timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 partition(s) with new or changed files" in out.stdout
     assert "the marts are older than the data in raw" in out.stdout and "rebuilding every model" in out.stdout
@@ -155,5 +154,5 @@ def test_run_after_an_interrupted_dbt_build_rebuilds_the_marts(env, project_env)
         assert con.execute("select count(*) from marts.fct_survey_response").fetchone() == (2,)
     finally:
         con.close()
-    again = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    again = run_cli(env, "run", timeout=600)
     assert again.returncode == 0 and "rebuilding" not in again.stdout and "building dbt" not in again.stdout

@@ -21,33 +21,24 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from tests.conftest import ROOT, TEST_KEY
-from tests.helpers import HEADER, MINI_INSTRUMENT, write_export
+from tests.conftest import ROOT
+from tests.helpers import CLI, HEADER, MINI_INSTRUMENT, cli_env, run_cli, write_export
 
 # real `sofs-warehouse` processes killed, starved and waited for: minutes; `make test-cli` (README)
 pytestmark = pytest.mark.cli_processes
 
 PY = sys.executable
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 ROWS = [["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"],
         ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A5", "A1", "9", "2", "", "40"]]
 
 
 def make_env(root: Path) -> dict[str, str]:
     """Landing zone, warehouse, Dagster home (with the project's dagster.yaml) and key under ``root``."""
-    for d in ("landing", "dagster_home", "instruments"):
-        (root / d).mkdir(parents=True, exist_ok=True)
+    env = cli_env(root)
     shutil.copyfile(ROOT / "dagster.yaml", root / "dagster_home" / "dagster.yaml")
     (root / "instruments" / "mini_survey.yaml").write_text(MINI_INSTRUMENT, encoding="utf-8")
-    env = dict(os.environ, SOFS_LANDING_DIR=str(root / "landing"), SOFS_WAREHOUSE_PATH=str(root / "warehouse.duckdb"),
-               DAGSTER_HOME=str(root / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY,
-               SOFS_INSTRUMENTS_DIR=str(root / "instruments"), GX_ANALYTICS_ENABLED="false")
     env.pop("SOFS_DISK_RESERVE_MB", None)
     return env
-
-
-def cli(env, *args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def scalar(db: Path, sql: str):
@@ -111,7 +102,7 @@ def test_kill_9_during_load_and_during_dbt_then_run_completes(big):
     assert not any("loaded:" in ln for ln in out), "".join(out)  # it died inside the load step
 
     t0 = time.monotonic()
-    again = cli(env, "run", timeout=400)
+    again = run_cli(env, "run", timeout=400)
     took = time.monotonic() - t0
     assert again.returncode == 0, again.stdout + again.stderr
     assert "ended without finishing (its process is gone)" in again.stdout and "slot freed" in again.stdout
@@ -136,7 +127,7 @@ def test_kill_9_during_load_and_during_dbt_then_run_completes(big):
     assert not any("PASS=" in ln for ln in out), "".join(out)   # killed before dbt's summary line
 
     t0 = time.monotonic()
-    again = cli(env, "run", timeout=400)
+    again = run_cli(env, "run", timeout=400)
     took = time.monotonic() - t0
     assert again.returncode == 0, again.stdout + again.stderr
     assert "slot freed" in again.stdout
@@ -172,7 +163,7 @@ def bad_files(tmp_path_factory):
     (waves / "w1").mkdir()
     (waves / "w1" / "responses.csv").write_bytes(text)
     write_sav_with_year_201416(waves / "w2" / "responses.sav")
-    out = cli(env, "run")
+    out = run_cli(env, "run")
     return root, env, out
 
 
@@ -198,7 +189,7 @@ def test_cr_only_and_spss_date_overflow_are_quarantined_with_a_rule(bad_files):
                      "surveys/mini_survey/w3/responses.csv": "loaded"}
     assert checks == [("surveys/mini_survey/w1/responses.csv", "S_LINE_ENDINGS", "", "1"),
                       ("surveys/mini_survey/w2/responses.sav", "S_DATE_RANGE", "submitdate", "3")]
-    status = cli(env, "status")
+    status = run_cli(env, "status")
     assert "quarantined" in status.stdout and "rule S_DATE_RANGE" in status.stdout
     assert "rule S_LINE_ENDINGS" in status.stdout and "pending" not in status.stdout
 
@@ -238,7 +229,7 @@ def test_too_little_free_disk_space_is_refused_before_the_load(bad_files):
     assert "not enough free disk space for this load" in out.stdout and str(db) in out.stdout
     assert "SOFS_DISK_RESERVE_MB" in out.stdout and "Traceback" not in out.stdout + out.stderr
     assert scalar(db, "select count(*) from audit.loads") == before
-    ok = cli(env, "run")
+    ok = run_cli(env, "run")
     assert ok.returncode == 0 and "loaded 1, quarantined 0, unchanged 3" in ok.stdout, ok.stdout
 
 
@@ -283,14 +274,14 @@ def loaded(bad_files, tmp_path_factory):
 def test_backup_writes_a_verified_copy_and_a_damaged_file_is_named_then_restored(loaded):
     root, env = loaded
     db = root / "warehouse.duckdb"
-    out = cli(env, "backup", "--out", str(root / "backups"))
+    out = run_cli(env, "backup", "--out", str(root / "backups"))
     assert out.returncode == 0, out.stdout + out.stderr
     copies = list((root / "backups").glob("*.duckdb"))
     assert len(copies) == 1 and "every table read back" in out.stdout and str(copies[0]) in out.stdout
     assert readable(copies[0])
     in_backup = scalar(copies[0], "select count(*) from raw.survey_responses")
     assert in_backup == scalar(db, "select count(*) from raw.survey_responses") and in_backup >= 2
-    assert cli(env, "backup", "--out", str(copies[0])).returncode == 2  # never overwrites a backup
+    assert run_cli(env, "backup", "--out", str(copies[0])).returncode == 2  # never overwrites a backup
 
     good = db.read_bytes()
     size = len(good)
@@ -309,7 +300,7 @@ def test_backup_writes_a_verified_copy_and_a_damaged_file_is_named_then_restored
     for what, (data, table) in damages.items():
         db.write_bytes(data)
         for args in (["status"], ["query", f"select * from {table}"], ["run"]):
-            res = cli(env, *args)
+            res = run_cli(env, *args)
             text = res.stdout + res.stderr
             assert res.returncode == 2, f"{what}, {args}: {text}"
             assert f"the warehouse file {db} is damaged" in res.stdout, f"{what}, {args}: {text}"
@@ -319,7 +310,7 @@ def test_backup_writes_a_verified_copy_and_a_damaged_file_is_named_then_restored
     # restore as README says: the backup in place of the damaged file, then `run`
     shutil.move(db, root / "warehouse.damaged")
     shutil.copyfile(copies[0], db)
-    res = cli(env, "run")
+    res = run_cli(env, "run")
     assert res.returncode == 0, res.stdout + res.stderr
     good_waves = [w for w in (root / "landing" / "surveys" / "mini_survey").iterdir() if w.name not in ("w1", "w2")]
     assert scalar(db, "select count(*) from raw.survey_responses") == len(ROWS) * len(good_waves)
@@ -342,7 +333,7 @@ def test_a_reader_is_named_and_waited_for_with_wait(loaded):
     reader = subprocess.Popen([PY, "-c", READER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert reader.stdout.readline().strip() == "reading"
-        busy = cli(env, "run")
+        busy = run_cli(env, "run")
         assert busy.returncode == 2, busy.stdout + busy.stderr
         assert "a reader holds the warehouse open" in busy.stdout and f"process {reader.pid}" in busy.stdout
         assert "release" in busy.stdout  # points researchers at a release or a backup copy
@@ -385,7 +376,7 @@ def test_a_run_waiting_for_the_pool_slot_reports_stops_on_sigterm_and_recovers_a
     try:
         assert holder.stdout.readline().strip() == "holding"
         # --wait 5: the slot stays taken, so the run stops with exit 2 and names the holder
-        res = cli(env, "run", "--wait", "5", timeout=300)
+        res = run_cli(env, "run", "--wait", "5", timeout=300)
         assert res.returncode == 2, res.stdout + res.stderr
         assert "waiting for the 'duckdb' pool slot held by run" in res.stdout and "slot_holder" in res.stdout
         assert f"pid {holder.pid}" in res.stdout and "warehouse busy" in res.stdout
@@ -472,7 +463,7 @@ def test_a_dbt_left_writing_by_a_killed_run_is_stopped_by_the_next_run(bad_files
     orphan = subprocess.Popen([str(fake), "build", str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert orphan.stdout.readline().strip() == "building"
-        res = cli(env, "run", timeout=300)
+        res = run_cli(env, "run", timeout=300)
         assert res.returncode == 0, res.stdout + res.stderr
         assert f"a dbt build left by a killed run (pid {orphan.pid}" in res.stdout, res.stdout
         assert orphan.wait(timeout=30) == -signal.SIGTERM

@@ -3,21 +3,17 @@ subprocess): one run per group of points, each point with its own assertions. Sy
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, TEST_KEY
-from tests.helpers import MINI_INSTRUMENT, write_export
+from tests.helpers import MINI_INSTRUMENT, cli_env, run_cli, write_export
 
 # real `sofs-warehouse` processes killed, starved and waited for: minutes; `make test-cli` (README)
 pytestmark = pytest.mark.cli_processes
 
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 
 # 85073003328: 850730033 = 97 * 8770412 + 69 and 97 - 69 = 28, a valid number (born 1985), written two ways.
 # 05.03.14-124.68: 97 - (050314124 mod 97) = 67 and 97 - (2050314124 mod 97) = 96, so 68 fails both rules.
@@ -42,19 +38,7 @@ SURVEY_HEADER = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(SOFS_LANDING_DIR=str(tmp / "landing"), SOFS_WAREHOUSE_PATH=str(tmp / "warehouse.duckdb"),
-               DAGSTER_HOME=str(tmp / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY,
-               SOFS_INSTRUMENTS_DIR=str(tmp / "instruments"), SOFS_TEAMS_FILE=str(tmp / "teams.yaml"),
-               GX_ANALYTICS_ENABLED="false", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    (tmp / "landing").mkdir(parents=True, exist_ok=True)
-    (tmp / "dagster_home").mkdir(exist_ok=True)
-    (tmp / "instruments").mkdir(exist_ok=True)
-    return env
-
-
-def _cli(env, *args, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return cli_env(tmp, SOFS_TEAMS_FILE=str(tmp / "teams.yaml"))
 
 
 def _rows(tmp: Path, sql: str, params=()):
@@ -91,8 +75,8 @@ def privacy_run(tmp_path_factory):
     ok = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
     write_export(waves / "w1" / "responses.csv", [SURVEY_HEADER, ok[:6] + ["Jan Peeters"] + ok[7:]])  # coded item
     write_export(waves / "w2" / "responses.csv", [SURVEY_HEADER, ok[:2] + ["Jan Peeters"] + ok[3:]])  # reader error
-    run = _cli(env, "run")
-    status = _cli(env, "status", timeout=300)
+    run = run_cli(env, "run")
+    status = run_cli(env, "status", timeout=300)
     return tmp, env, run, status
 
 
@@ -214,9 +198,9 @@ def silent_run(tmp_path_factory):
     stray = waves / ".ipynb_checkpoints"                               # hidden folder: not a partition
     stray.mkdir()
     (stray / "responses.csv").write_text("not an export\n", encoding="utf-8")
-    first = _cli(env, "run")
-    second = _cli(env, "run")
-    status = _cli(env, "status", timeout=300)
+    first = run_cli(env, "run")
+    second = run_cli(env, "run")
+    status = run_cli(env, "status", timeout=300)
     return tmp, first, second, status
 
 

@@ -3,17 +3,12 @@ audit.check_results and in Dagster as a failed blocking check (SPEC 3, 7)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from tests.conftest import ROOT
-from tests.helpers import HEADER, mini_survey_env, write_export
+from tests.helpers import HEADER, mini_survey_env, run_cli, write_export
 
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 OK = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
 BAD = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A9", "A1", "9", "2", "", "40"]
 
@@ -25,12 +20,12 @@ def test_quarantine_seen_in_status_audit_and_dagster(project_env, monkeypatch):
     write_export(landing / "bad" / "responses.csv", [HEADER, OK, BAD])
     env = dict(os.environ)
 
-    run = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = run_cli(env, "run", timeout=600)
     assert run.returncode == 1, run.stdout + run.stderr  # quarantined, the rest still loaded
     assert "loaded 1, quarantined 1" in run.stdout
     assert "S_CODE_IN_SCHEME" in run.stdout
 
-    status = subprocess.run([CLI, "status"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    status = run_cli(env, "status", timeout=120)
     lines = status.stdout.splitlines()
     bad_line = next(i for i, ln in enumerate(lines) if ln.endswith("surveys/mini_survey/bad/responses.csv"))
     assert lines[bad_line].split()[0] == "quarantined"

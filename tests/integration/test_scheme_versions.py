@@ -5,18 +5,14 @@ in process (no dbt) to keep the test short."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration import ingest, landing, schemes, settings
-from tests.conftest import ROOT
-from tests.helpers import HEADER, MINI_INSTRUMENT, mini_survey_env, write_export
+from tests.helpers import HEADER, MINI_INSTRUMENT, mini_survey_env, run_cli, write_export
 
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 ROWS = [["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokSecretA", "A4", "A2", "7", "1", "", "301"],
         ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokSecretB", "A5", "A1", "9", "2", "", "40"]]
 SWAPPED = MINI_INSTRUMENT.replace("A2: 2, A3: 3", "A2: 3, A3: 2")
@@ -49,7 +45,7 @@ def test_recoding_edit_refused_labels_only_edit_loads(env, project_env):
                          ("plan_known", "A4", 4.0), ("plan_known", "A5", 5.0)]
 
     definition.write_text(SWAPPED, encoding="utf-8")
-    out = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = run_cli(env, "run", timeout=600)
     assert out.returncode == 2, out.stdout + out.stderr
     assert ("instrument mini_survey, scheme agree5, used by loaded wave w1 (items manager_support, plan_known): "
             "code A2 now value 3, was 2; code A3 now value 2, was 3") in out.stdout
@@ -61,7 +57,7 @@ def test_recoding_edit_refused_labels_only_edit_loads(env, project_env):
     assert raw_state(wh) == before
 
     definition.write_text(RELABELLED, encoding="utf-8")
-    out = subprocess.run([CLI, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    out = run_cli(env, "run", timeout=900)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     assert ("NOTE: answer-scheme labels changed, codes and values unchanged (recorded in audit.scheme_changes when "
             "the wave loads again): instrument mini_survey, scheme agree5, used by loaded wave w1 (items "

@@ -7,32 +7,24 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.demo.surveys import write_demo_surveys
-from tests.conftest import ROOT, TEST_KEY
+from tests.conftest import ROOT
+from tests.helpers import cli_env, run_cli
 
-CLI = str(Path(sys.executable).with_name("sofs-warehouse"))
 REFERENCE = ROOT.parent / "shared" / "reference" / "seed_published_figures.csv"
-
-
-def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=900)
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     base = tmp_path_factory.mktemp("survey_pipeline")
-    env = dict(os.environ, SOFS_LANDING_DIR=str(base / "landing"), SOFS_WAREHOUSE_PATH=str(base / "wh.duckdb"),
-               DAGSTER_HOME=str(base / "dagster_home"), SOFS_PSEUDONYM_KEY=TEST_KEY)
+    env = cli_env(base, warehouse_file="wh.duckdb", own_instruments=False)
     write_demo_surveys(base / "landing", ROOT / "data" / "instruments" / "staff_survey.yaml")
-    first = cli(env, "run")
+    first = run_cli(env, "run")
     assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-5000:]
     return base, env, first
 
@@ -73,7 +65,7 @@ def test_item_distribution_reproduces_reference(pipeline):
 
 def test_query_shows_implementation_plan_known(pipeline):
     _, env, _ = pipeline
-    out = cli(env, "query", "select value, n, n_valid from marts.item_distribution where item = "
+    out = run_cli(env, "query", "select value, n, n_valid from marts.item_distribution where item = "
                             "'implementation_plan_known' and wave = '2021' order by value", "--csv")
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.strip().splitlines()[1:]
@@ -85,7 +77,7 @@ def test_second_run_loads_nothing_and_changes_nothing(pipeline):
     base, env, _ = pipeline
     wh = base / "wh.duckdb"
     before = hashlib.sha256(wh.read_bytes()).hexdigest()
-    second = cli(env, "run")
+    second = run_cli(env, "run")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "0 partition(s) with new or changed files, 3 unchanged" in second.stdout
     assert hashlib.sha256(wh.read_bytes()).hexdigest() == before
@@ -113,7 +105,7 @@ def test_raw_tokens_never_reach_the_warehouse(pipeline):
 
 def test_status_lists_every_landing_file(pipeline):
     _, env, _ = pipeline
-    out = cli(env, "status")
+    out = run_cli(env, "status")
     assert out.returncode == 0
     files = [ln for ln in out.stdout.splitlines() if "surveys/staff_survey/" in ln]
     # responses.csv and wave.yaml of three waves, and the instrument definition each wave was read with
@@ -130,7 +122,7 @@ def test_run_without_key_stops_with_message(pipeline):
 
 def test_query_refuses_writes(pipeline):
     _, env, _ = pipeline
-    out = cli(env, "query", "delete from marts.item_distribution")
+    out = run_cli(env, "query", "delete from marts.item_distribution")
     assert out.returncode == 2
     assert "read-only" in out.stdout
 
@@ -172,7 +164,7 @@ def test_dbt_docs_generate_describes_every_mart_column(pipeline, tmp_path):
 ])
 def test_query_refuses_everything_but_one_select(pipeline, sql):
     base, env, _ = pipeline
-    out = cli(env, "query", sql)
+    out = run_cli(env, "query", sql)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "refused" in out.stdout or "disabled" in out.stdout
     assert not (ROOT / "leak.parquet").exists()
@@ -181,5 +173,5 @@ def test_query_refuses_everything_but_one_select(pipeline, sql):
 def test_query_cannot_read_landing_files(pipeline):
     base, env, _ = pipeline
     csv_path = next((base / "landing").rglob("responses.csv"))
-    out = cli(env, "query", f"select * from '{csv_path}'")
+    out = run_cli(env, "query", f"select * from '{csv_path}'")
     assert out.returncode == 2 and "tok" not in out.stdout

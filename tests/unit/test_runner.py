@@ -76,12 +76,7 @@ def test_no_record_since_the_run_started_is_a_failure(con):
         "failed", 0, "the ingestion run ended without a result")
 
 
-def test_a_long_quarantine_message_is_cut_like_the_step_error():
-    con = duckdb.connect()
-    con.execute("create schema audit")
-    con.execute("""create table audit.loads (load_id varchar, partition_kind varchar, partition_key varchar,
-        source_file varchar, sha256 varchar, status varchar, rows bigint, started_at timestamp,
-        finished_at timestamp, message varchar, encoding varchar)""")
+def test_a_long_quarantine_message_is_cut_like_the_step_error(con):
     _load(con, "q", "quarantined", {"r.csv": 0}, T0, "m" * 5000)
     status, _rows, message = ingest_outcome(con, "survey", "s/w1", T0, False)
     assert status == "quarantined" and len(message) == 4000 - len("survey s/w1 quarantined: ")

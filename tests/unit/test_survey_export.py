@@ -3,6 +3,8 @@ submit-date forms, column matching, duplicate and timing columns; and the date f
 when the two lists became one (SPEC 3.1, 3.2)."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pyreadstat
 import pytest
@@ -11,8 +13,9 @@ from orchestration.readers.base import ReaderError, fold
 from orchestration.readers.limesurvey import read_limesurvey_csv
 from orchestration.readers.spss import read_spss
 from orchestration.readers.survey_export import (
-    first_duplicate, is_timing_column, match_columns, parse_timestamp, question_code,
+    TIMESTAMP_FORMATS, first_duplicate, is_timing_column, match_columns, parse_timestamp, question_code,
 )
+from tests.conftest import ROOT
 from tests.helpers import HEADER, mini_instrument, write_export
 
 ROW = ["1", "2021-05-03 10:11:12", "3", "nl", "123", "tokA", "A4", "A2", "7", "1", "", "301"]
@@ -30,6 +33,21 @@ ROW = ["1", "2021-05-03 10:11:12", "3", "nl", "123", "tokA", "A4", "A2", "7", "1
 ])
 def test_parse_timestamp_every_form(raw, expected):
     assert parse_timestamp("r.csv", raw, 2, "submitdate") == expected
+
+
+def test_spec_lists_exactly_the_accepted_forms():
+    """docs/SPEC.md 3.1 names the submit-date forms in words; they are the reader's list, no more, no fewer."""
+    spec = (ROOT / "docs" / "SPEC.md").read_text(encoding="utf-8")
+    sentence = spec[spec.index("`submitdate` and `startdate` are read in one of the forms"):]
+    sentence = sentence[:sentence.index("(`S_DATE`")]
+    listed = set(re.findall(r"`([^`]+)`", sentence)) - {"submitdate", "startdate"}
+    words = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH", "%M": "MM", "%S": "SS", "%b": "Mon"}
+    as_words = set()
+    for fmt in TIMESTAMP_FORMATS:
+        for code, word in words.items():
+            fmt = fmt.replace(code, word)
+        as_words.add(fmt)
+    assert listed == as_words and len(as_words) == len(TIMESTAMP_FORMATS) == 8
 
 
 @pytest.mark.parametrize("raw", ["gisteren", "2024-13-01", "31/02/2024", "2024/03/05", "5 maart 2024"])
