@@ -648,7 +648,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         keep = [p for p in partitions if p.key == args.partition]
         if not keep:
             raise settings.UsageError(f"no partition {args.partition!r} in the landing zone {settings.landing_dir()}; keys are "
-                             "<instrument>/<wave> or the extract date, e.g. " + ", ".join(
+                                      "<instrument>/<wave> or the extract date, e.g. " + ", ".join(
                                  sorted(p.key for p in partitions)[:5]))
         partitions = keep
     latest: dict[str, tuple] = {}
@@ -826,7 +826,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.table == "survey":
         if not args.instrument:
             raise settings.UsageError("export survey needs an instrument: sofs-warehouse export survey INSTRUMENT "
-                             "[--wave W] --format sav|dta|csv|parquet --allow-marts")
+                                      "[--wave W] --format sav|dta|csv|parquet --allow-marts")
         path = export_survey(args.instrument, args.format, wave=args.wave, out=args.out,
                              allow_microdata=args.allow_marts)
     elif args.instrument or args.wave:
@@ -1193,22 +1193,6 @@ def _stdout_closed() -> int:
     return 141
 
 
-#: modules whose ValueError is a refused argument (exit 2), until they raise settings.UsageError themselves
-USAGE_VALUE_ERROR_MODULES = ("orchestration.research", "orchestration.evaluation_cli", "orchestration.landing",
-                             "orchestration.history",
-                             "orchestration.ingest", "orchestration.warehouse", "orchestration.faults")
-
-
-def _is_usage_value_error(exc: ValueError) -> bool:
-    """True when ``exc`` was raised (its innermost frame) in one of :data:`USAGE_VALUE_ERROR_MODULES`."""
-    tb = exc.__traceback__
-    module = None
-    while tb is not None:
-        module = tb.tb_frame.f_globals.get("__name__", "")
-        tb = tb.tb_next
-    return bool(module) and module.startswith(USAGE_VALUE_ERROR_MODULES)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit code (SPEC 8)."""
     from orchestration.dashboard.data import SmallCountInReporting
@@ -1231,14 +1215,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except (settings.UsageError, WarehouseBusy, WarehouseUnwritable, WarehouseDamaged, DiskFull,
             InstrumentError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
-        _print(f"error: {exc}")
-        return EXIT_USAGE
-    except ValueError as exc:
-        # the research and evaluation modules still say "bad argument" with ValueError (an --out that
-        # contradicts --format, an unknown table or study: exit 2, SPEC 8); a ValueError from anywhere
-        # else is a bug: its traceback goes to stderr
-        if not _is_usage_value_error(exc):
-            raise
         _print(f"error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: committed work stays, the rest loads again next time

@@ -79,11 +79,12 @@ def flow_lines(name: str) -> list[str]:
     """The study's flow table as text lines (from ``reporting.study_attrition``).
 
     Raises:
-        ValueError: no study of that name in the reporting table.
+        settings.UsageError: no study of that name in the reporting table.
     """
     df = _flow(name)
     if df.empty:
-        raise ValueError(f"no study named {name!r} in reporting.study_attrition: check `sofs-warehouse study list` "
+        raise settings.UsageError(f"no study named {name!r} in reporting.study_attrition: check "
+                                  "`sofs-warehouse study list` "
                          "and run `sofs-warehouse run --rebuild` after adding or changing a study file")
     header = ["month", "enrolled", "due", "observed", "lost", "client feedback", "child feedback"]
     body = [[str(int(r.follow_up_month))] + [_cell(getattr(r, c)) for c in FLOW_COLUMNS] for r in df.itertuples()]
@@ -94,7 +95,7 @@ def flow_lines(name: str) -> list[str]:
 def cmd_study_status(args: argparse.Namespace) -> int:
     """Print the flow of study ``args.name`` per follow-up month (disclosure-controlled).
 
-    Raises ValueError (exit 2) for a study that is not in ``reporting.study_attrition``."""
+    Raises settings.UsageError (exit 2) for a study that is not in ``reporting.study_attrition``."""
     lines = flow_lines(args.name)
     _print(f"study {args.name}: follow-up flow (reporting.study_attrition; 'withheld' = below min_cell "
            f"{settings.min_cell()} or protecting such a count)")

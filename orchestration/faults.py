@@ -535,7 +535,7 @@ def backup(out: Path | None = None, db: Path | None = None, wait_seconds: float 
     if target.exists():
         raise FileExistsError(f"{target} exists already: choose another --out")
     if target.resolve() == db.resolve():
-        raise ValueError("--out must not be the warehouse file itself")
+        raise settings.UsageError("--out must not be the warehouse file itself")
     target.parent.mkdir(parents=True, exist_ok=True)
     with warehouse.writer_lock(wait_seconds=wait_seconds, db=db):
         n = verify_warehouse(db, schemas=None)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from orchestration import settings
 from orchestration.contracts.dossier_extract import CONTRACT
 
 #: columns that are not content, after the content columns of a history table: provenance and validity,
@@ -154,12 +155,15 @@ def as_of(con, extract_date: dt.date | str) -> dict[str, pd.DataFrame]:
     entity key.
 
     Raises:
-        ValueError: no extract with that date is loaded, or the text is not a date.
+        settings.UsageError: no extract with that date is loaded, or the text is not a date.
     """
     if isinstance(extract_date, str):
-        extract_date = dt.date.fromisoformat(extract_date)
+        try:
+            extract_date = dt.date.fromisoformat(extract_date)
+        except ValueError as exc:
+            raise settings.UsageError(f"{extract_date!r} is not an extract date YYYY-MM-DD") from exc
     if extract_date not in extract_dates(con):
-        raise ValueError(f"no dossier extract dated {extract_date.isoformat()} is loaded")
+        raise settings.UsageError(f"no dossier extract dated {extract_date.isoformat()} is loaded")
     return {t.frame: con.execute(as_of_sql(t.frame) + f" order by {t.key}", [extract_date, extract_date]).df() for t in TABLES}
 
 
@@ -229,11 +233,11 @@ def remove_extract(con, extract_date: dt.date) -> ExtractChange:
     counts versions reopened, ``inserted`` versions deleted).
 
     Raises:
-        ValueError: no extract with that date is loaded.
+        settings.UsageError: no extract with that date is loaded.
     """
     dates = extract_dates(con)
     if extract_date not in dates:
-        raise ValueError(f"no dossier extract dated {extract_date.isoformat()} is loaded")
+        raise settings.UsageError(f"no dossier extract dated {extract_date.isoformat()} is loaded")
     later = [d for d in dates if d > extract_date]
     peeled = _peel(con, later)
     rows = _extract_rows(con, extract_date)

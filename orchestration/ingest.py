@@ -284,7 +284,7 @@ def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
     transaction. Returns the rows of the kind's main table (responses; dossiers of the extract) removed.
 
     Raises:
-        ValueError: the landing folder still exists (remove it first: the landing zone is the record of
+        settings.UsageError: the landing folder still exists (remove it first: the landing zone is the record of
             what was delivered), or the warehouse holds no such partition.
     """
     from orchestration import landing as landing_mod
@@ -292,12 +292,12 @@ def retract_partition(kind: str, key: str, root: Path | None = None) -> int:
     root = Path(root or settings.landing_dir())
     folder = root / ("surveys" if kind == "survey" else "dossiers") / key
     if kind not in _MAIN_TABLE:
-        raise ValueError(f"kind must be survey or dossier, got {kind!r}")
+        raise settings.UsageError(f"kind must be survey or dossier, got {kind!r}")
     if folder.exists():
-        raise ValueError(f"{folder} is still in the landing zone: move it out first, then retract")
+        raise settings.UsageError(f"{folder} is still in the landing zone: move it out first, then retract")
     with warehouse.write_connection() as con:
         if (kind, key) not in loaded_partitions(con):
-            raise ValueError(f"the warehouse holds no {kind} partition {key!r}")
+            raise settings.UsageError(f"the warehouse holds no {kind} partition {key!r}")
         if kind == "dossier":
             count = dossier_extract.BY_TABLE[dossier_extract.DOSSIERS].count_column
             (rows,) = con.execute(f"select {count} from {history.EXTRACTS} where partition_key = ?", [key]).fetchone()

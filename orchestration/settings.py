@@ -18,10 +18,11 @@ DEMO_PSEUDONYM_KEY = "sofs-demo-key-not-secret-do-not-use-for-real-data"
 MIN_KEY_LENGTH = 32
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """The user asked for something the command cannot do as asked (a bad argument, a setting, a busy or
     missing warehouse): ``sofs-warehouse`` prints the message and exits with code 2 (SPEC 8). Anything else
-    that escapes a command is a bug and ends with a traceback."""
+    that escapes a command is a bug and ends with a traceback. A ``ValueError``, so that library callers
+    which catch a bad value keep working."""
 
 
 class ConfigurationError(UsageError, RuntimeError):

@@ -151,18 +151,18 @@ def release(as_of: dt.date, out_dir: Path, include_marts: bool = False) -> Path:
 
     Raises:
         DisclosureAuditFailed: the audit finds a withheld small count that the reporting tables pin.
-        ValueError: ``as_of`` not a date, before the data or in the future; ``out_dir`` exists and is
+        settings.UsageError: ``as_of`` not a date, before the data or in the future; ``out_dir`` exists and is
             not empty (a release is never overwritten).
         FileNotFoundError: no warehouse yet. warehouse.WarehouseBusy: a writer holds the file.
     """
     if isinstance(as_of, dt.datetime) or not isinstance(as_of, dt.date):
-        raise ValueError(f"as_of must be a date (YYYY-MM-DD), got {as_of!r}")
+        raise settings.UsageError(f"as_of must be a date (YYYY-MM-DD), got {as_of!r}")
     if as_of > dt.date.today():
-        raise ValueError(f"as_of {as_of.isoformat()} is in the future")
+        raise settings.UsageError(f"as_of {as_of.isoformat()} is in the future")
     out_dir = Path(out_dir).expanduser().resolve()
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ValueError(f"{out_dir} exists and is not an empty folder: a release is never overwritten; "
-                         "choose a new folder")
+        raise settings.UsageError(f"{out_dir} exists and is not an empty folder: a release is never overwritten; "
+                                  "choose a new folder")
     import pyarrow
     manifest = load_manifest()
     staging = out_dir.with_name(out_dir.name + ".partial")
@@ -175,7 +175,7 @@ def release(as_of: dt.date, out_dir: Path, include_marts: bool = False) -> Path:
             latest = max([d for d in [dates["dossier_extract"]] + [w["data_until"] for w in dates["survey_waves"]]
                           if d], default=None)
             if latest and as_of.isoformat() < latest:
-                raise ValueError(
+                raise settings.UsageError(
                     f"as_of {as_of.isoformat()} is before the latest data in the warehouse ({latest}): the marts "
                     "hold data from after it. Release as of that date or later, or build a warehouse from "
                     "the partitions up to the date you need.")

@@ -21,8 +21,8 @@ This is respondent-level microdata with pseudonymous keys: NOT disclosure-contro
 mart it is exported only when asked explicitly (``allow_microdata=True``, CLI ``--allow-marts``); the
 file label and the SPSS document say so.
 
-Errors: :class:`ValueError` (no explicit permission, unknown instrument or wave, incomparable waves,
-bad format or extension); :class:`FileNotFoundError` (no warehouse, missing output folder).
+Errors: :class:`~orchestration.settings.UsageError`, exit 2 (no explicit permission, unknown instrument or
+wave, incomparable waves, bad format or extension); :class:`FileNotFoundError` (no warehouse, missing output folder).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration import warehouse
+from orchestration import settings, warehouse
 from orchestration.research import labels as lb
 from orchestration.research.tables import tables, write_parquet
 from orchestration.research.writers import check_format, output_path, write_statistical
@@ -128,15 +128,20 @@ def _valid_values(coding: dict, labels: dict[float, str]) -> set[float]:
 
 
 def instrument_waves(con: duckdb.DuckDBPyConnection, instrument: str) -> list[str]:
-    """Waves of ``instrument`` that have responses, in wave order. Raises ValueError for an unknown instrument."""
+    """Waves of ``instrument`` that have responses, in wave order.
+
+    Raises:
+        settings.UsageError: an unknown instrument.
+    """
     if "fct_survey_response" not in tables(con, "marts") or "survey_items" not in tables(con, "raw"):
-        raise ValueError("no survey marts yet: run `sofs-warehouse run` first")
+        raise settings.UsageError("no survey marts yet: run `sofs-warehouse run` first")
     rows = con.execute("select wave from marts.fct_survey_response where instrument = ? group by wave "
                        "order by min(wave_order), wave", [instrument]).fetchall()
     if not rows:
         known = [r[0] for r in con.execute("select distinct instrument from marts.fct_survey_response "
                                            "order by 1").fetchall()]
-        raise ValueError(f"unknown instrument {instrument!r}: the warehouse holds {', '.join(known) or 'none'}")
+        raise settings.UsageError(f"unknown instrument {instrument!r}: the warehouse holds "
+                                  f"{', '.join(known) or 'none'}")
     return [r[0] for r in rows]
 
 
@@ -146,7 +151,7 @@ def survey_variables(con: duckdb.DuckDBPyConnection, instrument: str, waves: lis
     labels and codes of the scheme version the waves were loaded with (SPEC 3.3).
 
     Raises:
-        ValueError: an item whose coding, labels or missing codes differ between the waves (export one
+        settings.UsageError: an item whose coding, labels or missing codes differ between the waves (export one
             wave at a time with ``--wave``).
     """
     extra_reasons = extra_reasons or {}
@@ -166,9 +171,9 @@ def survey_variables(con: duckdb.DuckDBPyConnection, instrument: str, waves: lis
         kinds = {(r[6], r[7]) for r in versions}
         if len(kinds) > 1:
             detail = ", ".join(f"{r[1]}: {r[4]}" for r in versions)
-            raise ValueError(f"item {item} of {instrument} is coded or labelled differently between the waves "
-                             f"({detail}); values are never pooled across answer-scheme versions (SPEC 3.3): "
-                             "export one wave at a time with --wave")
+            raise settings.UsageError(f"item {item} of {instrument} is coded or labelled differently between the waves "
+                                      f"({detail}); values are never pooled across answer-scheme versions (SPEC 3.3): "
+                                      "export one wave at a time with --wave")
         latest = versions[-1]
         coding, texts = _json(latest[6]), _json(latest[7])
         labels = {float(k): str(v) for k, v in (texts.get("labels") or {}).items()}
@@ -199,12 +204,12 @@ def build_wide(con: duckdb.DuckDBPyConnection, instrument: str, wave: str | None
     """Read the wide file of ``instrument`` (one wave, or every wave when ``wave`` is None).
 
     Raises:
-        ValueError: unknown instrument or wave; items coded differently between the waves.
+        settings.UsageError: unknown instrument or wave; items coded differently between the waves.
     """
     waves = instrument_waves(con, instrument)
     if wave is not None:
         if wave not in waves:
-            raise ValueError(f"{instrument} has no wave {wave!r}: its waves are {', '.join(waves)}")
+            raise settings.UsageError(f"{instrument} has no wave {wave!r}: its waves are {', '.join(waves)}")
         waves = [wave]
     marks = ", ".join("?" for _ in waves)
     responses = con.execute(f"""
@@ -286,16 +291,16 @@ def export_survey(instrument: str, fmt: str, wave: str | None = None, out: Path 
         allow_microdata: must be True: the file is respondent-level microdata, not disclosure-controlled.
 
     Raises:
-        ValueError: no ``allow_microdata``, unknown instrument or wave, items incomparable between waves,
+        settings.UsageError: no ``allow_microdata``, unknown instrument or wave, items incomparable between waves,
             a bad format or an extension that contradicts it.
         FileNotFoundError: no warehouse yet, or the output folder does not exist.
     """
     fmt = check_format(fmt)
     if not allow_microdata:
-        raise ValueError("export survey writes respondent-level microdata (one row per response, pseudonymous "
-                         "keys) that is NOT disclosure-controlled (SPEC 6): like a mart it is for the study team "
-                         "only. Confirm with --allow-marts (allow_microdata=True); for sharing use the "
-                         "reporting tables (e.g. item_distribution).")
+        raise settings.UsageError("export survey writes respondent-level microdata (one row per response, "
+                                  "pseudonymous keys) that is NOT disclosure-controlled (SPEC 6): like a mart it is "
+                                  "for the study team only. Confirm with --allow-marts (allow_microdata=True); for "
+                                  "sharing use the reporting tables (e.g. item_distribution).")
     default_name = f"survey_{instrument}_{wave or 'all_waves'}.{fmt}"
     path = output_path(out, default_name, fmt)
     with warehouse.read_connection() as con:

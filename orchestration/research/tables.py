@@ -3,8 +3,8 @@
 Shapes: ``(schema, name)`` pairs; the dbt manifest as a dict (``{}`` when it has not been built); SQL
 text that reads a table in a fixed order with floats rounded to :data:`FLOAT_DECIMALS`.
 
-Errors: :func:`resolve_table` raises :class:`ValueError` with a message that says what to do (an unknown,
-refused or restricted table, a mart without ``allow_marts``).
+Errors: :func:`resolve_table` raises :class:`~orchestration.settings.UsageError` (exit 2) with a message
+that says what to do (an unknown, refused or restricted table, a mart without ``allow_marts``).
 """
 from __future__ import annotations
 
@@ -90,24 +90,26 @@ def resolve_table(con: duckdb.DuckDBPyConnection, table: str, allow_marts: bool 
     ``allow_marts=True`` and must not hold restricted data (SPEC 6).
 
     Raises:
-        ValueError: malformed name, refused schema (restricted, raw, audit, staging, intermediate),
+        settings.UsageError: malformed name, refused schema (restricted, raw, audit, staging, intermediate),
             a mart without ``allow_marts``, a restricted mart, or a table that does not exist (the message
             lists what does).
     """
     m = _IDENT.match(table.strip()) if isinstance(table, str) else None
     if not m:
-        raise ValueError(f"not a table name: {table!r} (use <table>, reporting.<table> or marts.<table>)")
+        raise settings.UsageError(f"not a table name: {table!r} (use <table>, reporting.<table> or marts.<table>)")
     schema, name = (m.group(1) or "reporting").lower(), m.group(2)
     if schema in REFUSED_SCHEMAS:
-        raise ValueError(f"{schema}.{name} is refused: the {schema} schema is never exported (SPEC 6); "
-                         f"exports come from reporting (disclosure-controlled) or, when asked explicitly, marts")
+        raise settings.UsageError(f"{schema}.{name} is refused: the {schema} schema is never exported (SPEC 6); "
+                                  "exports come from reporting (disclosure-controlled) or, when asked explicitly, "
+                                  "marts")
     if schema not in ("reporting", "marts"):
-        raise ValueError(f"unknown schema {schema!r} in {table!r}: exports come from reporting (default) or marts")
+        raise settings.UsageError(f"unknown schema {schema!r} in {table!r}: exports come from reporting (default) "
+                                  "or marts")
     if schema == "marts" and not allow_marts:
         controlled = (f"export reporting.{name} (its disclosure-controlled version)" if name in tables(con, "reporting")
                       else f"there is no reporting.{name}")
-        raise ValueError(f"marts.{name} is not disclosure-controlled: {controlled}; to export the mart itself "
-                         "(microdata, not for sharing) add --allow-marts")
+        raise settings.UsageError(f"marts.{name} is not disclosure-controlled: {controlled}; to export the mart itself "
+                                  "(microdata, not for sharing) add --allow-marts")
     available = tables(con, schema)
     if name not in available:
         hint = ""
@@ -115,9 +117,9 @@ def resolve_table(con: duckdb.DuckDBPyConnection, table: str, allow_marts: bool 
             hint = (f"; marts.{name} exists but is not disclosure-controlled: ask for it explicitly as "
                     f"marts.{name} with allow_marts=True (CLI --allow-marts)")
         listed = ", ".join(available) if available else "none (run `sofs-warehouse run` to build the models)"
-        raise ValueError(f"unknown table {schema}.{name}{hint}. Tables in {schema}: {listed}")
+        raise settings.UsageError(f"unknown table {schema}.{name}{hint}. Tables in {schema}: {listed}")
     if schema == "marts" and is_restricted(con, schema, name, manifest if manifest is not None else load_manifest()):
-        raise ValueError(f"marts.{name} holds restricted data (open answers) and is never exported (SPEC 6)")
+        raise settings.UsageError(f"marts.{name} holds restricted data (open answers) and is never exported (SPEC 6)")
     return schema, name
 
 

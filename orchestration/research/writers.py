@@ -6,9 +6,9 @@ export (:mod:`orchestration.research.survey`): variable and value labels, displa
 levels, user-missing codes (SPSS ``missing_ranges``; Stata extended missing ``.a``, ``.b``, ...) and
 Stata value-label sets named after their variable.
 
-Errors: :class:`ValueError` for a bad format, an output name whose extension contradicts the format,
-or a refused table; :class:`FileNotFoundError` for a missing output folder (never created silently) or
-a missing warehouse.
+Errors: :class:`~orchestration.settings.UsageError` (exit 2) for a bad format, an output name whose
+extension contradicts the format, or a refused table; :class:`FileNotFoundError` for a missing output
+folder (never created silently) or a missing warehouse.
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ STATA_MISSING_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def check_format(fmt: str) -> str:
-    """The format in lower case without a leading dot. Raises ValueError when it is not one of FORMATS."""
+    """The format in lower case without a leading dot. Raises settings.UsageError when it is not one of FORMATS."""
     fmt = (fmt or "").lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise settings.UsageError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     return fmt
 
 
@@ -44,7 +44,7 @@ def output_path(out: Path | str | None, default_name: str, fmt: str) -> Path:
     in it. Otherwise the file itself; its extension, when it has one, must be ``.<fmt>``.
 
     Raises:
-        ValueError: the extension contradicts the format (``--out x.csv --format sav``).
+        settings.UsageError: the extension contradicts the format (``--out x.csv --format sav``).
         FileNotFoundError: the output folder does not exist (it is not created: a typo would scatter files).
     """
     if out is None:
@@ -56,9 +56,9 @@ def output_path(out: Path | str | None, default_name: str, fmt: str) -> Path:
     else:
         folder = path.parent
         if path.suffix and path.suffix.lower() != f".{fmt}":
-            raise ValueError(f"--out {text}: the extension {path.suffix} does not match --format {fmt}; "
-                             f"name the file {path.with_suffix('.' + fmt).name} or choose the format that "
-                             f"{path.suffix} stands for. Nothing was written.")
+            raise settings.UsageError(f"--out {text}: the extension {path.suffix} does not match --format {fmt}; "
+                                      f"name the file {path.with_suffix('.' + fmt).name} or choose the format that "
+                                      f"{path.suffix} stands for. Nothing was written.")
     if not folder.is_dir():
         raise FileNotFoundError(f"output folder {folder} does not exist: create it first (it is not created "
                                 "for you). Nothing was written.")
@@ -67,14 +67,14 @@ def output_path(out: Path | str | None, default_name: str, fmt: str) -> Path:
 
 def _missing_ranges(codes: list[float], valid: set[float]) -> list:
     """SPSS user-missing declaration for ``codes``: up to 3 discrete values, else one range that holds
-    no valid value. Raises ValueError when neither is possible."""
+    no valid value. Raises settings.UsageError when neither is possible."""
     codes = sorted(codes)
     if len(codes) <= 3:
         return [lb.as_code(c) for c in codes]
     lo, hi = codes[0], codes[-1]
     if any(lo <= v <= hi for v in valid):
-        raise ValueError(f"SPSS allows 3 discrete user-missing codes or one range; the codes {codes} span "
-                         f"valid values")
+        raise settings.UsageError(f"SPSS allows 3 discrete user-missing codes or one range; the codes {codes} span "
+                                  f"valid values")
     return [{"lo": lb.as_code(lo), "hi": lb.as_code(hi)}]
 
 
@@ -156,7 +156,7 @@ def write_statistical(frame: pd.DataFrame, path: Path, fmt: str, *, column_label
         letters = {}
         for col, codes in user_missing.items():
             if len(codes) > len(STATA_MISSING_LETTERS):
-                raise ValueError(f"{col}: more than 26 missing codes cannot be Stata extended missing values")
+                raise settings.UsageError(f"{col}: more than 26 missing codes cannot be Stata extended missing values")
             letter_of = {float(c): STATA_MISSING_LETTERS[i] for i, c in enumerate(sorted(float(c) for c in codes))}
             frame[col] = frame[col].astype(object).map(
                 lambda v, m=letter_of: m.get(float(v), v) if isinstance(v, (int, float)) and not pd.isna(v) else v)
@@ -211,7 +211,7 @@ def export_table(table: str, fmt: str, out: Path | str | None = None, allow_mart
     (Stata: names of at most 32 characters, abbreviated as the codebook records).
 
     Raises:
-        ValueError: bad format, an extension that contradicts it, or a table refused or unknown (see
+        settings.UsageError: bad format, an extension that contradicts it, or a table refused or unknown (see
             :func:`~orchestration.research.tables.resolve_table`).
         FileNotFoundError: no warehouse yet, or the output folder does not exist.
     """

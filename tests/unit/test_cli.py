@@ -72,3 +72,11 @@ def test_usage_error_is_exit_2_and_an_unexpected_value_error_is_a_bug(monkeypatc
     monkeypatch.setattr(cli, "cmd_prepare", bug)
     with pytest.raises(ValueError, match="invalid literal"):
         cli.main(["prepare"])
+    # a refusal deep in a library module (the export's table check) is a UsageError too: exit 2, no traceback
+    import duckdb
+
+    from orchestration.research.tables import resolve_table
+
+    monkeypatch.setattr(cli, "cmd_prepare", lambda args: resolve_table(duckdb.connect(), "raw.survey_answers"))
+    assert cli.main(["prepare"]) == 2
+    assert "error: raw.survey_answers is refused: the raw schema is never exported" in capsys.readouterr().out
