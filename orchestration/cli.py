@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.ConfigurationError: no key, bad settings, or an instrument definition that would recode
             a loaded wave (SPEC 3.3; :func:`orchestration.schemes.check_loaded_waves`); exit code 2.
     """
-    from orchestration import faults, ingest, schemes, warehouse
+    from orchestration import dbt_runs, faults, ingest, schemes, warehouse
     from orchestration.teams import team_labels
 
     key = settings.pseudonym_key()  # fail early, with the clear message, before any work
@@ -165,7 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     DbtProgress(log_path, _print_to(sys.__stdout__)):
                 result = _execute(defs.resolve_job_def(job_name), instance, args.wait, say=_print_to(sys.__stdout__))
             dbt_ok = result.success
-            done = dbt_summary(log_path)
+            with warehouse.read_connection(db) as con:
+                done = dbt_runs.summary_since(con, built_after)
             _print(f"      {'done' if dbt_ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)"
                    + (f": {done}" if done else ""))
             if not dbt_ok:
@@ -442,26 +443,15 @@ def _run_failure(result) -> str | None:
     return causes[0] if causes else None
 
 
-def dbt_summary(log_path: Path) -> str | None:
-    """dbt's closing summary in the build log ``log_path`` (``PASS=300 WARN=0 ERROR=0 SKIP=0 TOTAL=300``,
-    the last ``Done. ...`` line), or None when dbt did not get that far."""
-    try:
-        text = Path(log_path).read_text(encoding="utf-8")
-    except OSError:
-        return None
-    done = [ln.strip() for ln in text.splitlines() if "Done. PASS=" in ln]
-    return done[-1].split("Done. ", 1)[1] if done else None
-
-
 def marts_stale() -> bool:
     """True when a partition was loaded or retracted after the last successful dbt build (e.g. the build
     was interrupted): the marts do not show everything in ``raw`` yet."""
-    from orchestration import warehouse
+    from orchestration import dbt_runs, warehouse
 
     with warehouse.read_connection() as con:
         (last_load,) = con.execute("select max(finished_at) from audit.loads "
                                    "where status in ('loaded', 'retracted')").fetchone()
-        (last_build,) = con.execute("select max(finished_at) from audit.dbt_builds").fetchone()
+        last_build = dbt_runs.last_success(con)
     return last_load is not None and (last_build is None or last_build < last_load)
 
 

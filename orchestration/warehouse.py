@@ -114,8 +114,16 @@ create table if not exists audit.check_results (
     failing_rows bigint not null, sample_lines varchar, source_file varchar, columns varchar,
     message varchar, checked_at timestamp not null
 );
--- every successful dbt build (the marts are stale while a load or retraction is newer than the last one)
+-- every dbt build (the marts are stale while a load or retraction is newer than the last successful one)
+-- with dbt's counts from run_results.json (orchestration/dbt_runs.py); rows written before the columns
+-- existed are successes without counts
 create table if not exists audit.dbt_builds (finished_at timestamp not null, n_models bigint);
+alter table audit.dbt_builds add column if not exists succeeded boolean;  -- dbt and the disclosure control after it
+alter table audit.dbt_builds add column if not exists n_pass bigint;      -- nodes passed (success, pass)
+alter table audit.dbt_builds add column if not exists n_warn bigint;
+alter table audit.dbt_builds add column if not exists n_error bigint;     -- error, fail, runtime error
+alter table audit.dbt_builds add column if not exists n_skip bigint;
+alter table audit.dbt_builds add column if not exists n_noop bigint;
 -- labels-only edits of an answer scheme that loaded waves use (SPEC 3.3): allowed, and recorded here
 -- when the wave is loaded again with the new labels (an edit of codes, values or missing codes is refused)
 create table if not exists audit.scheme_changes (

@@ -1,14 +1,13 @@
 """dbt models as Dagster assets (dagster-dbt), downstream of the ingestion assets (SPEC 7)."""
 
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration import settings, warehouse
+from orchestration import dbt_runs, settings, warehouse
 from orchestration.project import dbt_project, dbt_vars
 from orchestration.resources import LeanDbtCliResource, WarehouseResource
 
@@ -53,24 +52,38 @@ def sofs_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     """``dbt build`` of the selected models (staging -> intermediate -> marts -> reporting) of the
     ``warehouse`` resource's file, under its writer lock so no other process writes the DuckDB file
     meanwhile; then the disclosure control of ``reporting`` (SPEC 6), still under the lock, also when the
-    build failed part-way (a reporting table dbt rebuilt must not stay with only dbt's first pass)."""
+    build failed part-way (a reporting table dbt rebuilt must not stay with only dbt's first pass). Every
+    build, successful or not, is recorded in ``audit.dbt_builds`` with dbt's counts
+    (:mod:`orchestration.dbt_runs`); the target folders of older builds are removed."""
     db = warehouse.db  # ``warehouse`` here is the resource (its key in ``defs``), not the module
     with warehouse.writer_lock(wait_seconds=600):
         sync_study_definitions(context.log, db)
-        built = False
+        invocation = None
+        built = protected = False
         try:
-            yield from lean(dbt, warehouse.path).cli(build_args(), context=context).stream()
+            invocation = lean(dbt, warehouse.path).cli(build_args(), context=context)
+            yield from invocation.stream()
             built = True
         finally:
             try:
                 protect_after_build(context.log, db)
+                protected = True
             except Exception:
                 if built:
                     raise
                 context.log.exception("disclosure control after the failed dbt build failed too")
-        with warehouse.write_connection() as con:  # reached only when dbt succeeded
-            con.execute("insert into audit.dbt_builds values (?, ?)",
-                        [datetime.now(), len(context.selected_asset_keys)])
+            finally:
+                _record_build(warehouse, invocation, succeeded=built and protected,
+                              n_models=len(context.selected_asset_keys))
+
+
+def _record_build(warehouse: WarehouseResource, invocation, *, succeeded: bool, n_models: int) -> None:
+    """Record the build in ``audit.dbt_builds`` and keep only the newest build folders in dbt's target."""
+    target = getattr(invocation, "target_path", None)
+    with warehouse.write_connection() as con:
+        dbt_runs.record_build(con, succeeded=succeeded, n_models=n_models, counts=dbt_runs.read_counts(target))
+    if target is not None:
+        dbt_runs.prune_build_folders(Path(target).parent, prefix=Path(target).name.split("-", 1)[0] + "-")
 
 
 def sync_study_definitions(log, db: Path | None = None) -> None:

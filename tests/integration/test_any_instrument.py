@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import duckdb
@@ -146,6 +147,26 @@ def _cells() -> list[tuple[str, str, str]]:
                 if len(sub):
                     cells.append((measure, region, group))
     return cells
+
+
+def test_the_run_prints_dbts_counts_as_recorded_in_audit(landed):
+    """The run's ``done`` line comes from audit.dbt_builds (dbt's run_results.json); dbt's own closing
+    line in the build log is the reference."""
+    tmp, env, out = landed
+    done = [ln for ln in out.stdout.splitlines() if re.match(r"\s+done \(", ln)]
+    assert len(done) == 1, out.stdout[-3000:]
+    summary = done[0].split("): ", 1)[1]
+    log = (tmp / "dagster_home" / "last_dbt_build.log").read_text(encoding="utf-8")
+    dbt_says = [ln.split("Done. ", 1)[1].strip() for ln in log.splitlines() if "Done. PASS=" in ln]
+    assert dbt_says and summary == dbt_says[-1]
+    n = re.fullmatch(r"PASS=(\d+) WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=(\d+)", summary)
+    assert n and n.group(1) == n.group(2) and int(n.group(1)) > 100
+    con = duckdb.connect(str(tmp / "wh.duckdb"), read_only=True)
+    try:
+        rows = con.execute("select succeeded, n_pass, n_warn, n_error, n_skip, n_noop from audit.dbt_builds").fetchall()
+    finally:
+        con.close()
+    assert rows == [(True, int(n.group(1)), 0, 0, 0, 0)]
 
 
 def test_construct_and_scaling_means_equal_a_hand_computation(landed):

@@ -262,7 +262,7 @@ def test_copies_written_by_an_older_version_after_the_conversion_are_placed_wher
             load(con, k, snap)
     changed = snaps[3]   # the content of another quarter, delivered as 2024-06-30 by the old code
     con = duckdb.connect(str(db))
-    con.execute("insert into audit.dbt_builds values (current_timestamp, 40)")  # marts built before
+    con.execute("insert into audit.dbt_builds (finished_at, n_models) values (current_timestamp, 40)")  # marts built
     for name in history.BY_FRAME:
         f = changed[name].copy()
         f.insert(0, "partition_key", D[1].isoformat())
