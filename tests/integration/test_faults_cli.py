@@ -198,7 +198,7 @@ def test_wrong_key_exits_2_before_any_work_also_when_nothing_is_new(bad_files):
     root, env, _ = bad_files
     db = root / "warehouse.duckdb"
     before = scalar(db, "select count(*) from audit.loads")
-    out = cli(dict(env, SOFS_PSEUDONYM_KEY="another-key-0123456789-0123456789-0123"), "run")
+    out = run_cli(dict(env, SOFS_PSEUDONYM_KEY="another-key-0123456789-0123456789-0123"), "run")
     assert out.returncode == 2, out.stdout + out.stderr
     assert "SOFS_PSEUDONYM_KEY differs from the key this warehouse was built with" in out.stdout
     assert "landing zone" not in out.stdout  # stopped before looking for work
@@ -212,7 +212,7 @@ def test_broken_team_label_list_exits_2_before_any_work(bad_files, tmp_path):
     before = scalar(db, "select count(*) from audit.loads")
     teams = tmp_path / "teams.yaml"
     teams.write_text("teams: [just, a, list]\n", encoding="utf-8")
-    out = cli(dict(env, SOFS_TEAMS_FILE=str(teams)), "run")
+    out = run_cli(dict(env, SOFS_TEAMS_FILE=str(teams)), "run")
     assert out.returncode == 2, out.stdout + out.stderr
     assert str(teams) in out.stdout and "teams: {team value in the extract: published label}" in out.stdout
     assert "landing zone" not in out.stdout and "Traceback" not in out.stdout + out.stderr
@@ -224,7 +224,7 @@ def test_too_little_free_disk_space_is_refused_before_the_load(bad_files):
     db = root / "warehouse.duckdb"
     write_export(root / "landing" / "surveys" / "mini_survey" / "w4" / "responses.csv", [HEADER, *ROWS])
     before = scalar(db, "select count(*) from audit.loads")
-    out = cli(dict(env, SOFS_DISK_RESERVE_MB="100000000"), "run")  # a reserve of 100 TB: no disk has it
+    out = run_cli(dict(env, SOFS_DISK_RESERVE_MB="100000000"), "run")  # a reserve of 100 TB: no disk has it
     assert out.returncode == 2, out.stdout + out.stderr
     assert "not enough free disk space for this load" in out.stdout and str(db) in out.stdout
     assert "SOFS_DISK_RESERVE_MB" in out.stdout and "Traceback" not in out.stdout + out.stderr

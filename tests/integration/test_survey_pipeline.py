@@ -115,7 +115,7 @@ def test_status_lists_every_landing_file(pipeline):
 
 def test_run_without_key_stops_with_message(pipeline):
     _, env, _ = pipeline
-    out = cli({k: v for k, v in env.items() if k != "SOFS_PSEUDONYM_KEY"}, "run")
+    out = run_cli({k: v for k, v in env.items() if k != "SOFS_PSEUDONYM_KEY"}, "run")
     assert out.returncode == 2
     assert "SOFS_PSEUDONYM_KEY is not set" in out.stdout
 
