@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import math
 import os
 import re
 import shutil
@@ -92,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     key = settings.pseudonym_key()  # fail early, with the clear message, before any work
     settings.min_cell()
+    settings.instruments_dir()  # missing: exit 2 here, not a quarantine of every survey wave
     team_labels()  # a broken team label list is a configuration error (exit 2) before any work (SPEC 3.4)
     _require_landing()
     ensure_instance()
@@ -634,7 +637,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings.export_environment()
     _require_landing()
     partitions = landing.discover()
-    if getattr(args, "partition", None):
+    if getattr(args, "partition", None) is not None:
         keep = [p for p in partitions if p.key == args.partition]
         if not keep:
             raise settings.UsageError(f"no partition {args.partition!r} in the landing zone {settings.landing_dir()}; keys are "
@@ -844,6 +847,8 @@ def cmd_release(args: argparse.Namespace) -> int:
     from orchestration.research import release
 
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.as_of):  # fromisoformat takes 20260102 and weeks too
+            raise ValueError(args.as_of)
         as_of = date.fromisoformat(args.as_of)
     except ValueError as exc:
         raise settings.UsageError(f"--as-of must be a date YYYY-MM-DD, got {args.as_of!r}") from exc
@@ -1073,18 +1078,51 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------- main
 
+def _seconds(text: str) -> float:
+    """``--wait`` and ``--grace``: a number of seconds, 0 or more (not nan or inf: a wait must end)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more; got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """``--max-rows``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535; got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sofs-warehouse", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {product_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="ingest new or changed landing partitions, run the checks, build the marts")
-    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer (default: stop at once)")
+    p.add_argument("--wait", type=_seconds, default=0.0, help="seconds to wait for another writer (default: stop at once)")
     p.add_argument("--rebuild", action="store_true", help="rebuild every dbt model even when nothing new loaded")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("retract", help="remove a loaded partition whose landing folder was taken away")
     p.add_argument("kind", choices=["survey", "dossier"])
     p.add_argument("key", help="partition key: <instrument>/<wave> or the extract date")
-    p.add_argument("--wait", type=float, default=0.0)
+    p.add_argument("--wait", type=_seconds, default=0.0)
     p.set_defaults(func=cmd_retract)
     p = sub.add_parser("status", help="every landing file with its load status, rules that failed, totals")
     p.add_argument("--partition", metavar="KEY", help="one partition: <instrument>/<wave> or the extract date")
@@ -1094,7 +1132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", help="run one read-only SQL statement")
     p.add_argument("sql")
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    p.add_argument("--max-rows", type=int, default=200)
+    p.add_argument("--max-rows", type=_positive_int, default=200)
     p.set_defaults(func=cmd_query)
     p = sub.add_parser("export", help="export a table (reporting by default), or `survey INSTRUMENT` as a wide "
                        "respondent x item file, as csv, parquet, sav or dta")
@@ -1124,7 +1162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landing", help="landing root (default: SOFS_LANDING_DIR or data/landing)")
     p.set_defaults(func=cmd_demo_data)
     p = sub.add_parser("demo", help="demo key + demo data + run (what `make demo` calls)")
-    p.add_argument("--wait", type=float, default=60.0)
+    p.add_argument("--wait", type=_seconds, default=60.0)
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("export-raw", help="write every raw source table as parquet (DIR/<table>/part-0.parquet) "
                        "for dbt on Spark; pseudonymised rows: a hand-over inside the trust boundary, not for sharing",
@@ -1140,21 +1178,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export_raw)
     p = sub.add_parser("backup", help="write a consistent, verified copy of the warehouse (under the writer lock)")
     p.add_argument("--out", help="file (*.duckdb) or folder (default: backups/ beside the warehouse)")
-    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a writer or reader to finish")
+    p.add_argument("--wait", type=_seconds, default=0.0, help="seconds to wait for a writer or reader to finish")
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("tables", help="the researchers' tables (reporting, marts): name, rows, description")
     p.add_argument("--width", type=int, default=shutil.get_terminal_size((120, 20)).columns)
     p.set_defaults(func=cmd_tables)
     p = sub.add_parser("docs", help="generate the dbt docs (own target folder) and serve them")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=_port, default=8080)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--no-serve", action="store_true", help="only generate")
-    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a writer")
+    p.add_argument("--wait", type=_seconds, default=0.0, help="seconds to wait for a writer")
     p.set_defaults(func=cmd_docs)
     p = sub.add_parser("ui", help="the Dagster UI (dagster dev) over this warehouse; reads .env; Ctrl-C stops it all")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=3000)
-    p.add_argument("--grace", type=float, default=20.0, help="seconds to wait after Ctrl-C before killing")
+    p.add_argument("--port", type=_port, default=3000)
+    p.add_argument("--grace", type=_seconds, default=20.0, help="seconds to wait after Ctrl-C before killing")
     p.set_defaults(func=cmd_ui)
     p = sub.add_parser("prepare", help="build the dbt manifest and the Dagster instance folder")
     p.set_defaults(func=cmd_prepare)
@@ -1204,8 +1242,14 @@ def main(argv: list[str] | None = None) -> int:
         _print(f"error: {exc}")
         return EXIT_FAILED
     except (settings.UsageError, WarehouseBusy, WarehouseUnwritable, WarehouseDamaged, DiskFull,
-            InstrumentError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
+            InstrumentError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+            PermissionError) as exc:
         _print(f"error: {exc}")
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:  # a path the user gave (--out): anything else is not theirs
+            raise
+        _print(f"error: {exc.strerror}: {exc.filename!r}: choose a shorter name")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: committed work stays, the rest loads again next time
         _print("interrupted: partitions committed so far stay loaded; the next `run` goes on from there")

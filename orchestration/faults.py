@@ -15,6 +15,7 @@ damaged warehouse files, a disk too full for the load, and consistent backups.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -459,8 +460,10 @@ def disk_reserve_bytes() -> int:
     raw = os.environ.get("SOFS_DISK_RESERVE_MB", "256")
     try:
         value = float(raw)
-    except ValueError as exc:
-        raise settings.ConfigurationError(f"SOFS_DISK_RESERVE_MB must be a number of megabytes, got {raw!r}") from exc
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise settings.ConfigurationError(f"SOFS_DISK_RESERVE_MB must be a number of megabytes, 0 or more; got {raw!r}")
     return int(value * 1024 * 1024)
 
 

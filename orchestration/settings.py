@@ -40,8 +40,17 @@ def landing_dir() -> Path:
 
 
 def instruments_dir() -> Path:
-    """Folder of instrument definitions: env ``SOFS_INSTRUMENTS_DIR``, default ``data/instruments`` (SPEC 3.3)."""
-    return _path("SOFS_INSTRUMENTS_DIR", PROJECT_ROOT / "data" / "instruments")
+    """Folder of instrument definitions: env ``SOFS_INSTRUMENTS_DIR``, default ``data/instruments`` (SPEC 3.3).
+
+    Raises:
+        ConfigurationError: ``SOFS_INSTRUMENTS_DIR`` names no folder (every survey wave would be refused
+            for want of its instrument, also those loaded before).
+    """
+    path = _path("SOFS_INSTRUMENTS_DIR", PROJECT_ROOT / "data" / "instruments")
+    if os.environ.get("SOFS_INSTRUMENTS_DIR") and not path.is_dir():
+        raise ConfigurationError(f"SOFS_INSTRUMENTS_DIR {path} is not a folder: point it at the folder of "
+                                 "instrument definitions (*.yaml), or unset it for data/instruments")
+    return path
 
 
 def teams_file() -> Path:
@@ -66,8 +75,16 @@ def dashboard_dir() -> Path:
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file: env ``SOFS_WAREHOUSE_PATH``, default ``data/warehouse.duckdb`` (SPEC 4)."""
-    return _path("SOFS_WAREHOUSE_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")
+    """The DuckDB file: env ``SOFS_WAREHOUSE_PATH``, default ``data/warehouse.duckdb`` (SPEC 4).
+
+    Raises:
+        ConfigurationError: the path is a folder, not a file.
+    """
+    path = _path("SOFS_WAREHOUSE_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")
+    if path.is_dir():
+        raise ConfigurationError(f"SOFS_WAREHOUSE_PATH {path} is a folder: give the warehouse file, e.g. "
+                                 f"{path / 'warehouse.duckdb'}")
+    return path
 
 
 def dagster_home() -> Path:
@@ -113,9 +130,14 @@ def check_pseudonym_key(key: str | None) -> bytes:
         )
     if len(key.strip()) < MIN_KEY_LENGTH:
         raise ConfigurationError(
-            f"SOFS_PSEUDONYM_KEY is {len(key)} characters long; at least {MIN_KEY_LENGTH} are required."
+            f"SOFS_PSEUDONYM_KEY is {len(key.strip())} characters long without its surrounding spaces; at least "
+            f"{MIN_KEY_LENGTH} are required."
         )
-    return key.encode("utf-8")
+    try:
+        return key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigurationError("SOFS_PSEUDONYM_KEY holds bytes that are not UTF-8 text (at character "
+                                 f"{exc.start + 1}): take the key from your secret store as text") from exc
 
 
 def export_environment() -> None:
