@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import math
 import os
 import re
 import shutil
@@ -1080,11 +1079,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def _seconds(text: str) -> float:
     """``--wait`` and ``--grace``: a number of seconds, 0 or more (not nan or inf: a wait must end)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
+    value = settings.non_negative_number(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more; got {text!r}")
     return value
 

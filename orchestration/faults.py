@@ -15,7 +15,6 @@ damaged warehouse files, a disk too full for the load, and consistent backups.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -458,11 +457,8 @@ SPACE_FACTOR = 3
 def disk_reserve_bytes() -> int:
     """Free space kept in reserve beyond the load: env ``SOFS_DISK_RESERVE_MB`` (default 256 MB)."""
     raw = os.environ.get("SOFS_DISK_RESERVE_MB", "256")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
+    value = settings.non_negative_number(raw)
+    if value is None:
         raise settings.ConfigurationError(f"SOFS_DISK_RESERVE_MB must be a number of megabytes, 0 or more; got {raw!r}")
     return int(value * 1024 * 1024)
 

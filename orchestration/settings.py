@@ -6,6 +6,7 @@ with ``monkeypatch.setenv``.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,16 @@ class ConfigurationError(UsageError, RuntimeError):
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
     return Path(value).expanduser().resolve() if value else default
+
+
+def non_negative_number(text: str) -> float | None:
+    """``text`` as a finite number, 0 or more (seconds to wait, megabytes to keep free), or None when it is
+    not one (not a number, nan, inf, negative): the caller says which setting or argument it was."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def landing_dir() -> Path:
