@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from orchestration import ingest, warehouse
 from orchestration.instruments import Instrument, load_instrument
 from orchestration.landing import Partition
@@ -132,3 +134,12 @@ def cli_env(root: Path, *, warehouse_file: str = "warehouse.duckdb", own_instrum
 def run_cli(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run ``sofs-warehouse *args`` from the project root with ``env``; stdout and stderr captured as text."""
     return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def warehouse_rows(root: Path, sql: str, params=()) -> list[tuple]:
+    """The rows of ``sql`` (with ``params``) on ``root/warehouse.duckdb``, opened read-only and closed again."""
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration import ingest, landing
-from tests.helpers import HEADER, mini_survey_env, write_export
+from tests.helpers import HEADER, mini_survey_env, warehouse_rows, write_export
 
 OK1 = ["1", "2021-05-03 10:11:12", "3", "nl", "1", "tokA", "A4", "A2", "7", "1", "", "301"]
 OK2 = ["2", "2021-05-04 10:11:12", "3", "nl", "1", "tokB", "A5", "A1", "9", "2", "", "40"]
@@ -26,14 +25,6 @@ def wave_dir(env: Path, wave: str = "w1") -> Path:
 
 def load(kind: str, key: str):
     return ingest.load_partition(landing.find(kind, key))
-
-
-def query(env: Path, sql: str, params=()):
-    con = duckdb.connect(str(env / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def failing(outcome) -> dict[str, tuple[str, list[int]]]:
@@ -53,10 +44,10 @@ def test_cp1252_answers_load_and_encoding_recorded(survey_env):
     write_export(wave_dir(survey_env) / "responses.csv", [HEADER, row], bom=False, encoding="cp1252")
     out = load("survey", "mini_survey/w1")
     assert out.status == "loaded"
-    assert query(survey_env, "select answer_masked from restricted.open_answers") == [("Een café in Ørsted",)]
-    notes = [n for (n,) in query(survey_env, "select note from audit.load_notes")]
+    assert warehouse_rows(survey_env, "select answer_masked from restricted.open_answers") == [("Een café in Ørsted",)]
+    notes = [n for (n,) in warehouse_rows(survey_env, "select note from audit.load_notes")]
     assert any("cp1252" in n for n in notes)
-    assert query(survey_env, "select distinct encoding from audit.loads") == [("cp1252",)]
+    assert warehouse_rows(survey_env, "select distinct encoding from audit.loads") == [("cp1252",)]
 
 
 @pytest.mark.parametrize("rows,code,line", [
@@ -75,9 +66,9 @@ def test_refused_or_invalid_surveys_are_quarantined(survey_env, rows, code, line
     if line is not None:
         assert line in failing(out)[code][1]
     assert code in out.message and "responses.csv" in out.message
-    assert query(survey_env, "select count(*) from raw.survey_responses") == [(0,)]
-    assert query(survey_env, "select distinct status from audit.loads") == [("quarantined",)]
-    checks = query(survey_env, """select "check", severity, passed from audit.check_results where not passed""")
+    assert warehouse_rows(survey_env, "select count(*) from raw.survey_responses") == [(0,)]
+    assert warehouse_rows(survey_env, "select distinct status from audit.loads") == [("quarantined",)]
+    checks = warehouse_rows(survey_env, """select "check", severity, passed from audit.check_results where not passed""")
     assert (code, "error", False) in checks
 
 
@@ -102,9 +93,9 @@ def test_same_token_twice_keeps_latest_complete_and_logs(survey_env):
     out = load("survey", "mini_survey/w1")
     assert out.status == "loaded"
     assert failing(out)["S_RESPONDENT_ONCE"] == ("warning", [2, 3])
-    assert query(survey_env, "select source_line, is_superseded from raw.survey_responses order by 1") == [
+    assert warehouse_rows(survey_env, "select source_line, is_superseded from raw.survey_responses order by 1") == [
         (2, True), (3, False), (4, False)]
-    notes = [n for (n,) in query(survey_env, "select note from audit.load_notes")]
+    notes = [n for (n,) in warehouse_rows(survey_env, "select note from audit.load_notes")]
     assert any("kept response 8" in n and "superseded response 7" in n for n in notes)
 
 
@@ -112,14 +103,14 @@ def test_free_text_with_quotes_and_separator_loads_intact(survey_env):
     text = 'Zij zei: "ja; maar later"; en toen niets'
     write_export(wave_dir(survey_env) / "responses.csv", [HEADER, OK1[:10] + [text] + OK1[11:]])
     assert load("survey", "mini_survey/w1").status == "loaded"
-    assert query(survey_env, "select answer_masked from restricted.open_answers") == [(text,)]
+    assert warehouse_rows(survey_env, "select answer_masked from restricted.open_answers") == [(text,)]
 
 
 def test_anonymised_1980_submitdate_loads_with_unknown_date(survey_env):
     row = ["1", "1980-01-01 00:00:00"] + OK1[2:5] + [""] + OK1[6:]
     write_export(wave_dir(survey_env) / "responses.csv", [HEADER, row])
     assert load("survey", "mini_survey/w1").status == "loaded"
-    assert query(survey_env, "select is_complete, submitted_at from raw.survey_responses") == [(True, None)]
+    assert warehouse_rows(survey_env, "select is_complete, submitted_at from raw.survey_responses") == [(True, None)]
 
 
 def test_quarantine_keeps_earlier_version_and_corrected_file_loads(survey_env):
@@ -127,11 +118,11 @@ def test_quarantine_keeps_earlier_version_and_corrected_file_loads(survey_env):
     assert load("survey", "mini_survey/w1").status == "loaded"
     write_export(path, [HEADER, OK1, OK2[:6] + ["A9"] + OK2[7:]])
     assert load("survey", "mini_survey/w1").status == "quarantined"
-    assert query(survey_env, "select count(*) from raw.survey_answers where raw_code = 'A5'") == [(1,)]
+    assert warehouse_rows(survey_env, "select count(*) from raw.survey_answers where raw_code = 'A5'") == [(1,)]
     write_export(path, [HEADER, OK1, OK2, ["3"] + OK2[1:5] + ["tokC"] + OK2[6:]])
     assert load("survey", "mini_survey/w1").status == "loaded"
-    assert query(survey_env, "select count(*) from raw.survey_responses") == [(3,)]
-    assert query(survey_env, "select any_value(status) from audit.loads group by load_id order by min(started_at)") == [
+    assert warehouse_rows(survey_env, "select count(*) from raw.survey_responses") == [(3,)]
+    assert warehouse_rows(survey_env, "select any_value(status) from audit.loads group by load_id order by min(started_at)") == [
         ("loaded",), ("quarantined",), ("loaded",)]
     # the same bytes again: unchanged, never loaded twice
     assert load("survey", "mini_survey/w1").status == "unchanged"
@@ -161,7 +152,7 @@ def test_iso_and_ddmmyyyy_mixed_dates_load(project_env):
     write_extract(project_env, "2024-01-31", [D1, D2], [P1])
     out = load("dossier", "2024-01-31")
     assert out.status == "loaded" and out.rows == 2
-    assert query(project_env, "select registration_date, closure_date from raw.dossier_versions order by registration_date") \
+    assert warehouse_rows(project_env, "select registration_date, closure_date from raw.dossier_versions order by registration_date") \
         [1][1].isoformat() == "2023-12-01"
 
 
@@ -188,7 +179,7 @@ def test_extract_errors_quarantine(project_env, dossiers, placements, code, line
     out = load("dossier", "2024-01-31")
     assert out.status == "quarantined"
     assert failing(out)[code][0] == "error" and line in failing(out)[code][1]
-    assert query(project_env, "select count(*) from raw.dossier_versions") == [(0,)]
+    assert warehouse_rows(project_env, "select count(*) from raw.dossier_versions") == [(0,)]
 
 
 def test_cross_extract_changes_are_warnings(project_env):
@@ -201,7 +192,7 @@ def test_cross_extract_changes_are_warnings(project_env):
     got = failing(out)
     assert got["D_PREVIOUS_DOSSIERS_PRESENT"][0] == "warning"
     assert got["D_REGISTRATION_DATE_UNCHANGED"] == ("warning", [2])
-    assert query(project_env, "select partition_key, n_dossiers from raw.dossier_extracts order by 1") == [
+    assert warehouse_rows(project_env, "select partition_key, n_dossiers from raw.dossier_extracts order by 1") == [
         ("2024-01-31", 3), ("2024-04-30", 2)]
     assert os.path.exists(project_env / "landing" / "dossiers" / "2024-01-31" / "dossiers.csv")
 
@@ -229,7 +220,7 @@ def test_extract_dated_in_the_future_is_quarantined(project_env):
     write_extract(project_env, "2099-01-01", [D1, D2])
     out = load("dossier", "2099-01-01")
     assert out.status == "quarantined" and "D_LAYOUT" in failing(out) and "in the future" in out.message
-    assert query(project_env, "select count(*) from raw.dossier_versions") == [(0,)]
+    assert warehouse_rows(project_env, "select count(*) from raw.dossier_versions") == [(0,)]
 
 
 def test_export_in_the_wrong_instrument_folder_is_quarantined(survey_env):
@@ -246,7 +237,7 @@ def test_changed_instrument_definition_reloads_its_waves(survey_env):
     definition = survey_env / "instruments" / "mini_survey.yaml"
     definition.write_text(definition.read_text().replace("3: neutraal", "3: neutraal (midden)"))
     assert load("survey", "mini_survey/w1").status == "loaded"
-    assert query(survey_env, "select label from raw.survey_value_labels where item = 'plan_known' and value = 3") == [
+    assert warehouse_rows(survey_env, "select label from raw.survey_value_labels where item = 'plan_known' and value = 3") == [
         ("neutraal (midden)",)]
 
 
@@ -259,7 +250,7 @@ def test_other_pseudonymisation_key_is_refused(survey_env, monkeypatch):
     monkeypatch.setenv("SOFS_PSEUDONYM_KEY", "another-key-0123456789-0123456789-0123")
     with pytest.raises(settings.ConfigurationError, match="differs from the key"):
         load("survey", "mini_survey/w2")
-    assert query(survey_env, "select count(*) from raw.survey_responses") == [(1,)]
+    assert warehouse_rows(survey_env, "select count(*) from raw.survey_responses") == [(1,)]
 
 
 def test_files_outside_the_contract_are_reported(project_env):
@@ -282,6 +273,6 @@ def test_retract_removes_a_partition_whose_folder_is_gone(project_env):
         ingest_mod.retract_partition("dossier", "2024-04-30")
     shutil.move(str(project_env / "landing" / "dossiers" / "2024-04-30"), str(project_env / "set_aside"))
     assert ingest_mod.retract_partition("dossier", "2024-04-30") == 2
-    assert query(project_env, "select partition_key from raw.dossier_extracts") == [("2024-01-31",)]
-    assert ("retracted",) in query(project_env, "select status from audit.loads")
+    assert warehouse_rows(project_env, "select partition_key from raw.dossier_extracts") == [("2024-01-31",)]
+    assert ("retracted",) in warehouse_rows(project_env, "select status from audit.loads")
     assert folder.exists()

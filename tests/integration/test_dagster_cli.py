@@ -9,11 +9,10 @@ import subprocess
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from tests.conftest import ROOT, TEST_KEY
-from tests.helpers import CLI, HEADER, MINI_INSTRUMENT, cli_env, run_cli, write_export
+from tests.helpers import CLI, HEADER, MINI_INSTRUMENT, cli_env, run_cli, warehouse_rows, write_export
 
 # real `sofs-warehouse` processes (run, status, ui, docs): about 2 minutes; `make test-cli` (README)
 pytestmark = pytest.mark.cli_processes
@@ -45,14 +44,6 @@ def _env(tmp: Path) -> dict[str, str]:
     return cli_env(tmp, SOFS_TEAMS_FILE=str(tmp / "teams.yaml"))
 
 
-def _rows(tmp: Path, sql: str, params=()):
-    con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
     """One `run` over: mini_survey/w1 (good), w2 (quarantined: S_CODE_IN_SCHEME), w3 (loaded with the warning
@@ -78,11 +69,11 @@ def landed(tmp_path_factory):
 def test_each_file_records_its_own_row_count(landed):
     tmp, _env_, run = landed
     assert "loaded 3, quarantined 1" in run.stdout, run.stdout + run.stderr
-    rows = dict(_rows(tmp, "select source_file, rows from audit.loads where status = 'loaded' "
+    rows = dict(warehouse_rows(tmp, "select source_file, rows from audit.loads where status = 'loaded' "
                            "and partition_kind = 'dossier'"))
     assert rows == {"dossiers/2025-06-30/dossiers.csv": 5, "dossiers/2025-06-30/placements.csv": 2,
                     "dossiers/2025-06-30/practice_events.csv": 3}
-    survey = dict(_rows(tmp, "select source_file, rows from audit.loads where partition_key = 'mini_survey/w1'"))
+    survey = dict(warehouse_rows(tmp, "select source_file, rows from audit.loads where partition_key = 'mini_survey/w1'"))
     assert survey["surveys/mini_survey/w1/responses.csv"] == 2
     assert survey["surveys/mini_survey/w1/(instrument mini_survey.yaml)"] is None  # not a table of rows
 
@@ -96,7 +87,7 @@ def test_unchanged_attempt_is_recorded_without_rows_and_status_keeps_the_load(la
 
     outcome = ingest.load_partition(landing.find("dossier", "2025-06-30"))
     assert outcome.status == "unchanged"
-    assert _rows(tmp, "select count(*), count(rows) from audit.loads where status = 'unchanged'") == [(3, 0)]
+    assert warehouse_rows(tmp, "select count(*), count(rows) from audit.loads where status = 'unchanged'") == [(3, 0)]
     status = run_cli(env, "status", "--partition", "2025-06-30", timeout=300)
     line = next(ln for ln in status.stdout.splitlines() if ln.endswith("placements.csv"))
     assert line.split()[:2] == ["loaded", "2"], status.stdout
@@ -302,10 +293,10 @@ def test_tables_lists_reporting_and_marts_with_rows_and_descriptions(landed):
     proc = run_cli(env, "tables", "--width", "160", timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = {ln.split()[0]: ln for ln in proc.stdout.splitlines() if ln.startswith(("reporting.", "marts."))}
-    expected = {f"{s}.{t}" for s, t in _rows(tmp, "select table_schema, table_name from information_schema.tables "
+    expected = {f"{s}.{t}" for s, t in warehouse_rows(tmp, "select table_schema, table_name from information_schema.tables "
                                                  "where table_schema in ('reporting', 'marts')")}
     assert set(lines) == expected
-    (n,) = _rows(tmp, "select count(*) from marts.fct_survey_response")[0]
+    (n,) = warehouse_rows(tmp, "select count(*) from marts.fct_survey_response")[0]
     assert lines["marts.fct_survey_response"].split()[1] == str(n) == "3"
     assert all(len(ln) <= 160 for ln in lines.values())
     assert sum(ln.split(None, 2)[2] != "-" for ln in lines.values() if len(ln.split(None, 2)) == 3) >= len(lines) - 2

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.helpers import MINI_INSTRUMENT, cli_env, run_cli, write_export
+from tests.helpers import MINI_INSTRUMENT, cli_env, run_cli, warehouse_rows, write_export
 
 # real `sofs-warehouse` processes killed, starved and waited for: minutes; `make test-cli` (README)
 pytestmark = pytest.mark.cli_processes
@@ -39,14 +39,6 @@ SURVEY_HEADER = ["id", "submitdate", "lastpage", "startlanguage", "seed", "token
 
 def _env(tmp: Path) -> dict[str, str]:
     return cli_env(tmp, SOFS_TEAMS_FILE=str(tmp / "teams.yaml"))
-
-
-def _rows(tmp: Path, sql: str, params=()):
-    con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def _check_history(tmp: Path, asset: list[str], check: str) -> dict[str, object]:
@@ -81,7 +73,7 @@ def privacy_run(tmp_path_factory):
 
 
 def _failed(tmp: Path, partition: str) -> dict[str, tuple]:
-    rows = _rows(tmp, """select "check", severity, columns, sample_lines, message from audit.check_results
+    rows = warehouse_rows(tmp, """select "check", severity, columns, sample_lines, message from audit.check_results
                          where partition_key = ? and not passed""", [partition])
     return {code: (sev, cols, lines, msg) for code, sev, cols, lines, msg in rows}
 
@@ -101,12 +93,12 @@ def test_identifiers_in_text_fields_and_excel_ids_quarantine_the_extract(privacy
     # point 2: a name in a coded column is described, not echoed
     sev, cols, lines, msg = failed["D_DOSSIERS_SEX_IN_LIST"]
     assert (sev, lines) == ("error", "4") and "<value withheld: 11 characters, letters and blanks>" in msg
-    assert _rows(tmp, "select partition_key from raw.dossier_extracts") == [("2024-03-31",)]
+    assert warehouse_rows(tmp, "select partition_key from raw.dossier_extracts") == [("2024-03-31",)]
 
 
 def test_team_and_closure_reason_are_codes_in_the_marts(privacy_run):
     tmp, *_ = privacy_run
-    got = {r[0]: r[1:] for r in _rows(tmp, """
+    got = {r[0]: r[1:] for r in warehouse_rows(tmp, """
         select registration_date::varchar, team, team_key, closure_reason from marts.fct_dossier""")}
     noord, zuid, unnamed = got["2023-01-10"], got["2023-09-01"], got["2023-02-01"]
     assert noord[0] == "Noord" and len(noord[1]) == 64            # listed team: published label + key
@@ -120,10 +112,10 @@ def test_team_and_closure_reason_are_codes_in_the_marts(privacy_run):
 
 def test_one_child_one_key_and_check_digits_warn(privacy_run):
     tmp, *_ = privacy_run
-    rows = dict(_rows(tmp, "select registration_date::varchar, child_key from marts.fct_dossier"))
+    rows = dict(warehouse_rows(tmp, "select registration_date::varchar, child_key from marts.fct_dossier"))
     assert rows["2023-01-10"] == rows["2023-09-01"] != rows["2023-02-01"]
     # the same child: registered again within 365 days of the closure of D1, so D2 is a re-entry
-    assert _rows(tmp, "select is_reentry from marts.fct_dossier where registration_date = '2023-09-01'") == [(True,)]
+    assert warehouse_rows(tmp, "select is_reentry from marts.fct_dossier where registration_date = '2023-09-01'") == [(True,)]
     sev, cols, lines, _msg = _failed(tmp, "2024-03-31")["D_DOSSIERS_REGISTER_NUMBER_CHECK"]
     assert (sev, lines) == ("warning", "4")
 
@@ -206,8 +198,8 @@ def silent_run(tmp_path_factory):
 
 def test_undated_wave_orders_by_year_in_name_warns_and_status_shows_order(silent_run):
     tmp, first, _second, status = silent_run
-    assert _rows(tmp, """select distinct from_wave, to_wave from marts.scale_change""") == [("2019", "2023")]
-    assert _rows(tmp, """select wave, min(wave_order) from marts.fct_survey_response group by 1 order by 1""") == [
+    assert warehouse_rows(tmp, """select distinct from_wave, to_wave from marts.scale_change""") == [("2019", "2023")]
+    assert warehouse_rows(tmp, """select wave, min(wave_order) from marts.fct_survey_response group by 1 order by 1""") == [
         ("2019", 1), ("2023", 2)]
     assert _failed(tmp, "mini_survey/2019")["S_WAVE_UNDATED"][0] == "warning"
     assert "S_WAVE_UNDATED" in first.stdout
@@ -232,7 +224,7 @@ def test_missing_item_and_unmapped_time_column_are_warnings_in_run_and_dagster(s
 
 def test_yes_no_codes_stay_strings(silent_run):
     tmp, *_ = silent_run
-    assert _rows(tmp, """select raw_code, value, count(*) from raw.survey_answers where item = 'consent'
+    assert warehouse_rows(tmp, """select raw_code, value, count(*) from raw.survey_answers where item = 'consent'
                          group by 1, 2 order by 1""") == [("No", 0.0, 1), ("Yes", 1.0, 3)]
 
 
@@ -243,12 +235,12 @@ def test_empty_folder_reported_once_and_hidden_folder_ignored(silent_run):
     assert second.returncode == 0, second.stdout + second.stderr
     assert "0 partition(s) with new or changed files" in second.stdout
     assert "ipynb" not in status.stdout
-    assert _rows(tmp, "select count(*) from audit.loads where partition_key = 'mini_survey/w_empty'") == [(1,)]
+    assert warehouse_rows(tmp, "select count(*) from audit.loads where partition_key = 'mini_survey/w_empty'") == [(1,)]
 
 
 def test_duplicate_lss_codes_warn_instead_of_label_notes(silent_run):
     tmp, *_ = silent_run
     sev, cols, _lines, _msg = _failed(tmp, "mini_survey/2023")["S_LSS_DUPLICATE_CODE"]
     assert (sev, cols) == ("warning", "L2")
-    notes = [n for (n,) in _rows(tmp, "select note from audit.load_notes where partition_key = 'mini_survey/2023'")]
+    notes = [n for (n,) in warehouse_rows(tmp, "select note from audit.load_notes where partition_key = 'mini_survey/2023'")]
     assert not any("labelled" in n for n in notes), notes
